@@ -1,0 +1,82 @@
+/**
+ * `npm test`: type-check, lint, cfn-lint on every template, then every node:test suite.
+ * Stages run in order and each prints its result; node:test's summary is the last output.
+ * Usage: npm test [-- tests/unit/foo.test.ts ...]   (run only the named suites)
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { cfnLint, formatCfnLint } from './lib/cfn-lint.ts';
+import { describeError } from './lib/errors.ts';
+import { pythonTools } from './lib/python-tools.ts';
+import { repoRoot, templatePaths } from './lib/templates.ts';
+
+function run(command: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    // The SDK warns that releases after January 2027 need Node 22; CI images pin Node 22 already.
+    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env });
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+function findTests(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory())
+        return name === 'fixtures' || name === 'support' ? [] : findTests(path);
+      return name.endsWith('.test.ts') ? [relative(repoRoot, path)] : [];
+    });
+}
+
+const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
+const failures: string[] = [];
+const stage = async (name: string, fn: () => Promise<boolean>) => {
+  console.log(`\n── ${name} ──`);
+  const t0 = Date.now();
+  let ok = false;
+  try {
+    ok = await fn();
+  } catch (error) {
+    console.error(describeError(error));
+  }
+  console.log(`── ${name}: ${ok ? 'ok' : 'FAILED'} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  if (!ok) failures.push(name);
+};
+
+const only = process.argv.slice(2);
+await stage('python tools', async () => {
+  const tools = pythonTools(console.log);
+  console.log(`cfn-lint: ${tools.cfnLint.join(' ')}; moto: ${tools.motoPython} (${tools.source})`);
+  return true;
+});
+if (only.length === 0) {
+  await stage(
+    'type-check (tsc)',
+    async () => (await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) === 0,
+  );
+  await stage('lint (biome)', async () => (await run(bin('biome'), ['check', '.'])) === 0);
+  await stage('cfn-lint (all templates)', async () => {
+    const paths = templatePaths();
+    const result = await cfnLint(paths);
+    console.log(formatCfnLint(paths, result));
+    return result.ok;
+  });
+}
+if (failures.length > 0) console.log(`\nFailed stages before the test suites: ${failures.join(', ')}`);
+
+const tests = only.length > 0 ? only : findTests(join(repoRoot, 'tests'));
+console.log(`\n── node:test (${tests.length} suites) ──`);
+const testCode = await run(process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-reporter=spec',
+  '--test-concurrency=2',
+  '--test-timeout=600000',
+  ...tests,
+]);
+process.exitCode = failures.length > 0 || testCode !== 0 ? 1 : 0;

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type Clock, PollTimeoutError, poll, retry } from '../../scripts/lib/retry.ts';
+
+function fakeClock(): Clock & { slept: number[] } {
+  let t = 0;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => t,
+    sleep: async (ms) => {
+      slept.push(ms);
+      t += ms;
+    },
+  };
+}
+
+describe('retry', () => {
+  it('retries retryable errors with growing delays, then succeeds', async () => {
+    const clock = fakeClock();
+    let calls = 0;
+    const result = await retry(
+      async () => {
+        calls++;
+        if (calls < 3) throw new Error('flaky');
+        return 'ok';
+      },
+      { label: 'test', clock, random: () => 1, baseDelayMs: 100 },
+    );
+    assert.equal(result, 'ok');
+    assert.equal(calls, 3);
+    assert.deepEqual(clock.slept, [100, 200]);
+  });
+
+  it('does not retry errors the predicate rejects', async () => {
+    let calls = 0;
+    await assert.rejects(
+      retry(
+        async () => {
+          calls++;
+          throw new Error('fatal');
+        },
+        { label: 'test', clock: fakeClock(), retryable: () => false },
+      ),
+      /fatal/,
+    );
+    assert.equal(calls, 1);
+  });
+
+  it('gives up after the attempt limit with the last error', async () => {
+    const clock = fakeClock();
+    await assert.rejects(
+      retry(
+        async (attempt) => {
+          throw new Error(`boom ${attempt}`);
+        },
+        { label: 'test', clock, attempts: 3 },
+      ),
+      /boom 3/,
+    );
+    assert.equal(clock.slept.length, 2);
+  });
+});
+
+describe('poll', () => {
+  it('returns the first defined result', async () => {
+    const clock = fakeClock();
+    const value = await poll(async (n) => (n === 2 ? 'done' : undefined), {
+      label: 'x',
+      timeoutMs: 10_000,
+      interval: () => 500,
+      clock,
+    });
+    assert.equal(value, 'done');
+    assert.deepEqual(clock.slept, [500, 500]);
+  });
+
+  it('fails at the deadline', async () => {
+    const clock = fakeClock();
+    await assert.rejects(
+      poll(async () => undefined, { label: 'stack', timeoutMs: 2_000, interval: () => 700, clock }),
+      (error: unknown) =>
+        error instanceof PollTimeoutError && /stack: timed out after 2s/.test(error.message),
+    );
+  });
+});
