@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseParameterFile, resolveParameters, toCfnParameters } from '../../scripts/lib/parameters.ts';
+import { parseTemplate } from '../../scripts/lib/templates.ts';
+
+const template = parseTemplate(`
+Parameters:
+  NetworkMode:
+    Type: String
+    Default: dualstack
+    AllowedValues: [dualstack, ipv6-only]
+  DesiredCount:
+    Type: Number
+    Default: 1
+  ImageUri:
+    Type: String
+    AllowedPattern: '[^ ]+'
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+`);
+
+describe('parameter files', () => {
+  it('parses scalars, numbers, booleans and lists into strings', () => {
+    const values = parseParameterFile('parameters:\n  A: x\n  B: 2\n  C: true\n  D: [a, b]\n', 'f.yml');
+    assert.deepEqual(values, { A: 'x', B: '2', C: 'true', D: 'a,b' });
+  });
+
+  it('rejects a file without a parameters mapping, naming the file', () => {
+    assert.throws(
+      () => parseParameterFile('NetworkMode: dualstack\n', 'cfn/environments/preview.yml'),
+      /preview.yml has no 'parameters:'/,
+    );
+  });
+
+  it('layers defaults, file values and pipeline values', () => {
+    const resolved = resolveParameters(template, { DesiredCount: '2' }, { ImageUri: 'repo@sha256:abc' });
+    assert.deepEqual(resolved, { NetworkMode: 'dualstack', DesiredCount: '2', ImageUri: 'repo@sha256:abc' });
+    assert.deepEqual(toCfnParameters({ B: '1', A: '2' }), [
+      { ParameterKey: 'A', ParameterValue: '2' },
+      { ParameterKey: 'B', ParameterValue: '1' },
+    ]);
+  });
+
+  it('names unknown parameters, disallowed values, bad patterns and missing values', () => {
+    assert.throws(
+      () => resolveParameters(template, { Netwerk: 'x' }, { ImageUri: 'i' }, 'preview.yml'),
+      /preview.yml: 'Netwerk' is not a parameter/,
+    );
+    assert.throws(
+      () => resolveParameters(template, { NetworkMode: 'ipv4' }, { ImageUri: 'i' }),
+      /is .ipv4.; allowed values: dualstack, ipv6-only/,
+    );
+    assert.throws(() => resolveParameters(template, {}, { ImageUri: 'a b' }), /does not match/);
+    assert.throws(() => resolveParameters(template, {}, {}), /Parameter 'ImageUri' has no value/);
+  });
+});
