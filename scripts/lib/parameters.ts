@@ -97,8 +97,8 @@ export function resolveParameters(
     const allowed = spec.AllowedValues as unknown[] | undefined;
     if (allowed && !allowed.map(String).includes(value)) {
       throw new UserError(
-        `Parameter '${name}' is '${value}'.`,
-        `Allowed values: ${allowed.map(String).join(', ')} (${source}).`,
+        `Parameter '${name}' is '${value}'; allowed values: ${allowed.map(String).join(', ')}.`,
+        `Fix it in ${source}.`,
       );
     }
     const pattern = spec.AllowedPattern as string | undefined;
