@@ -162,6 +162,7 @@ export async function buildImage(options: {
           [
             'bud',
             '--layers',
+            '--force-rm',
             '--isolation',
             'chroot',
             '-f',
