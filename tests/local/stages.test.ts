@@ -8,12 +8,19 @@ describe('runStages', () => {
     const lines: string[] = [];
     const ui = createUi({ write: (line) => lines.push(line), now: () => 0 });
     const ran: string[] = [];
+    const stage = (name: string, result: { detail?: string; skipped?: string } | undefined) => ({
+      name,
+      run: async () => {
+        ran.push(name);
+        return result;
+      },
+    });
     const outcomes: StageOutcome[] = [];
     await assert.rejects(
       runStages(
         [
-          { name: 'first', run: async () => (ran.push('first'), { detail: 'did it' }) },
-          { name: 'image', run: async () => (ran.push('image'), { skipped: 'no buildah' }) },
+          stage('first', { detail: 'did it' }),
+          stage('image', { skipped: 'no buildah' }),
           {
             name: 'verify',
             run: async () => {
@@ -21,7 +28,7 @@ describe('runStages', () => {
               throw new Error('AAAA record missing');
             },
           },
-          { name: 'never', run: async () => (ran.push('never'), undefined) },
+          stage('never', undefined),
         ],
         {},
         ui,
