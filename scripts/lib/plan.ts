@@ -519,7 +519,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   );
   await ui.group('Parameters', async () => {
     ui.info(
-      `from ${filePath} over the defaults of ${parentPath}; "deploy" values are filled by the deploy script`,
+      `from ${repoRelative(filePath)} over the defaults of ${repoRelative(parentPath)}; "deploy" values are filled by the deploy script`,
     );
     for (const [name, p] of Object.entries(report.parameters ?? {})) {
       const shown = p.atDeploy
