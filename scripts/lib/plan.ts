@@ -503,7 +503,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
     Object.fromEntries(Object.entries(filled).map(([k, v]) => [k, v.example])),
     filePath,
   );
-  report.parameterFile = filePath;
+  report.parameterFile = repoRelative(filePath);
   report.networkMode = resolved.NetworkMode ?? networkMode;
   report.parameters = Object.fromEntries(
     Object.entries(resolved)
@@ -551,7 +551,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
       .join('\n');
     const ok = result.ok && missing.length === 0;
     ui.info(ok ? `clean: ${present.length} template(s)` : `findings (exit ${result.exitCode}):\n${output}`);
-    return { ok, exitCode: result.exitCode, templates, output };
+    return { ok, exitCode: result.exitCode, templates: templates.map(repoRelative), output };
   });
   report.lint = lint;
   if (!lint.ok) report.ok = false;
