@@ -21,6 +21,7 @@ try {
 } catch (error) {
   ui.error(describeError(error));
   process.exitCode = 1;
+  ui.summary(`## Plan failed\n\n\`\`\`\n${describeError(error)}\n\`\`\`\n`);
 } finally {
   if (report) ui.summary(formatPlanSummary(report));
 }

@@ -459,9 +459,11 @@ export function formatCostMarkdown(estimate: CostEstimate): string {
     '',
     '| Item | Detail | Quantity | Unit price | Monthly |',
     '|---|---|---:|---:|---:|',
-    ...estimate.items.map(
-      (i) =>
-        `| ${i.name} | ${i.detail} | ${formatQuantity(i.quantity)} ${i.unit} | $${i.unitPriceUsd} | ${formatUsd(i.monthlyUsd)} |`,
+    ...estimate.items.map((i) =>
+      // Items billed elsewhere (the shared network line) have neither a quantity nor a price.
+      i.quantity === 0 && i.unitPriceUsd === 0
+        ? `| ${i.name} | ${i.detail} | — | — | ${formatUsd(i.monthlyUsd)} |`
+        : `| ${i.name} | ${i.detail} | ${formatQuantity(i.quantity)} ${i.unit} | $${i.unitPriceUsd} | ${formatUsd(i.monthlyUsd)} |`,
     ),
     `| **Total** | | | | **${formatUsd(estimate.totalMonthlyUsd)}** |`,
   ];

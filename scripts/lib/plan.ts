@@ -76,40 +76,37 @@ const USAGE = `Usage: npm run plan -- (--environment K | --branch NAME | --pr N
                         [--region R] [--json] [--cost-markdown FILE] [--out-dir DIR] [--cfn-dir DIR]
                         [--with-aws | --offline] [--artifact-bucket B] [--cfn-role-arn ARN] [--repository owner/name]`;
 
+const OPTIONS = {
+  environment: { type: 'string' },
+  branch: { type: 'string' },
+  pr: { type: 'string' },
+  event: { type: 'string' },
+  ref: { type: 'string' },
+  action: { type: 'string' },
+  sha: { type: 'string' },
+  'event-name': { type: 'string' },
+  'event-path': { type: 'string' },
+  region: { type: 'string' },
+  repository: { type: 'string' },
+  'cfn-dir': { type: 'string' },
+  'out-dir': { type: 'string' },
+  json: { type: 'boolean' },
+  'cost-markdown': { type: 'string' },
+  'with-aws': { type: 'boolean' },
+  offline: { type: 'boolean' },
+  'artifact-bucket': { type: 'string' },
+  'cfn-role-arn': { type: 'string' },
+  'run-id': { type: 'string' },
+} as const;
+
+const parseFlags = (args: string[]) =>
+  parseArgs({ args, strict: true, allowPositionals: false, options: OPTIONS }).values;
+
 /** Parse `npm run plan` arguments into settings. Pure apart from reading `env`. */
 export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): PlanSettings {
-  let values: ReturnType<typeof parse>['values'];
-  function parse(args: string[]) {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        environment: { type: 'string' },
-        branch: { type: 'string' },
-        pr: { type: 'string' },
-        event: { type: 'string' },
-        ref: { type: 'string' },
-        action: { type: 'string' },
-        sha: { type: 'string' },
-        'event-name': { type: 'string' },
-        'event-path': { type: 'string' },
-        region: { type: 'string' },
-        repository: { type: 'string' },
-        'cfn-dir': { type: 'string' },
-        'out-dir': { type: 'string' },
-        json: { type: 'boolean' },
-        'cost-markdown': { type: 'string' },
-        'with-aws': { type: 'boolean' },
-        offline: { type: 'boolean' },
-        'artifact-bucket': { type: 'string' },
-        'cfn-role-arn': { type: 'string' },
-        'run-id': { type: 'string' },
-      },
-    });
-  }
+  let values: ReturnType<typeof parseFlags>;
   try {
-    values = parse(argv).values;
+    values = parseFlags(argv);
   } catch (error) {
     throw new UserError(describeError(error), USAGE);
   }
@@ -442,9 +439,14 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
     warnings: [],
     ok: true,
   };
+  const noCostNote = () => {
+    if (settings.costMarkdownFile)
+      ui.info(`No cost section written to ${settings.costMarkdownFile}: nothing would be deployed.`);
+  };
   if (resolution.action === 'skip') {
     if (resolution.notice) report.notice = resolution.notice;
     ui.info(`Nothing to plan: ${resolution.reason}.`);
+    noCostNote();
     return report;
   }
   const environment = resolution.environment;
@@ -461,6 +463,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   if (resolution.action === 'teardown') {
     report.stacks = [{ name: environment.stackName, role: 'root stack (would be deleted)' }];
     ui.info(`Teardown would delete ${environment.stackName}; the shared network ${sharedStack} is kept.`);
+    noCostNote();
     return report;
   }
 

@@ -204,6 +204,10 @@ describe('runPlan (fixture templates, offline)', () => {
     assert.match(text, /### Estimated monthly cost \(pr-12\): \$37\.27/);
     assert.match(text, /\| ipv6-only \+ NAT64 \| .* \| \*\*\$73\.77\*\* \|/);
     assert.match(text, /Change set preview: skipped — offline \(--offline\)/);
+    assert.match(
+      text,
+      /\| Shared network \| .* billed once to ipv6demo-shared-network .* \| — \| — \| \$0\.00 \|/,
+    );
   });
 
   it('plans production from a push to main, with its own network', async () => {
