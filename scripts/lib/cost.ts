@@ -126,6 +126,32 @@ function positiveNumber(parameters: Record<string, string>, name: string, allowZ
 
 const BOOL = ['true', 'false'] as const;
 
+/**
+ * Which network resources the network template creates, from its parameters. Mirrors
+ * network.yml's conditions: interface endpoints only serve dual-stack task subnets (ECR has no
+ * IPv6 PrivateLink), NAT64 only serves IPv6-only task subnets.
+ */
+function networkShape(
+  taskSubnetModes: string,
+  privateLinkParameter: boolean,
+  nat64Parameter: boolean,
+): { privateLink: boolean; nat64: boolean; notes: string[] } {
+  const dualStackTasks = taskSubnetModes === 'dualstack' || taskSubnetModes === 'both';
+  const ipv6OnlyTasks = taskSubnetModes === 'ipv6-only' || taskSubnetModes === 'both';
+  const notes: string[] = [];
+  if (privateLinkParameter && !dualStackTasks)
+    notes.push(
+      "PrivateLinkEndpoints is 'true' but no endpoints are created: they only serve dual-stack task subnets.",
+    );
+  if (nat64Parameter && !ipv6OnlyTasks)
+    notes.push("Nat64 is 'true' but no NAT gateway is created: NAT64 only serves IPv6-only task subnets.");
+  return {
+    privateLink: privateLinkParameter && dualStackTasks,
+    nat64: nat64Parameter && ipv6OnlyTasks,
+    notes,
+  };
+}
+
 /** Network items billed to whoever owns the VPC: the environment, or the shared network stack. */
 function networkItems(privateLink: boolean, nat64: boolean, flowLogs: boolean): CostItem[] {
   const azs = ASSUMPTIONS.availabilityZones;
@@ -308,6 +334,7 @@ export function costFromParameters(parameters: Record<string, string>, options: 
   );
 
   const notes: string[] = [];
+  const shape = networkShape(networkMode, privateLink, nat64);
   if (options.sharedNetwork) {
     const stack = options.sharedNetworkStackName ?? 'the shared network stack';
     items.push(
@@ -323,17 +350,18 @@ export function costFromParameters(parameters: Record<string, string>, options: 
       `Network items (interface endpoints, NAT gateway, flow logs) are shared: they are billed to ${stack}, not to this environment.`,
     );
   } else {
-    items.push(...networkItems(privateLink, nat64, flowLogs));
+    items.push(...networkItems(shape.privateLink, shape.nat64, flowLogs));
+    notes.push(...shape.notes);
   }
   const assumptions = [
     ...commonAssumptions(),
     `ALB: ${ASSUMPTIONS.albLcus} LCU on average; application logs: ${ASSUMPTIONS.logGbPerTaskMonth} GB/month per task.`,
   ];
-  if (!options.sharedNetwork && privateLink)
+  if (!options.sharedNetwork && shape.privateLink)
     assumptions.push(
       `PrivateLink: ${ASSUMPTIONS.interfaceEndpoints.length} interface endpoints (${ASSUMPTIONS.interfaceEndpoints.join(', ')}) in each AZ.`,
     );
-  if (!options.sharedNetwork && nat64)
+  if (!options.sharedNetwork && shape.nat64)
     assumptions.push(`NAT64: ${ASSUMPTIONS.natGateways} NAT gateway (single AZ) with one Elastic IP.`);
   if (!options.sharedNetwork && flowLogs)
     assumptions.push(`Flow logs: ${ASSUMPTIONS.flowLogGbPerMonth} GB/month.`);
@@ -342,15 +370,21 @@ export function costFromParameters(parameters: Record<string, string>, options: 
 
 /**
  * Monthly cost of the shared non-production network stack (network.yml parameters:
- * PrivateLinkEndpoints, Nat64, FlowLogs). Billed once, whatever the number of previews.
+ * TaskSubnetModes, PrivateLinkEndpoints, Nat64, FlowLogs). Billed once, whatever the number
+ * of previews.
  */
 export function sharedNetworkCost(
   parameters: Record<string, string>,
   options: { region?: string; title?: string } = {},
 ): CostEstimate {
   const region = options.region ?? PRICE_REGION;
-  const privateLink = need(parameters, 'PrivateLinkEndpoints', BOOL) === 'true';
-  const nat64 = need(parameters, 'Nat64', BOOL) === 'true';
+  const modes = need(parameters, 'TaskSubnetModes', ['dualstack', 'ipv6-only', 'both']);
+  const shape = networkShape(
+    modes,
+    need(parameters, 'PrivateLinkEndpoints', BOOL) === 'true',
+    need(parameters, 'Nat64', BOOL) === 'true',
+  );
+  const { privateLink, nat64 } = shape;
   const flowLogs = need(parameters, 'FlowLogs', BOOL) === 'true';
   const assumptions = [...commonAssumptions()];
   if (privateLink)
@@ -364,7 +398,7 @@ export function sharedNetworkCost(
     networkItems(privateLink, nat64, flowLogs),
     region,
     assumptions,
-    ['Billed once for all non-production environments that use the shared network.'],
+    ['Billed once for all non-production environments that use the shared network.', ...shape.notes],
     options.title ?? 'shared network',
   );
 }

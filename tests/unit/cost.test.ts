@@ -140,6 +140,24 @@ describe('costFromParameters', () => {
     assert.equal(estimate.totalMonthlyUsd, 110.9051);
   });
 
+  it('charges only what network.yml creates: endpoints serve dual-stack tasks, NAT64 IPv6-only tasks', () => {
+    const ipv6 = costFromParameters(
+      { ...base, NetworkMode: 'ipv6-only', PrivateLinkEndpoints: 'true' },
+      { sharedNetwork: false },
+    );
+    // No endpoints in ipv6-only mode: 37.27375, as ipv6-only without endpoints.
+    assert.equal(ipv6.totalMonthlyUsd, 37.27375);
+    assert.deepEqual(ipv6.notes, [
+      "PrivateLinkEndpoints is 'true' but no endpoints are created: they only serve dual-stack task subnets.",
+    ]);
+    const dual = costFromParameters({ ...base, Nat64: 'true' }, { sharedNetwork: false });
+    // No NAT gateway for dual-stack tasks: 81.07375, as dual-stack with endpoints.
+    assert.equal(dual.totalMonthlyUsd, 81.07375);
+    assert.deepEqual(dual.notes, [
+      "Nat64 is 'true' but no NAT gateway is created: NAT64 only serves IPv6-only task subnets.",
+    ]);
+  });
+
   it('says when prices are us-east-1 approximations for another region', () => {
     const estimate = costFromParameters(base, { sharedNetwork: false, region: 'eu-central-1' });
     assert.equal(estimate.region, 'eu-central-1');
@@ -183,6 +201,18 @@ describe('sharedNetworkCost', () => {
     assert.equal(estimate.totalMonthlyUsd, 80.8);
     assert.equal(estimate.title, 'shared network');
   });
+
+  it('prices a shared network with only IPv6-only task subnets without endpoints', () => {
+    const estimate = sharedNetworkCost({
+      TaskSubnetModes: 'ipv6-only',
+      PrivateLinkEndpoints: 'true',
+      Nat64: 'true',
+      FlowLogs: 'false',
+    });
+    // NAT 32.85 + EIP 3.65 = 36.50; endpoints are not created for IPv6-only subnets.
+    assert.equal(estimate.totalMonthlyUsd, 36.5);
+    assert.equal(byName(estimate)['Interface VPC endpoints'], undefined);
+  });
 });
 
 describe('compareModes', () => {
@@ -203,7 +233,12 @@ describe('compareModes', () => {
   it('formats the comparison with ALB, network and compute columns', () => {
     const text = formatComparisonMarkdown(
       compareModes(base),
-      sharedNetworkCost({ PrivateLinkEndpoints: 'true', Nat64: 'false', FlowLogs: 'false' }),
+      sharedNetworkCost({
+        TaskSubnetModes: 'dualstack',
+        PrivateLinkEndpoints: 'true',
+        Nat64: 'false',
+        FlowLogs: 'false',
+      }),
     );
     const lines = text.trim().split('\n');
     // ALB 16.425 + 5.84 + 7.30 = 29.565 → $29.57 (half up); network 43.80; compute 5.90935 + 1.2994 + 0.50 = 7.70875 → $7.71
