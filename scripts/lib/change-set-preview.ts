@@ -151,6 +151,12 @@ export async function previewChangeSet(
       'Run plan again when the current operation has finished.',
     );
   }
+  if (status === 'ROLLBACK_COMPLETE') {
+    throw new UserError(
+      `Stack ${request.stackName} is ROLLBACK_COMPLETE (its creation failed); it cannot be updated, so there is nothing to preview against.`,
+      'The deploy deletes and recreates it; plan again after that, or delete the stack first.',
+    );
+  }
   log(
     `Creating change set ${request.changeSetName} (${changeSetType}) for ${request.stackName}; it will not be executed`,
   );

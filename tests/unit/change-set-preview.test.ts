@@ -248,4 +248,15 @@ describe('previewChangeSet', () => {
     );
     assert.equal(cfnMock.commandCalls(CreateChangeSetCommand).length, 0);
   });
+
+  it('explains that a ROLLBACK_COMPLETE stack cannot be previewed', async () => {
+    cfnMock.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'ipv6demo-pr-12', StackStatus: 'ROLLBACK_COMPLETE', CreationTime: new Date(0) }],
+    });
+    await assert.rejects(
+      previewChangeSet(client, request(fakeClock(), [])),
+      /Stack ipv6demo-pr-12 is ROLLBACK_COMPLETE \(its creation failed\)/,
+    );
+    assert.equal(cfnMock.commandCalls(CreateChangeSetCommand).length, 0);
+  });
 });
