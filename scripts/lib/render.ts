@@ -107,7 +107,8 @@ export function renderTemplate(template: Template, parameters: Record<string, st
 
   const evaluateCondition = (spec: Json, stack: string[]): boolean => {
     const fn = intrinsic(spec);
-    if (!fn) throw new UserError(`Cannot render: ${JSON.stringify(spec)} is not a condition.`, 'Fix the template.');
+    if (!fn)
+      throw new UserError(`Cannot render: ${JSON.stringify(spec)} is not a condition.`, 'Fix the template.');
     const [key, args] = fn;
     const list = Array.isArray(args) ? args : [args];
     switch (key) {
