@@ -103,6 +103,8 @@ describe('bootstrap template', () => {
     assert.deepEqual(bySid.get('InVpcProbeRun')?.Resource, {
       'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${AppName}-*',
     });
+    assert.equal(bySid.get('NeverTouchTheBootstrapStack')?.Effect, 'Deny');
+    assert.deepEqual(bySid.get('NeverTouchTheBootstrapStack')?.Resource, { Ref: 'AWS::StackId' });
     // Resource creation belongs to the execution role, never to the deploy role.
     const all = deploy.flatMap(actions);
     for (const forbidden of [
