@@ -111,6 +111,15 @@ describe('parent template', () => {
     }
   });
 
+  it('cluster runs on Fargate and reports its generated name', () => {
+    const cluster = templates.cluster();
+    assert.deepEqual(cluster.Resources.Cluster?.Properties?.CapacityProviders, ['FARGATE']);
+    assert.deepEqual(cluster.Outputs?.ClusterName?.Value, { Ref: 'Cluster' });
+    assert.deepEqual(parent.Outputs?.ClusterName?.Value, {
+      'Fn::GetAtt': ['Cluster', 'Outputs', 'ClusterName'],
+    });
+  });
+
   it('never sets explicit names on the ALB, target groups, cluster, roles or service', () => {
     for (const [name, template] of Object.entries(templates)) {
       assert.deepEqual(explicitNames(template()), [], name);
