@@ -84,7 +84,8 @@ export function imageReferences(input: {
   digest: string;
 }): ImageReferences {
   if (!/^\d{12}$/.test(input.accountId)) throw new UserError(`Invalid AWS account id '${input.accountId}'.`);
-  if (!/^sha256:[0-9a-f]{64}$/.test(input.digest)) throw new UserError(`Invalid image digest '${input.digest}'.`);
+  if (!/^sha256:[0-9a-f]{64}$/.test(input.digest))
+    throw new UserError(`Invalid image digest '${input.digest}'.`);
   const suffix = `${input.repositoryName}@${input.digest}`;
   return {
     imageUri: `${input.accountId}.dkr.ecr.${input.region}.amazonaws.com/${suffix}`,
@@ -233,7 +234,8 @@ export async function ensureRepository(
         tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
       }),
     );
-    if (created.repository === undefined) throw new Error(`CreateRepository returned no repository for ${name}`);
+    if (created.repository === undefined)
+      throw new Error(`CreateRepository returned no repository for ${name}`);
     return { repository: created.repository, created: true };
   } catch (error) {
     // Another run created it between our describe and create: use theirs.
@@ -245,9 +247,15 @@ export async function ensureRepository(
 }
 
 /** Digest of `tag` in the repository, or undefined when the tag does not exist. */
-export async function digestOfTag(ecr: ECRClient, repositoryName: string, tag: string): Promise<string | undefined> {
+export async function digestOfTag(
+  ecr: ECRClient,
+  repositoryName: string,
+  tag: string,
+): Promise<string | undefined> {
   try {
-    const result = await ecr.send(new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
+    const result = await ecr.send(
+      new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: tag }] }),
+    );
     return result.imageDetails?.[0]?.imageDigest;
   } catch (error) {
     if (awsErrorName(error) === 'ImageNotFoundException') return undefined;
@@ -276,8 +284,15 @@ export async function findImageOfCommit(
 }
 
 /** Add `tag` to an existing image by re-putting its manifest: no build, no layer upload. */
-export async function addTag(ecr: ECRClient, repositoryName: string, digest: string, tag: string): Promise<void> {
-  const got = await ecr.send(new BatchGetImageCommand({ repositoryName, imageIds: [{ imageDigest: digest }] }));
+export async function addTag(
+  ecr: ECRClient,
+  repositoryName: string,
+  digest: string,
+  tag: string,
+): Promise<void> {
+  const got = await ecr.send(
+    new BatchGetImageCommand({ repositoryName, imageIds: [{ imageDigest: digest }] }),
+  );
   const image = got.images?.[0];
   if (image?.imageManifest === undefined) {
     const reason = got.failures?.[0]?.failureReason ?? 'no manifest returned';
@@ -304,7 +319,10 @@ export async function dockerLogin(ecr: ECRClient, shell: Shell, ui: Ui): Promise
   const result = await ecr.send(new GetAuthorizationTokenCommand({}));
   const data = result.authorizationData?.[0];
   if (data?.authorizationToken === undefined || data.proxyEndpoint === undefined) {
-    throw new UserError('ECR GetAuthorizationToken returned no token.', 'Check the role has ecr:GetAuthorizationToken.');
+    throw new UserError(
+      'ECR GetAuthorizationToken returned no token.',
+      'Check the role has ecr:GetAuthorizationToken.',
+    );
   }
   ui.setSecret(data.authorizationToken);
   const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
@@ -317,13 +335,16 @@ export async function dockerLogin(ecr: ECRClient, shell: Shell, ui: Ui): Promise
     input: password,
   });
   if (login.exitCode !== 0) {
-    throw new UserError(`docker login to ${registry} failed (exit ${login.exitCode}): ${login.stderr.trim()}`);
+    throw new UserError(
+      `docker login to ${registry} failed (exit ${login.exitCode}): ${login.stderr.trim()}`,
+    );
   }
 }
 
 function accountOf(repository: Repository): string {
   const account = repository.registryId ?? repository.repositoryUri?.split('.')[0];
-  if (account === undefined) throw new Error(`ECR repository ${repository.repositoryName} has no registry id`);
+  if (account === undefined)
+    throw new Error(`ECR repository ${repository.repositoryName} has no registry id`);
   return account;
 }
 
@@ -346,20 +367,38 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
   const repository = settings.dryRun
     ? await describeRepository(ecr, name)
     : (await ensureRepository(ecr, name, ownership, ui)).repository;
-  if (repository === undefined) ui.info(`[dry-run] ECR repository ${name} does not exist; it would be created.`);
-  const repositoryUri = repository?.repositoryUri ?? `<account>.dkr.ecr.${settings.region}.amazonaws.com/${name}`;
-  const base = { environment: settings.environment.key, imageTag: tag, repositoryUri, platform: settings.platform };
+  if (repository === undefined)
+    ui.info(`[dry-run] ECR repository ${name} does not exist; it would be created.`);
+  const repositoryUri =
+    repository?.repositoryUri ?? `<account>.dkr.ecr.${settings.region}.amazonaws.com/${name}`;
+  const base = {
+    environment: settings.environment.key,
+    imageTag: tag,
+    repositoryUri,
+    platform: settings.platform,
+  };
   const finish = (result: BuildPushResult): BuildPushResult => {
     publish(result, settings, ui);
     return result;
   };
   const withDigest = (digest: string) =>
-    imageReferences({ accountId: accountOf(repository as Repository), region: settings.region, repositoryName: name, digest });
+    imageReferences({
+      accountId: accountOf(repository as Repository),
+      region: settings.region,
+      repositoryName: name,
+      digest,
+    });
 
   const existing = repository === undefined ? undefined : await digestOfTag(ecr, name, tag);
   if (existing !== undefined) {
     ui.info(`${name}:${tag} already exists (${existing}); nothing to build.`);
-    return finish({ ...base, digest: existing, ...withDigest(existing), skippedBuild: true, action: 'exists' });
+    return finish({
+      ...base,
+      digest: existing,
+      ...withDigest(existing),
+      skippedBuild: true,
+      action: 'exists',
+    });
   }
 
   const sameCommit = repository === undefined ? undefined : await findImageOfCommit(ecr, name, settings.sha);
@@ -368,7 +407,9 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
       ui.info(`[dry-run] would tag ${name}@${sameCommit.digest} (already ${sameCommit.tag}) as ${tag}.`);
       return finish({ ...base, skippedBuild: true, action: 'dry-run', reusedTag: sameCommit.tag });
     }
-    ui.info(`Commit ${settings.sha} is already built as ${name}:${sameCommit.tag}; adding tag ${tag} without rebuilding.`);
+    ui.info(
+      `Commit ${settings.sha} is already built as ${name}:${sameCommit.tag}; adding tag ${tag} without rebuilding.`,
+    );
     await addTag(ecr, name, sameCommit.digest, tag);
     return finish({
       ...base,
@@ -422,7 +463,10 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
   });
   const digest = await digestOfTag(ecr, name, tag);
   if (digest === undefined) {
-    throw new UserError(`The build reported success but ${name}:${tag} is not in ECR.`, 'Check the push output above.');
+    throw new UserError(
+      `The build reported success but ${name}:${tag} is not in ECR.`,
+      'Check the push output above.',
+    );
   }
   return finish({ ...base, digest, ...withDigest(digest), skippedBuild: false, action: 'built' });
 }

@@ -2,8 +2,8 @@ import {
   type Environment,
   environmentForBranch,
   environmentForPullRequest,
-  parseEnvironmentKey,
   type ProjectConfig,
+  parseEnvironmentKey,
 } from './environment.ts';
 import { UserError } from './errors.ts';
 

@@ -17,11 +17,16 @@ export interface ShellOptions {
   input?: string;
 }
 
-export type Shell = (command: string, args: readonly string[], options?: ShellOptions) => Promise<ShellResult>;
+export type Shell = (
+  command: string,
+  args: readonly string[],
+  options?: ShellOptions,
+) => Promise<ShellResult>;
 
 /** Quote argv for display only (log lines, --dry-run); never executed. Pure. */
 export function formatCommand(command: string, args: readonly string[]): string {
-  const quote = (value: string) => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
+  const quote = (value: string) =>
+    /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
   return [command, ...args].map(quote).join(' ');
 }
 
