@@ -46,7 +46,7 @@ export type Ipv6EgressProbe = (target: EgressTarget | undefined) => Promise<Egre
 /** A global unicast address used only for the route lookup (Google Public DNS); nothing is sent to it. */
 const ROUTE_PROBE_ADDRESS = '2001:4860:4860::8888';
 
-function routeLookup(): Promise<ProbeStep> {
+function routeLookup(routeTarget: string): Promise<ProbeStep> {
   return new Promise((resolve) => {
     const socket = createSocket('udp6');
     const done = (step: ProbeStep) => {
@@ -54,7 +54,7 @@ function routeLookup(): Promise<ProbeStep> {
       resolve(step);
     };
     socket.on('error', (error) => done({ ok: false, detail: error.message }));
-    socket.connect(53, ROUTE_PROBE_ADDRESS, () => {
+    socket.connect(53, routeTarget, () => {
       const local = socket.address().address;
       done({ ok: true, detail: `source address ${local}` });
     });
@@ -80,11 +80,16 @@ function tcpConnect(target: EgressTarget, timeoutMs: number): Promise<ProbeStep>
 
 /**
  * The real probe: a UDP route lookup, then (if a route exists and a target is given) a TCP
- * connect with a short timeout. Sends no application data.
+ * connect with a short timeout. Sends no application data. `routeTarget` is injectable so
+ * tests stay on loopback.
  */
-export function createIpv6EgressProbe(timeoutMs = 3000): Ipv6EgressProbe {
+export function createIpv6EgressProbe(
+  options: { timeoutMs?: number; routeTarget?: string } = {},
+): Ipv6EgressProbe {
+  const timeoutMs = options.timeoutMs ?? 3000;
+  const routeTarget = options.routeTarget ?? ROUTE_PROBE_ADDRESS;
   return async (target) => {
-    const route = await routeLookup();
+    const route = await routeLookup(routeTarget);
     if (!route.ok || target === undefined) return { route };
     return { route, connect: await tcpConnect(target, timeoutMs) };
   };
