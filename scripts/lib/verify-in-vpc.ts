@@ -218,7 +218,9 @@ export async function runInVpcProbe(
       const why =
         failure === undefined
           ? 'no task and no failure reason'
-          : `${failure.reason ?? ''} ${failure.detail ?? ''} ${failure.arn ?? ''}`.trim();
+          : [failure.reason, failure.detail, failure.arn]
+              .filter((part) => part !== undefined && part !== '')
+              .join(' ');
       throw new UserError(
         `RunTask in cluster ${target.cluster} started no probe task: ${why}.`,
         'Check the cluster has Fargate capacity and the task subnets/security group exist.',
