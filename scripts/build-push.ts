@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { buildPush, resolvePlatform } from './lib/build-push.ts';
 import { loadProjectConfig } from './lib/config.ts';
+import { imageTag } from './lib/environment.ts';
 import { environmentFromFlags } from './lib/environment-flags.ts';
 import { describeError, UserError } from './lib/errors.ts';
 import { createShell } from './lib/shell.ts';
@@ -35,6 +36,7 @@ try {
   if (sha === undefined || sha === '') {
     throw new UserError('Missing --sha.', 'Pass the commit to build, e.g. --sha $(git rev-parse HEAD).');
   }
+  imageTag(environment, sha); // validate the SHA before reading parameter files
   const region = values.region ?? (process.env.AWS_REGION || config.region);
   await buildPush(
     {

@@ -400,7 +400,7 @@ export async function verifyService(settings: VerifySettings, deps: VerifyDeps):
             where: 'skipped' as const,
             status: 'fail' as const,
             path,
-            detail: `not run: no A record for ${host}`,
+            detail: `not run: ${a.check.detail}`,
           })),
         )
     : Promise.resolve(
@@ -422,8 +422,8 @@ export async function verifyService(settings: VerifySettings, deps: VerifyDeps):
     ipv6Placement = 'in the VPC (--in-vpc always)';
     ipv6 = ipv6ChecksInVpc(url.href, host, settings, deps, clock, '--in-vpc always');
   } else if (aaaa.addresses.length === 0) {
-    ipv6Placement = 'not run: no AAAA record';
-    ipv6 = Promise.resolve(couldNotRun(settings.paths, `no AAAA record for ${host}`));
+    ipv6Placement = `not run: ${aaaa.check.detail}`;
+    ipv6 = Promise.resolve(couldNotRun(settings.paths, aaaa.check.detail));
   } else if (settings.inVpc === 'never') {
     ipv6Placement = 'on this machine (--in-vpc never)';
     ipv6 = httpChecksOnRunner(url.href, 6, aaaa.addresses, settings, check, clock, deadlineAt, host);

@@ -100,9 +100,9 @@ describe('verifyService against a real app and DNS server on loopback', () => {
     assert.equal(report.ok, false);
     assert.deepEqual(report.failures, [
       'DNS AAAA v4only.test: AAAA record missing for v4only.test',
-      'GET / over IPv6 → could not run anywhere: no AAAA record for v4only.test',
-      'GET /list-buckets over IPv6 → could not run anywhere: no AAAA record for v4only.test',
-      'GET /list-ec2 over IPv6 → could not run anywhere: no AAAA record for v4only.test',
+      'GET / over IPv6 → could not run anywhere: AAAA record missing for v4only.test',
+      'GET /list-buckets over IPv6 → could not run anywhere: AAAA record missing for v4only.test',
+      'GET /list-ec2 over IPv6 → could not run anywhere: AAAA record missing for v4only.test',
     ]);
     assert.equal(report.checks.filter((c) => c.family === 4 && c.status === 'pass').length, 4);
   });
