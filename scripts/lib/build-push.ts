@@ -7,6 +7,7 @@ import {
   DescribeRepositoriesCommand,
   type ECRClient,
   GetAuthorizationTokenCommand,
+  GetDownloadUrlForLayerCommand,
   type ImageTagMutabilityExclusionFilter,
   PutImageCommand,
   type Repository,
@@ -50,6 +51,8 @@ export interface BuildPushDeps {
   ui: Ui;
   /** Process environment: ACTIONS_CACHE_URL / ACTIONS_RUNTIME_TOKEN select the GitHub Actions cache. */
   env: NodeJS.ProcessEnv;
+  /** Platforms of an existing image (default: imagePlatforms through the ECR API). */
+  platformsOf?: (repositoryName: string, digest: string) => Promise<string[] | undefined>;
 }
 
 export interface ImageReferences {
@@ -314,6 +317,52 @@ export async function addTag(
   }
 }
 
+/** Platforms (`os/arch`) named by a manifest list / OCI index. Pure; undefined for a single image. */
+export function indexPlatforms(manifest: string): string[] | undefined {
+  const parsed = JSON.parse(manifest) as {
+    manifests?: { platform?: { os?: string; architecture?: string } }[];
+  };
+  if (!Array.isArray(parsed.manifests)) return undefined;
+  return parsed.manifests
+    .map((m) => m.platform)
+    .filter((p) => p?.os !== undefined && p.architecture !== undefined && p.os !== 'unknown')
+    .map((p) => `${p?.os}/${p?.architecture}`);
+}
+
+/**
+ * Platforms of an image in ECR: from the index for a multi-platform image, else from the
+ * image config blob (fetched through GetDownloadUrlForLayer). Undefined when unknown, so a
+ * caller rebuilds rather than reuse an image of another CPU architecture.
+ */
+export async function imagePlatforms(
+  ecr: ECRClient,
+  repositoryName: string,
+  digest: string,
+  fetchJson: (url: string) => Promise<unknown> = async (url) => (await fetch(url)).json(),
+): Promise<string[] | undefined> {
+  try {
+    const got = await ecr.send(
+      new BatchGetImageCommand({ repositoryName, imageIds: [{ imageDigest: digest }] }),
+    );
+    const manifest = got.images?.[0]?.imageManifest;
+    if (manifest === undefined) return undefined;
+    const fromIndex = indexPlatforms(manifest);
+    if (fromIndex !== undefined) return fromIndex;
+    const configDigest = (JSON.parse(manifest) as { config?: { digest?: string } }).config?.digest;
+    if (configDigest === undefined) return undefined;
+    const layer = await ecr.send(
+      new GetDownloadUrlForLayerCommand({ repositoryName, layerDigest: configDigest }),
+    );
+    if (layer.downloadUrl === undefined) return undefined;
+    const config = (await fetchJson(layer.downloadUrl)) as { os?: string; architecture?: string };
+    return config.os !== undefined && config.architecture !== undefined
+      ? [`${config.os}/${config.architecture}`]
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `docker login` to the registry with a fresh ECR token on stdin (never in argv or logs). */
 export async function dockerLogin(ecr: ECRClient, shell: Shell, ui: Ui): Promise<void> {
   const result = await ecr.send(new GetAuthorizationTokenCommand({}));
@@ -402,7 +451,17 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
   }
 
   const sameCommit = repository === undefined ? undefined : await findImageOfCommit(ecr, name, settings.sha);
-  if (sameCommit !== undefined) {
+  const platformsOf =
+    deps.platformsOf ?? ((repo: string, digest: string) => imagePlatforms(ecr, repo, digest));
+  const reusable =
+    sameCommit !== undefined &&
+    ((await platformsOf(name, sameCommit.digest)) ?? []).includes(settings.platform);
+  if (sameCommit !== undefined && !reusable) {
+    ui.warn(
+      `${name}:${sameCommit.tag} is the same commit but not known to be ${settings.platform}; building instead of retagging.`,
+    );
+  }
+  if (sameCommit !== undefined && reusable) {
     if (settings.dryRun) {
       ui.info(`[dry-run] would tag ${name}@${sameCommit.digest} (already ${sameCommit.tag}) as ${tag}.`);
       return finish({ ...base, skippedBuild: true, action: 'dry-run', reusedTag: sameCommit.tag });

@@ -4,16 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import {
+  BatchGetImageCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
+  GetDownloadUrlForLayerCommand,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
 import {
   type BuildPushSettings,
   buildPush,
   buildxArgs,
+  imagePlatforms,
   imageReferences,
+  indexPlatforms,
   isTagOfCommit,
   platformForArchitecture,
   registryCacheWritable,
@@ -86,6 +91,41 @@ describe('pure helpers', () => {
     assert.equal(isTagOfCommit(SHA, SHA), true);
     assert.equal(isTagOfCommit(`pr-7-${SHA}`, SHA), true);
     assert.equal(isTagOfCommit(`${SHA}-x`, SHA), false);
+  });
+  test('an image index names its platforms; a single image manifest does not', () => {
+    const index = JSON.stringify({
+      manifests: [
+        { platform: { os: 'linux', architecture: 'arm64' } },
+        { platform: { os: 'unknown', architecture: 'unknown' } },
+      ],
+    });
+    assert.deepEqual(indexPlatforms(index), ['linux/arm64']);
+    assert.equal(indexPlatforms(JSON.stringify({ config: { digest: DIGEST } })), undefined);
+  });
+  test('imagePlatforms reads the config blob of a single image', async () => {
+    const mock = mockClient(ECRClient);
+    try {
+      mock.on(BatchGetImageCommand).resolves({
+        images: [{ imageManifest: JSON.stringify({ schemaVersion: 2, config: { digest: DIGEST } }) }],
+      });
+      mock
+        .on(GetDownloadUrlForLayerCommand, { layerDigest: DIGEST })
+        .resolves({ downloadUrl: 'https://blob.example/c' });
+      const fetched: string[] = [];
+      const platforms = await imagePlatforms(
+        new ECRClient({ region: 'us-east-1' }),
+        'r',
+        DIGEST,
+        async (url) => {
+          fetched.push(url);
+          return { os: 'linux', architecture: 'amd64' };
+        },
+      );
+      assert.deepEqual(platforms, ['linux/amd64']);
+      assert.deepEqual(fetched, ['https://blob.example/c']);
+    } finally {
+      mock.restore();
+    }
   });
   test('registry cache needs a mutable cache tag', () => {
     const exclusion = [{ filterType: 'WILDCARD' as const, filter: 'buildcache-*' }];
@@ -174,11 +214,13 @@ describe('buildPush against moto ECR', () => {
     dryRun: false,
     ...extra,
   });
+  // moto has no GetDownloadUrlForLayer: the images "pushed" by the fake shell are arm64.
   const deps = () => ({
     ecr,
     shell: fakeShell,
     ui: createUi({ write: (line) => lines.push(line) }),
     env: {},
+    platformsOf: async () => ['linux/arm64'],
   });
 
   before(async () => {
@@ -285,6 +327,19 @@ describe('buildPush against moto ECR', () => {
       new DescribeImagesCommand({ repositoryName: 'ipv6demo', imageIds: [{ imageTag: `pr-12-${SHA}` }] }),
     );
     assert.equal(images.imageDetails?.[0]?.imageDigest, production.digest);
+  });
+
+  test('the same commit built for another CPU architecture is rebuilt, not retagged', async () => {
+    await buildPush(settings('production'), deps());
+    calls = [];
+
+    const preview = await buildPush(settings('pr-12', { platform: 'linux/amd64' }), deps());
+
+    assert.equal(preview.action, 'built');
+    assert.equal(calls[1]?.args[3], 'linux/amd64');
+    assert.ok(
+      lines.some((l) => l.includes(`ipv6demo:${SHA} is the same commit but not known to be linux/amd64`)),
+    );
   });
 
   test('GitHub Actions cache is used when the runtime token is present', async () => {
