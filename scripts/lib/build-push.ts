@@ -541,4 +541,13 @@ function publish(result: BuildPushResult, settings: BuildPushSettings, ui: Ui): 
   writeFileSync(join(settings.outDir, 'image.json'), `${JSON.stringify(result, null, 2)}\n`);
   ui.info(`Image: ${result.imageUri}`);
   ui.info(`Dual-stack: ${result.imageUriDualStack}`);
+  const how = {
+    exists: 'tag already in ECR, build skipped',
+    retagged: `tag added to ${result.reusedTag}'s image, build skipped`,
+    built: 'built and pushed',
+    'dry-run': 'dry run',
+  }[result.action];
+  ui.summary(
+    `### Image for \`${result.environment}\`\n\n${how} (${result.platform})\n\n- \`${result.imageUri}\`\n- \`${result.imageUriDualStack}\`\n`,
+  );
 }

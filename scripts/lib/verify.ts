@@ -71,6 +71,7 @@ export interface VerifyDeps {
 }
 
 const ALB_TYPES: AlbIpAddressType[] = ['dualstack', 'dualstack-without-public-ipv4'];
+const NO_RECORDS = new Set(['ENODATA', 'ENOTFOUND']);
 
 /** The pieces of `.out/<env>/outputs.json` verify reads. */
 export interface VerifyTarget {
@@ -212,6 +213,8 @@ async function dnsCheck(
       addresses = await resolve(host, family, settings.resolver);
     } catch (error) {
       addresses = [];
+      // Whether "no records" is [] or an ENODATA/ENOTFOUND error is the primitive's choice; both mean none.
+      if (NO_RECORDS.has(String((error as { code?: unknown }).code))) return evaluate(clock.now() - t0);
       const latencyMs = clock.now() - t0;
       return {
         check: 'dns',
@@ -221,7 +224,9 @@ async function dnsCheck(
         detail: `${type} lookup for ${host} failed: ${describeError(error)}`,
       };
     }
-    const latencyMs = clock.now() - t0;
+    return evaluate(clock.now() - t0);
+  };
+  const evaluate = (latencyMs: number): CheckResult => {
     const found = addresses.join(', ');
     if (expectRecords) {
       return addresses.length > 0
@@ -299,27 +304,29 @@ async function ipv6ChecksInVpc(
   clock: Clock,
   reasonForVpc: string,
 ): Promise<VerifyCheck[]> {
-  if (settings.task === undefined) {
+  const { task } = settings;
+  if (task === undefined) {
     return couldNotRun(
       settings.paths,
       `${reasonForVpc}, and outputs.json has no task settings (ClusterName, TaskDefinitionArn, ContainerName, TaskSubnetIds, TaskSecurityGroupId) for the in-VPC probe`,
     );
   }
-  if (deps.aws === undefined) {
+  const { aws } = deps;
+  if (aws === undefined) {
     return couldNotRun(settings.paths, `${reasonForVpc}, and no AWS clients were given for the in-VPC probe`);
   }
   try {
     const outcome = await deps.ui.group('IPv6 checks from inside the VPC', () =>
       runInVpcProbe(
         {
-          target: settings.task as InVpcTaskTarget,
+          target: task,
           url,
           family: 6,
           paths: settings.paths,
           probeTimeoutMs: settings.deadlineMs,
           waitTimeoutMs: settings.deadlineMs + settings.taskLaunchAllowanceMs,
         },
-        { ecs: deps.aws?.ecs as ECSClient, logs: deps.aws?.logs as CloudWatchLogsClient, clock, ui: deps.ui },
+        { ecs: aws.ecs, logs: aws.logs, clock, ui: deps.ui },
       ),
     );
     const rows = outcome.results.map((r) => fromCheckResult(r, host, 'in-vpc-task'));

@@ -268,3 +268,39 @@ describe('verify inputs', () => {
     assert.throws(() => parseResolver('dns.example:53'), { message: "Invalid --resolver 'dns.example:53'." });
   });
 });
+
+describe('DNS primitive variations', () => {
+  test('a primitive that throws ENODATA for "no records" counts as no records', async () => {
+    const report = await verifyService(
+      {
+        url: 'http://app.example.com',
+        albIpAddressType: 'dualstack-without-public-ipv4',
+        paths: ['/'],
+        deadlineMs: 500,
+        retryDelayMs: 100,
+        inVpc: 'never',
+        taskLaunchAllowanceMs: 0,
+      },
+      {
+        ui: createUi({ write: () => {} }),
+        resolveAddresses: async (_host, family) => {
+          if (family === 6) return ['2001:db8::1'];
+          throw Object.assign(new Error('queryA ENODATA app.example.com'), { code: 'ENODATA' });
+        },
+        httpCheck: async (o) => ({
+          check: 'http',
+          family: o.family,
+          path: o.path,
+          address: o.address,
+          status: 200,
+          ok: true,
+          latencyMs: 1,
+          detail: '200 OK',
+        }),
+      },
+    );
+
+    assert.equal(report.ok, true, report.failures.join('\n'));
+    assert.equal(report.checks[0]?.detail, 'no A record, as expected for dualstack-without-public-ipv4');
+  });
+});
