@@ -16,7 +16,10 @@ export interface ResolveSettings {
 }
 
 /** Read the event payload GitHub wrote to GITHUB_EVENT_PATH. */
-export function readEvent(settings: ResolveSettings, read = readFileSync): GitHubEvent {
+export function readEvent(
+  settings: ResolveSettings,
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): GitHubEvent {
   if (settings.eventName === '')
     throw new UserError(
       'No event name.',
@@ -29,7 +32,7 @@ export function readEvent(settings: ResolveSettings, read = readFileSync): GitHu
     );
   let text: string;
   try {
-    text = read(settings.eventPath, 'utf8');
+    text = read(settings.eventPath);
   } catch (error) {
     throw new UserError(`Cannot read the event payload ${settings.eventPath}.`, 'Check --event-path.', {
       cause: error,
