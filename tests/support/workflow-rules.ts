@@ -90,7 +90,7 @@ export function expressionsInRun(steps: [string, Step][]): string[] {
     .filter(([, step]) => typeof step.run === 'string' && step.run.includes('${{'))
     .map(([id, step]) => {
       const untrusted = UNTRUSTED.test(step.run ?? '') ? ' (an untrusted value!)' : '';
-      return `job ${id}: \${{ }} inside run:${untrusted} — pass it through env:`;
+      return `job ${id}: a GitHub expression inside run:${untrusted} — pass it through env:`;
     });
 }
 
@@ -110,7 +110,10 @@ export function noPullRequestTarget(workflow: Workflow): string[] {
     : [];
 }
 
-export const ENVIRONMENT_GROUP = 'ecs-ipv6-${{ needs.resolve.outputs.environment }}';
+/** A GitHub expression, `${{ inner }}` (written so linters do not mistake it for a template). */
+export const expression = (inner: string): string => `\${{ ${inner} }}`;
+
+export const ENVIRONMENT_GROUP = `ecs-ipv6-${expression('needs.resolve.outputs.environment')}`;
 /** Jobs that change stacks share one group per environment and never cancel a running one. */
 export function environmentConcurrency(workflow: Workflow): string[] {
   return Object.entries(workflow.jobs)

@@ -40,7 +40,7 @@ describe('actionlint', () => {
       '  a:',
       '    runs-on: ubuntu-latest',
       '    steps:',
-      '      - run: echo "${{ github.event.pull_request.title }}"',
+      `      - run: echo "\${{ github.event.pull_request.title }}"`,
       '',
     ].join('\n');
     const findings = await actionlint(bad, 'bad.yml');

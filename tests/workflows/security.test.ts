@@ -11,6 +11,7 @@ import {
   credentialsGatedByResolve,
   ENVIRONMENT_GROUP,
   environmentConcurrency,
+  expression,
   expressionsInRun,
   idTokenOnlyForAws,
   jobPermissions,
@@ -69,7 +70,7 @@ describe('workflow security rules', () => {
       it('checkouts do not persist credentials', () => {
         assert.deepEqual(checkoutsWithoutCredentials(allSteps(yaml)), []);
       });
-      it('no ${{ }} expressions (branch names, titles, refs) inside run:', () => {
+      it('no expressions (branch names, titles, refs) inside run:', () => {
         assert.deepEqual(expressionsInRun(allSteps(yaml)), []);
       });
       it('every job has timeout-minutes', () => {
@@ -115,8 +116,11 @@ describe('workflow security rules fail on broken workflows', () => {
 
   it('id-token on a job without AWS, and AWS without id-token', () => {
     const broken = copy('deploy.yml');
-    (broken.jobs.resolve?.permissions as Record<string, string>)['id-token'] = 'write';
-    delete (broken.jobs.deploy?.permissions as Record<string, string>)['id-token'];
+    const resolvePermissions = broken.jobs.resolve?.permissions;
+    const deployPermissions = broken.jobs.deploy?.permissions;
+    assert.ok(typeof resolvePermissions === 'object' && typeof deployPermissions === 'object');
+    resolvePermissions['id-token'] = 'write';
+    delete deployPermissions['id-token'];
     assert.deepEqual(idTokenOnlyForAws(broken, ''), [
       'job resolve has id-token: write but never reaches AWS',
       'job deploy reaches AWS without id-token: write',
@@ -166,7 +170,7 @@ describe('workflow security rules fail on broken workflows', () => {
       broken.jobs.resolve?.steps?.push({ run: `echo "\${{ ${expression} }}"` });
       assert.deepEqual(
         expressionsInRun(allSteps(broken)),
-        ['job resolve: ${{ }} inside run: (an untrusted value!) — pass it through env:'],
+        ['job resolve: a GitHub expression inside run: (an untrusted value!) — pass it through env:'],
         expression,
       );
     }
@@ -245,8 +249,8 @@ describe('workflow triggers and wiring', () => {
 
   it("the deploy job's GitHub environment is the resolved key with the service URL", () => {
     assert.deepEqual(workflow('deploy.yml').jobs.deploy?.environment, {
-      name: '${{ needs.resolve.outputs.environment }}',
-      url: '${{ steps.deploy.outputs.service-url }}',
+      name: expression('needs.resolve.outputs.environment'),
+      url: expression('steps.deploy.outputs.service-url'),
     });
   });
 
