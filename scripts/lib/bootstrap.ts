@@ -330,7 +330,14 @@ export async function runBootstrap(
       Object.fromEntries(REPOSITORY_VARIABLES.map(([, output]) => [output, placeholder(output)])),
       settings.region,
     );
-    ui.info(`Would create or update ${stackName} through a change set, then set the repository variables:`);
+    let verb = 'create or update';
+    try {
+      const existing = await describeStack(deps.cfn, stackName);
+      verb = existing ? `update (now ${existing.StackStatus})` : 'create';
+    } catch (error) {
+      ui.warn(`Cannot describe ${stackName} (${describeError(error)}).`);
+    }
+    ui.info(`Would ${verb} ${stackName} through a change set, then set the repository variables:`);
     await setVariablesWithGh(variables, repository, deps.exec, ui, true);
     return { stackName, parameters, status: 'dry-run', variables, variablesSet: false };
   }

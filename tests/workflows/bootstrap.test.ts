@@ -359,7 +359,11 @@ describe('runBootstrap', () => {
     );
     assert.equal(result.status, 'dry-run');
     assert.equal(result.parameters.ExistingOidcProviderArn, PROVIDER);
-    assert.equal(cfnMock.calls().length, 0);
+    assert.deepEqual(
+      cfnMock.calls().map((call) => call.args[0].constructor.name),
+      ['DescribeStacksCommand'],
+    );
+    assert.ok(lines.some((line) => line.includes('Would create ipv6demo-bootstrap through a change set')));
     assert.deepEqual(calls, [['gh', 'auth', 'status']]);
     assert.ok(lines.some((line) => line.includes(`Reusing the GitHub OIDC provider ${PROVIDER}`)));
   });
