@@ -363,7 +363,10 @@ describe('runBootstrap', () => {
       cfnMock.calls().map((call) => call.args[0].constructor.name),
       ['DescribeStacksCommand'],
     );
-    assert.ok(lines.some((line) => line.includes('Would create ipv6demo-bootstrap through a change set')));
+    assert.ok(
+      lines.some((line) => line.includes('Would create ipv6demo-bootstrap through a change set')),
+      lines.join('\n'),
+    );
     assert.deepEqual(calls, [['gh', 'auth', 'status']]);
     assert.ok(lines.some((line) => line.includes(`Reusing the GitHub OIDC provider ${PROVIDER}`)));
   });
