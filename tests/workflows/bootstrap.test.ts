@@ -341,6 +341,7 @@ describe('runBootstrap', () => {
     iamMock
       .on(ListOpenIDConnectProvidersCommand)
       .resolves({ OpenIDConnectProviderList: [{ Arn: PROVIDER }] });
+    cfnMock.on(DescribeStacksCommand).rejects(notFound);
     const calls: string[][] = [];
     const exec: Exec = async (command, args) => {
       calls.push([command, ...args]);
