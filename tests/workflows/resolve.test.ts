@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadProjectConfig } from '../../scripts/lib/config.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
 import { readEvent, resolutionOutputs, runResolve } from '../../scripts/lib/resolve.ts';
+import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 
 // Real webhook payload shapes (see tests/fixtures/webhooks/README.md) fed through the same
@@ -251,5 +253,52 @@ describe('readEvent', () => {
       (error: unknown) => error instanceof UserError && /is not JSON/.test(error.message),
     );
     assert.throws(() => readEvent({ eventName: 'push', eventPath: 'p' }, () => '[1]'), /not a JSON object/);
+  });
+});
+
+describe('scripts/resolve.ts in GitHub Actions', () => {
+  const run = (eventName: string, file: string) => {
+    const dir = mkdtempSync(join(summaryDir, 'gha-'));
+    const outputFile = join(dir, 'output');
+    const summaryFile = join(dir, 'summary');
+    writeFileSync(outputFile, '');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'resolve.ts')], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        GITHUB_ACTIONS: 'true',
+        GITHUB_EVENT_NAME: eventName,
+        GITHUB_EVENT_PATH: join(fixtures, file),
+        GITHUB_OUTPUT: outputFile,
+        GITHUB_STEP_SUMMARY: summaryFile,
+      },
+    });
+    return {
+      status: result.status,
+      stdout: result.stdout,
+      output: readFileSync(outputFile, 'utf8'),
+      summary: readFileSync(summaryFile, 'utf8'),
+    };
+  };
+
+  it('writes the step outputs to GITHUB_OUTPUT and exits 0, also for a skip', () => {
+    const deploy = run('pull_request', 'pull-request-opened.json');
+    assert.equal(deploy.status, 0, deploy.stdout);
+    assert.match(deploy.output, /^action<<ghadelimiter_[\w-]+\ndeploy\n/m);
+    assert.match(deploy.output, /^environment<<ghadelimiter_[\w-]+\npr-42\n/m);
+    assert.match(deploy.output, /^pr-number<<ghadelimiter_[\w-]+\n42\n/m);
+    const skip = run('pull_request', 'pull-request-fork-opened.json');
+    assert.equal(skip.status, 0);
+    assert.match(skip.output, /^notice<<ghadelimiter_[\w-]+\nfork\n/m);
+    assert.match(skip.stdout, /::warning::pull request #44 comes from a fork/);
+  });
+
+  it('exits 1 with the reason in the log and the summary for a bad dispatch', () => {
+    const bad = run('workflow_dispatch', 'workflow-dispatch-production-unconfirmed.json');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /::error::Refusing to tear down production without confirmation\./);
+    assert.match(bad.summary, /^\*\*Failed:\*\* Refusing to tear down production/);
+    assert.equal(bad.output, '');
   });
 });
