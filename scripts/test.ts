@@ -58,7 +58,10 @@ if (only.length === 0) {
     'type-check (tsc)',
     async () => (await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) === 0,
   );
-  await stage('lint (biome)', async () => (await run(bin('biome'), ['check', '.'])) === 0);
+  await stage(
+    'lint (biome)',
+    async () => (await run(bin('biome'), ['check', '--error-on-warnings', '.'])) === 0,
+  );
   await stage('cfn-lint (all templates)', async () => {
     const paths = templatePaths();
     const result = await cfnLint(paths);
