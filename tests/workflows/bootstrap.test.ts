@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import {
   CloudFormationClient,
@@ -25,6 +27,7 @@ import {
 import type { ProjectConfig } from '../../scripts/lib/environment.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
 import type { Clock } from '../../scripts/lib/retry.ts';
+import { cfnDir } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 
 const config: ProjectConfig = {
@@ -120,6 +123,11 @@ describe('bootstrapParameters', () => {
       EcrRepositoryName: 'ipv6demo',
     });
     assert.equal(bootstrapParameters(config, REPO, undefined).ExistingOidcProviderArn, '');
+  });
+
+  it('match the Parameters of the real cfn/bootstrap/bootstrap.yml', () => {
+    const text = readFileSync(join(cfnDir, 'bootstrap', 'bootstrap.yml'), 'utf8');
+    checkParameters(text, bootstrapParameters(config, REPO, PROVIDER));
   });
 
   it('accepts parameters the template declares and names the ones it does not', () => {
