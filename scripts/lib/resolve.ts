@@ -55,8 +55,12 @@ export function readEvent(
  * The step outputs of a Resolution. Every name is always set (empty when not applicable),
  * so workflow expressions never compare against an undefined output.
  */
-export function resolutionOutputs(resolution: Resolution): Record<string, string> {
+export function resolutionOutputs(resolution: Resolution, event?: GitHubEvent): Record<string, string> {
   const environment = resolution.action === 'skip' ? undefined : resolution.environment;
+  // A skipped pull request (a fork) has no environment but still needs its number for the notice.
+  const eventNumber = event?.eventName === 'pull_request' ? event.payload.number : undefined;
+  const prNumber =
+    environment?.pullRequest ?? (Number.isSafeInteger(eventNumber) ? (eventNumber as number) : undefined);
   return {
     action: resolution.action,
     environment: environment?.key ?? '',
@@ -64,7 +68,7 @@ export function resolutionOutputs(resolution: Resolution): Record<string, string
     kind: environment?.kind ?? '',
     reason: resolution.reason,
     notice: resolution.action === 'skip' ? (resolution.notice ?? '') : '',
-    'pr-number': environment?.pullRequest !== undefined ? String(environment.pullRequest) : '',
+    'pr-number': prNumber !== undefined ? String(prNumber) : '',
     ref: resolution.action === 'deploy' ? resolution.ref : '',
     sha: resolution.action === 'deploy' ? (resolution.sha ?? '') : '',
   };
@@ -85,8 +89,9 @@ export function resolutionSummary(resolution: Resolution): string {
 
 /** Resolve the event, print the decision, publish outputs and the job summary line. */
 export function runResolve(settings: ResolveSettings, config: ProjectConfig, ui: Ui): Resolution {
-  const resolution = resolveEvent(config, readEvent(settings));
-  const outputs = resolutionOutputs(resolution);
+  const event = readEvent(settings);
+  const resolution = resolveEvent(config, event);
+  const outputs = resolutionOutputs(resolution, event);
   for (const [name, value] of Object.entries(outputs)) {
     ui.info(`${name}: ${value}`);
     ui.setOutput(name, value);

@@ -179,7 +179,10 @@ describe('resolve: GitHub webhook payloads → environment and action', () => {
       assert.match(outputs.reason ?? '', c.reason);
       assert.equal(outputs.notice, c.notice ?? '');
       if (c.sha !== undefined) assert.equal(outputs.sha, c.sha);
-      const prNumber = /^pr-(\d+)$/.exec(c.environment)?.[1] ?? '';
+      const prNumber =
+        c.event === 'pull_request'
+          ? String(readEvent({ eventName: c.event, eventPath: join(fixtures, c.file) }).payload.number)
+          : (/^pr-(\d+)$/.exec(c.environment)?.[1] ?? '');
       assert.equal(outputs['pr-number'], prNumber);
       assert.match(summary, c.action === 'skip' ? /^\*\*Skipped:\*\* / : /^\*\*(Deploy|Tear down)\*\* `/);
     });
@@ -291,6 +294,7 @@ describe('scripts/resolve.ts in GitHub Actions', () => {
     const skip = run('pull_request', 'pull-request-fork-opened.json');
     assert.equal(skip.status, 0);
     assert.match(skip.output, /^notice<<ghadelimiter_[\w-]+\nfork\n/m);
+    assert.match(skip.output, /^pr-number<<ghadelimiter_[\w-]+\n44\n/m);
     assert.match(skip.stdout, /::warning::pull request #44 comes from a fork/);
   });
 
