@@ -1,5 +1,5 @@
 /**
- * Usage: npm run pr-comment -- --environment K --status deployed|torn-down|failed|fork
+ * Usage: npm run pr-comment -- --environment K --status deployed|torn-down|failed|teardown-failed|fork
  *          [--url URL] [--sha SHA] [--repository owner/name] [--summary-only]
  * Reads .out/K/{verify,changes,cost}.md. Needs GITHUB_TOKEN unless --summary-only.
  */

@@ -11,7 +11,7 @@ import type { Ui } from './ui.ts';
  */
 
 export const COMMENT_MARKER = '<!-- ecs-ipv6-gitops:pr-comment -->';
-export const COMMENT_STATUSES = ['deployed', 'torn-down', 'failed', 'fork'] as const;
+export const COMMENT_STATUSES = ['deployed', 'torn-down', 'failed', 'teardown-failed', 'fork'] as const;
 export type CommentStatus = (typeof COMMENT_STATUSES)[number];
 
 /** GitHub refuses comments over 65,536 characters; each section gets a share well below it. */
@@ -45,6 +45,7 @@ const HEADLINES: Record<CommentStatus, (key: string) => string> = {
   deployed: (key) => `### ✅ Preview \`${key}\` is deployed`,
   'torn-down': (key) => `### 🧹 Preview \`${key}\` was torn down`,
   failed: (key) => `### ❌ Preview \`${key}\` failed`,
+  'teardown-failed': (key) => `### ❌ Teardown of preview \`${key}\` failed`,
   fork: () => '### ℹ️ No preview environment for this pull request',
 };
 
@@ -72,12 +73,18 @@ export function renderComment(input: CommentInput, options: { includeMarker?: bo
   }
 
   const rows: [string, string][] = [];
-  if (status !== 'torn-down' && input.url) rows.push(['URL', input.url]);
+  if (status !== 'torn-down' && status !== 'teardown-failed' && input.url) rows.push(['URL', input.url]);
   rows.push(['Stack', `\`${environment.stackName}\``]);
   if (input.sha) rows.push(['Commit', `\`${input.sha.slice(0, 12)}\``]);
   if (input.runUrl) rows.push(['Workflow run', `[logs](${input.runUrl})`]);
   lines.push('| | |', '|---|---|', ...rows.map(([name, value]) => `| ${name} | ${value} |`), '');
 
+  if (status === 'teardown-failed') {
+    lines.push(
+      'The stack may still exist (and cost money). The run logs say why; re-run the job, or run the teardown workflow by hand with this environment key.',
+    );
+    return `${lines.join('\n')}\n`;
+  }
   if (status === 'torn-down') {
     lines.push(
       'The stack and its images were deleted and the GitHub deployments of this environment are marked inactive. Reopening the pull request deploys it again.',

@@ -189,6 +189,21 @@ describe('renderComment', () => {
     assert.doesNotMatch(body, /pr42\.example\.com|Verification/);
   });
 
+  it('after a failed teardown warns that the stack may still exist', async () => {
+    const github = new FakeGitHub();
+    const result = await publishPrComment(settings('pr-42', 'teardown-failed', { url: 'http://a' }), {
+      octokit: github.octokit(),
+      ui: quietUi(),
+    });
+    assert.deepEqual(result, { comment: { action: 'created', id: 1 } });
+    assert.match(
+      github.comments[0]?.body ?? '',
+      /### ❌ Teardown of preview `pr-42` failed\n[\s\S]*may still exist/,
+    );
+    assert.doesNotMatch(github.comments[0]?.body ?? '', /http:\/\/a/);
+    assert.deepEqual(github.deployments, []);
+  });
+
   it('explains the fork case', () => {
     const body = renderComment({ environment: preview, status: 'fork', sections: {} });
     assert.match(body, /comes from a fork\. Forks never receive AWS credentials/);
