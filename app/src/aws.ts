@@ -29,6 +29,8 @@ export interface AwsClients {
 export interface ClientOptions {
   /** A request handler to use instead of node:https (tests resolve endpoints without sending). */
   requestHandler?: S3Client['config']['requestHandler'];
+  /** Static credentials instead of the default provider chain (tests). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** Plans for both services under this configuration (pure; no SDK work). */
@@ -56,7 +58,12 @@ export function createAwsClients(config: AppConfig, region: string, options: Cli
     requestTimeout: config.awsTimeoutMs,
     throwOnRequestTimeout: true,
   };
-  const common = { region, maxAttempts: config.awsMaxAttempts, requestHandler };
+  const common = {
+    region,
+    maxAttempts: config.awsMaxAttempts,
+    requestHandler,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  };
   const s3 = new S3Client({
     ...common,
     useDualstackEndpoint: plans.s3.mode === 'dualstack',
@@ -107,7 +114,10 @@ function captureConnection(command: MiddlewareTarget, info: ConnectionInfo): voi
     (next) => async (args) => {
       const request = (args as { request?: { protocol?: string; hostname?: string; port?: number } }).request;
       if (request?.hostname) {
-        const host = request.hostname.includes(':') ? `[${request.hostname}]` : request.hostname;
+        const host =
+          request.hostname.includes(':') && !request.hostname.startsWith('[')
+            ? `[${request.hostname}]`
+            : request.hostname;
         info.endpoint = `${request.protocol ?? 'https:'}//${host}${request.port ? `:${request.port}` : ''}`;
       }
       const result = await next(args);
@@ -164,7 +174,7 @@ export function classifyAwsError(error: unknown, connection: ConnectionInfo, end
   const host = endpoint.replace(/^https?:\/\//, '');
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new AwsCallError(
-      `The endpoint host ${host} could not be resolved (${code}); it may not exist in this region.`,
+      `The endpoint host ${host} could not be resolved (${code}): the name does not exist in this region, or DNS is unreachable from here.`,
       503,
       name,
       connection,
