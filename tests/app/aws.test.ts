@@ -23,7 +23,7 @@ interface CapturedRequest {
  * A request handler that records the request the SDK built (after endpoint resolution and
  * signing) and fails instead of sending it: nothing leaves the machine.
  */
-function capturing(): { handler: ClientOptions['requestHandler']; requests: CapturedRequest[] } {
+function capturing(): { handler: NonNullable<ClientOptions['requestHandler']>; requests: CapturedRequest[] } {
   const requests: CapturedRequest[] = [];
   const handler = {
     metadata: { handlerProtocol: 'http/1.1' },
@@ -34,7 +34,7 @@ function capturing(): { handler: ClientOptions['requestHandler']; requests: Capt
     updateHttpClientConfig: () => undefined,
     httpHandlerConfigs: () => ({}),
   };
-  return { handler: handler as unknown as ClientOptions['requestHandler'], requests };
+  return { handler: handler as unknown as NonNullable<ClientOptions['requestHandler']>, requests };
 }
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
