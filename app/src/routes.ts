@@ -62,6 +62,17 @@ export function createRouter(options: RouterOptions): Router {
     6: json({ ...identity, clientFamily: 6, paths: ['/healthz', '/list-buckets', '/list-ec2'] }),
   };
   const healthBody = json({ status: 'ok' });
+  // Flat header lists for the static answers: node writes them without walking an object.
+  const staticHeaders = (body: Buffer) => [
+    'content-type',
+    'application/json',
+    'content-length',
+    String(body.length),
+    'cache-control',
+    'no-store',
+  ];
+  const rootHeaders = { 4: staticHeaders(rootBody[4]), 6: staticHeaders(rootBody[6]) };
+  const healthHeaders = staticHeaders(healthBody);
   const plans: Record<AwsService, EndpointPlan> | undefined = config.region
     ? {
         s3: planEndpoint('s3', {
@@ -197,7 +208,9 @@ export function createRouter(options: RouterOptions): Router {
       return;
     }
     if (path === '/healthz' || path === '/') {
-      send(res, 200, path === '/' ? rootBody[family] : healthBody);
+      if (closing) send(res, 200, path === '/' ? rootBody[family] : healthBody);
+      else if (path === '/') res.writeHead(200, rootHeaders[family]).end(rootBody[family]);
+      else res.writeHead(200, healthHeaders).end(healthBody);
       if (config.logAllRequests) log('info', 'request', { path, status: 200, clientFamily: family });
       return;
     }
