@@ -24,6 +24,8 @@ const result = await build({
   target: 'node20',
   minify: true,
   treeShaking: true,
+  // Prefer the SDK's ES modules (dist-es): tree-shaking then drops every EC2 operation but one.
+  mainFields: ['module', 'main'],
   legalComments: 'none',
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',

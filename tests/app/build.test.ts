@@ -3,14 +3,26 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 import { getJson, type RunningApp, startApp } from '../support/app.ts';
+import { type Moto, startMoto } from '../support/moto.ts';
 
 const dist = join(repoRoot, 'app', 'dist');
 
 describe('app bundle (npm run build:app)', () => {
   let app: RunningApp;
+  let withMoto: RunningApp;
+  let moto: Moto;
   before(async () => {
+    moto = await startMoto({ host: '::1' });
+    const s3 = new S3Client(moto.clientConfig);
+    await s3.send(new CreateBucketCommand({ Bucket: 'bundled' }));
+    s3.destroy();
+    const ec2 = new EC2Client(moto.clientConfig);
+    await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1 }));
+    ec2.destroy();
     const result = spawnSync(process.execPath, [join(repoRoot, 'app', 'build.mjs')], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^app bundle: [\d.]+ KiB in \d+ files/);
@@ -19,7 +31,10 @@ describe('app bundle (npm run build:app)', () => {
       env: { AWS_REGION: 'ap-south-2', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
     });
   });
-  after(() => app?.stop());
+  after(async () => {
+    await Promise.all([app?.stop(), withMoto?.stop()]);
+    await moto?.stop();
+  });
 
   it('writes dist/server.mjs and dist/probe.mjs, with the SDK split out of the start-up path', () => {
     for (const name of ['server.mjs', 'probe.mjs']) assert.ok(existsSync(join(dist, name)), name);
@@ -33,6 +48,26 @@ describe('app bundle (npm run build:app)', () => {
     const ec2 = await getJson(`${app.url6}/list-ec2`);
     assert.equal(ec2.status, 503);
     assert.match(String(ec2.body.error), /^EC2 has no dual-stack endpoint in ap-south-2/);
+  });
+
+  it('calls S3 and EC2 from the bundle (the SDK chunk loads on first use)', async () => {
+    withMoto = await startApp({
+      entry: 'bundle',
+      env: { ...moto.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
+    });
+    const buckets = await getJson(`${withMoto.url4}/list-buckets`);
+    assert.equal(buckets.status, 200);
+    assert.deepEqual(buckets.body.buckets, [
+      {
+        name: 'bundled',
+        creationDate: (buckets.body.buckets as { creationDate: string }[])[0]?.creationDate,
+      },
+    ]);
+    assert.equal(buckets.body.addressFamily, 6);
+    const instances = await getJson(`${withMoto.url6}/list-ec2`);
+    assert.equal(instances.status, 200);
+    assert.equal(instances.body.count, 1);
+    assert.equal(instances.body.endpoint, moto.endpoint);
   });
 
   it('runs the bundled probe against it: PROBE_RESULT lines and exit 0', () => {

