@@ -143,7 +143,11 @@ export function createRouter(options: RouterOptions): Router {
       return;
     }
     try {
-      loaded ??= loadAws(config, config.region);
+      // A failed load is not cached: the next request tries again.
+      loaded ??= loadAws(config, config.region).catch((error: unknown) => {
+        loaded = undefined;
+        throw error;
+      });
       const { aws, clients } = await loaded;
       const result =
         service === 's3'
