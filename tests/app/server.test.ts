@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
@@ -189,7 +196,7 @@ describe('app with unreachable AWS endpoints', () => {
     assert.equal(response.status, 502);
     assert.equal(response.body.errorName, 'TimeoutError');
     assert.equal(response.body.endpoint, `http://127.0.0.1:${silentPort}`);
-    assert.ok(elapsed < 800 + 700, `took ${elapsed} ms for AWS_TIMEOUT_MS=800`);
+    assert.ok(elapsed < 800 + 1200, `took ${elapsed} ms for AWS_TIMEOUT_MS=800`);
     const health = await getJson(`${app.url6}/healthz`);
     assert.equal(health.status, 200);
     assert.equal(app.child.exitCode, null);
@@ -241,7 +248,7 @@ describe('graceful shutdown on SIGTERM', () => {
   });
   after(() => new Promise((resolve) => slow.close(resolve)));
 
-  it('finishes the in-flight request, refuses new connections and exits 0', async () => {
+  it('finishes the in-flight request, closes idle keep-alive sockets, refuses new connections and exits 0', async () => {
     const app = await startApp({
       env: {
         ...credentials,
@@ -251,9 +258,27 @@ describe('graceful shutdown on SIGTERM', () => {
       },
     });
     try {
+      // An idle keep-alive connection (as an ALB holds them) must not keep the process alive.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const idleClosed = new Promise<void>((resolve) => {
+        const req = request(`${app.url4}/healthz`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            setImmediate(() => {
+              const idle = Object.values(agent.freeSockets).flat()[0];
+              assert.ok(idle, 'expected an idle keep-alive socket');
+              idle.once('close', () => resolve());
+            });
+          });
+        });
+        req.end();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
       const inFlight = getJson(`${app.url6}/list-buckets`);
       await requestArrived;
       app.child.kill('SIGTERM');
+      await idleClosed;
+      agent.destroy();
       const response = await inFlight;
       assert.equal(response.status, 200);
       assert.deepEqual(
