@@ -125,8 +125,8 @@ describe('verifyService against a real app and DNS server on loopback', () => {
 
       assert.equal(report.ok, false);
       assert.deepEqual(report.failures, [
-        'GET /list-ec2 over IPv4 127.0.0.1 → 502 Bad Gateway: {"error":"AccessDenied","endpoint":"https://ec2.us-east-1.api.aws"}',
-        'GET /list-ec2 over IPv6 [::1] → 502 Bad Gateway: {"error":"AccessDenied","endpoint":"https://ec2.us-east-1.api.aws"}',
+        'GET /list-ec2 over IPv4 127.0.0.1 → HTTP 502: AccessDenied',
+        'GET /list-ec2 over IPv6 [::1] → HTTP 502: AccessDenied',
       ]);
       const row = report.checks.find((c) => c.name === 'GET /list-ec2 over IPv6 [::1]');
       assert.equal(row?.httpStatus, 502);
