@@ -12,9 +12,9 @@ const workflows = readdirSync(workflowsDir).filter((name) => name.endsWith('.yml
 const actions = readdirSync(actionsDir);
 
 describe('actionlint', () => {
-  it('finds the four workflows and two composite actions', () => {
+  it('finds the four workflows and three composite actions', () => {
     assert.deepEqual(workflows.sort(), ['ci.yml', 'deploy.yml', 'preview.yml', 'teardown.yml']);
-    assert.deepEqual(actions.sort(), ['aws', 'setup']);
+    assert.deepEqual(actions.sort(), ['aws', 'buildx', 'setup']);
   });
 
   for (const name of workflows) {
