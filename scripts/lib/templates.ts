@@ -6,11 +6,14 @@ import { parse } from 'yaml';
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const cfnDir = join(repoRoot, 'cfn');
 
+/** Settings files that live in cfn/ but are not templates. */
+const notTemplates = new Set(['project.yml']);
+
 /** Every CloudFormation template in the repository (cfn/*.yml and cfn/bootstrap/*.yml). */
 export function templatePaths(): string[] {
   const inDir = (dir: string): string[] =>
     readdirSync(dir)
-      .filter((name) => name.endsWith('.yml') || name.endsWith('.yaml'))
+      .filter((name) => (name.endsWith('.yml') || name.endsWith('.yaml')) && !notTemplates.has(name))
       .sort()
       .map((name) => join(dir, name));
   return [...inDir(cfnDir), ...inDir(join(cfnDir, 'bootstrap'))];

@@ -1,0 +1,55 @@
+/**
+ * Bundle the app with esbuild: src/server.ts → dist/server.mjs and src/probe.ts →
+ * dist/probe.mjs (ESM, node20, minified, tree-shaken). Code splitting keeps the AWS SDK in a
+ * separate chunk that the server imports on the first AWS request, so start-up only parses
+ * the small HTTP part. The runtime image needs dist/ and nothing else (no node_modules).
+ * Usage: npm --prefix app run build   (or, from the repository root, npm run build:app)
+ */
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+const root = import.meta.dirname;
+const outdir = join(root, 'dist');
+rmSync(outdir, { recursive: true, force: true });
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { server: 'src/server.ts', probe: 'src/probe.ts' },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  treeShaking: true,
+  // Prefer the SDK's ES modules (dist-es): tree-shaking then drops every EC2 operation but one.
+  mainFields: ['module', 'main'],
+  legalComments: 'none',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  // Some SDK dependencies are CommonJS and call require(): give the ESM bundle one.
+  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+  metafile: true,
+  logLevel: 'warning',
+});
+
+let total = 0;
+const files = [];
+const walk = (dir) => {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else {
+      const size = statSync(path).size;
+      total += size;
+      files.push(`  ${path.slice(root.length + 1)}  ${(size / 1024).toFixed(1)} KiB`);
+    }
+  }
+};
+walk(outdir);
+console.log(
+  `app bundle: ${(total / 1024).toFixed(1)} KiB in ${files.length} files\n${files.sort().join('\n')}`,
+);
+if (result.warnings.length > 0) process.exitCode = 1;

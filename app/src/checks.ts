@@ -1,0 +1,303 @@
+/**
+ * DNS and HTTP checks that prove a service answers over IPv4 and IPv6: resolve A / AAAA records
+ * (optionally through a chosen DNS server), then send each path to each resolved address with
+ * the real Host header, retrying to a deadline. No AWS dependencies: the in-VPC probe
+ * (probe.ts) and the runner-side verifier (scripts/lib) both use these functions.
+ */
+import { Resolver } from 'node:dns/promises';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+
+export type Family = 4 | 6;
+
+/** One check's outcome; printed by the probe as `PROBE_RESULT {json}`. */
+export interface CheckResult {
+  check: 'dns' | 'http';
+  family: Family;
+  path?: string;
+  address?: string;
+  status?: number;
+  ok: boolean;
+  latencyMs: number;
+  detail: string;
+}
+
+/** A DNS server to ask instead of the system's, e.g. `{ host: '::1', port: 5353 }`. */
+export interface ResolverAddress {
+  host: string;
+  port: number;
+}
+
+/** Parse `host:port`, `[v6]:port` or a bare host (port 53) into a ResolverAddress; throws with the expected form. */
+export function parseResolverAddress(value: string): ResolverAddress {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
+  let host: string | undefined;
+  let port = '53';
+  if (bracketed) {
+    host = bracketed[1];
+    port = bracketed[2] ?? '53';
+  } else if (isIP(value) === 6) {
+    host = value;
+  } else {
+    const [h, p, ...rest] = value.split(':');
+    if (rest.length === 0) {
+      host = h;
+      port = p ?? '53';
+    }
+  }
+  const portNumber = Number(port);
+  if (!host || !Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
+    throw new Error(`Invalid resolver '${value}'. Expected HOST:PORT, e.g. 127.0.0.1:53 or [::1]:5353.`);
+  }
+  return { host, port: portNumber };
+}
+
+/** The URL's host without IPv6 brackets. */
+function bareHost(url: URL): string {
+  return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+}
+
+/**
+ * A (family 4) or AAAA (family 6) records of `host`, asked of `resolver` or the system's DNS
+ * servers. No records (NODATA / NXDOMAIN) is an empty list; other failures throw. An IP literal
+ * is returned as is when its family matches.
+ */
+export async function resolveAddresses(
+  host: string,
+  family: Family,
+  resolver?: ResolverAddress,
+): Promise<string[]> {
+  const literal = isIP(host.replace(/^\[|\]$/g, ''));
+  if (literal !== 0) return literal === family ? [host.replace(/^\[|\]$/g, '')] : [];
+  const dns = new Resolver({ timeout: 2000, tries: 2 });
+  if (resolver) {
+    const server =
+      isIP(resolver.host) === 6 ? `[${resolver.host}]:${resolver.port}` : `${resolver.host}:${resolver.port}`;
+    dns.setServers([server]);
+  }
+  try {
+    return family === 4 ? await dns.resolve4(host) : await dns.resolve6(host);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENODATA' || code === 'ENOTFOUND') return [];
+    throw error;
+  }
+}
+
+export interface HttpCheckInput {
+  /** The public URL; its host goes into the Host header (and TLS SNI). */
+  url: string;
+  /** The address to connect to, as resolved (no brackets). */
+  address: string;
+  family: Family;
+  path: string;
+  timeoutMs: number;
+}
+
+const MAX_BODY = 64 * 1024;
+
+/** A short, useful summary of a response body (the app's JSON says endpoint and family). */
+function summarize(status: number, body: string): string {
+  try {
+    const data = JSON.parse(body) as Record<string, unknown>;
+    if (typeof data.error === 'string') return `HTTP ${status}: ${data.error}`;
+    const parts: string[] = [];
+    if (data.endpoint !== undefined) parts.push(`endpoint ${String(data.endpoint)}`);
+    if (data.addressFamily !== undefined) parts.push(`AWS over IPv${String(data.addressFamily)}`);
+    if (data.dualstack !== undefined) parts.push(`dualstack ${String(data.dualstack)}`);
+    if (data.clientFamily !== undefined) parts.push(`client seen as IPv${String(data.clientFamily)}`);
+    if (data.count !== undefined) parts.push(`${String(data.count)} items`);
+    if (parts.length > 0) return `HTTP ${status}: ${parts.join(', ')}`;
+  } catch {
+    // not JSON: fall through to the raw excerpt
+  }
+  const excerpt = body.replace(/\s+/g, ' ').trim().slice(0, 160);
+  return excerpt ? `HTTP ${status}: ${excerpt}` : `HTTP ${status}`;
+}
+
+/**
+ * GET `path` from one explicit address with the URL's Host header (and SNI for https), so each
+ * A / AAAA record is tested on its own. Never throws: failures are a result with ok false.
+ * ok means a 2xx status.
+ */
+export function httpCheck(input: HttpCheckInput): Promise<CheckResult> {
+  const { url, address, family, path, timeoutMs } = input;
+  const target = new URL(url);
+  const secure = target.protocol === 'https:';
+  const host = bareHost(target);
+  const started = performance.now();
+  const base = { check: 'http' as const, family, path, address };
+  const elapsed = () => Math.round(performance.now() - started);
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (result: CheckResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const options: RequestOptions & { servername?: string } = {
+      host: address,
+      family,
+      port: target.port || (secure ? 443 : 80),
+      path: path.startsWith('/') ? path : `/${path}`,
+      method: 'GET',
+      agent: false,
+      headers: { host: target.host, accept: 'application/json', 'user-agent': 'ecs-ipv6-gitops-probe/1' },
+    };
+    if (secure && isIP(host) === 0) options.servername = host;
+    const onResponse = (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (size < MAX_BODY) chunks.push(chunk);
+        size += chunk.length;
+      });
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        const body = Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY);
+        finish({
+          ...base,
+          status,
+          ok: status >= 200 && status < 300,
+          latencyMs: elapsed(),
+          detail: summarize(status, body),
+        });
+      });
+      res.on('error', (error) =>
+        finish({
+          ...base,
+          status: res.statusCode ?? 0,
+          ok: false,
+          latencyMs: elapsed(),
+          detail: error.message,
+        }),
+      );
+    };
+    const req = secure ? httpsRequest(options, onResponse) : httpRequest(options, onResponse);
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish({ ...base, ok: false, latencyMs: elapsed(), detail: `no response within ${timeoutMs} ms` });
+    }, timeoutMs);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      const code = error.code && !error.message.includes(error.code) ? `${error.code}: ` : '';
+      finish({ ...base, ok: false, latencyMs: elapsed(), detail: `${code}${error.message}` });
+    });
+    req.end();
+  });
+}
+
+export interface RunChecksInput {
+  url: string;
+  families: Family[];
+  paths: string[];
+  resolver?: ResolverAddress;
+  /** Total budget in milliseconds from the call: failing checks are retried until it is spent. */
+  deadlineMs: number;
+  /** Pause between attempts of one failing check. */
+  retryDelayMs: number;
+  /** Upper bound for one HTTP attempt (default 10 s, never past the deadline). */
+  attemptTimeoutMs?: number;
+}
+
+/** Alias kept for callers written against the contract's wording. */
+export type RunChecksOptions = RunChecksInput;
+/** Alias kept for callers written against the contract's wording. */
+export type HttpCheckOptions = HttpCheckInput;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * For each family: resolve the URL's host (a `dns` result), then check every path on every
+ * address (an `http` result each), all in parallel, retrying each failing check until it
+ * passes or the deadline passes. Results come back in a stable order: by family, DNS first,
+ * then address, then path. A family with no addresses yields only its failed DNS result.
+ */
+export async function runChecks(input: RunChecksInput): Promise<CheckResult[]> {
+  const deadline = Date.now() + input.deadlineMs;
+  const target = new URL(input.url);
+  const host = bareHost(target);
+  const attemptCap = input.attemptTimeoutMs ?? 10_000;
+
+  async function retrying(attempt: () => Promise<CheckResult>): Promise<CheckResult> {
+    for (;;) {
+      const result = await attempt();
+      if (result.ok || Date.now() + input.retryDelayMs >= deadline) return result;
+      await sleep(input.retryDelayMs);
+    }
+  }
+
+  async function dnsCheck(family: Family): Promise<{ result: CheckResult; addresses: string[] }> {
+    let addresses: string[] = [];
+    const result = await retrying(async () => {
+      const started = performance.now();
+      const kind = family === 4 ? 'A' : 'AAAA';
+      const via = input.resolver ? ` via ${input.resolver.host}:${input.resolver.port}` : '';
+      try {
+        addresses = await resolveAddresses(host, family, input.resolver);
+        const latencyMs = Math.round(performance.now() - started);
+        if (isIP(host) !== 0) {
+          return addresses.length > 0
+            ? {
+                check: 'dns',
+                family,
+                ok: true,
+                latencyMs,
+                detail: `${host} is an IPv${family} literal; no lookup`,
+              }
+            : {
+                check: 'dns',
+                family,
+                ok: false,
+                latencyMs,
+                detail: `${host} is not an IPv${family} address`,
+              };
+        }
+        return addresses.length > 0
+          ? {
+              check: 'dns',
+              family,
+              ok: true,
+              latencyMs,
+              detail: `${kind} ${host}${via}: ${addresses.join(', ')}`,
+            }
+          : { check: 'dns', family, ok: false, latencyMs, detail: `no ${kind} record for ${host}${via}` };
+      } catch (error) {
+        const latencyMs = Math.round(performance.now() - started);
+        const message = error instanceof Error ? error.message : String(error);
+        return {
+          check: 'dns',
+          family,
+          ok: false,
+          latencyMs,
+          detail: `${kind} lookup of ${host}${via} failed: ${message}`,
+        };
+      }
+    });
+    return { result, addresses: result.ok ? addresses : [] };
+  }
+
+  const perFamily = await Promise.all(
+    input.families.map(async (family) => {
+      const dns = await dnsCheck(family);
+      const http = await Promise.all(
+        dns.addresses.flatMap((address) =>
+          input.paths.map((path) =>
+            retrying(() =>
+              httpCheck({
+                url: input.url,
+                address,
+                family,
+                path,
+                timeoutMs: Math.max(500, Math.min(attemptCap, deadline - Date.now())),
+              }),
+            ),
+          ),
+        ),
+      );
+      return [dns.result, ...http];
+    }),
+  );
+  return perFamily.flat();
+}

@@ -1,0 +1,247 @@
+/**
+ * HTTP routing on bare node:http. `/` and `/healthz` answer from pre-built buffers and never
+ * touch AWS; `/list-buckets` and `/list-ec2` load the SDK on first use (see aws.ts).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AwsClients } from './aws.ts';
+import type { AppConfig } from './config.ts';
+import { type AwsService, type EndpointPlan, planEndpoint } from './endpoints.ts';
+import type { Logger } from './log.ts';
+
+type AwsModule = typeof import('./aws.ts');
+
+export interface RouterOptions {
+  config: AppConfig;
+  log: Logger;
+  /** Loads the AWS module and builds the clients; the default imports aws.ts lazily. */
+  loadAws?: (config: AppConfig, region: string) => Promise<{ aws: AwsModule; clients: AwsClients }>;
+}
+
+export interface Router {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** From now on every response carries `Connection: close`, so keep-alive clients let go. */
+  startShutdown(): void;
+  /** Number of requests being answered right now. */
+  inFlight(): number;
+  /** Release the AWS clients (their keep-alive sockets). */
+  destroy(): void;
+}
+
+/** 4 or 6: the family the client's connection used (a dual-stack socket maps IPv4 to ::ffff:a.b.c.d). */
+export function clientFamily(remoteAddress: string | undefined): 4 | 6 {
+  if (!remoteAddress) return 4;
+  if (remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.')) return 4;
+  return remoteAddress.includes(':') ? 6 : 4;
+}
+
+function json(body: unknown): Buffer {
+  return Buffer.from(JSON.stringify(body));
+}
+
+async function defaultLoadAws(config: AppConfig, region: string) {
+  const aws = await import('./aws.ts');
+  return { aws, clients: aws.createAwsClients(config, region) };
+}
+
+/** Build the request handler for one server. */
+export function createRouter(options: RouterOptions): Router {
+  const { config, log } = options;
+  const loadAws = options.loadAws ?? defaultLoadAws;
+  let closing = false;
+  let active = 0;
+  let loaded: Promise<{ aws: AwsModule; clients: AwsClients }> | undefined;
+
+  const identity = {
+    service: config.service,
+    environment: config.environment,
+    region: config.region ?? null,
+  };
+  // `/` depends only on the client's family, so both answers are built once.
+  const rootBody = {
+    4: json({ ...identity, clientFamily: 4, paths: ['/healthz', '/list-buckets', '/list-ec2'] }),
+    6: json({ ...identity, clientFamily: 6, paths: ['/healthz', '/list-buckets', '/list-ec2'] }),
+  };
+  const healthBody = json({ status: 'ok' });
+  // Flat header lists for the static answers: node writes them without walking an object.
+  const staticHeaders = (body: Buffer) => [
+    'content-type',
+    'application/json',
+    'content-length',
+    String(body.length),
+    'cache-control',
+    'no-store',
+  ];
+  const rootHeaders = { 4: staticHeaders(rootBody[4]), 6: staticHeaders(rootBody[6]) };
+  const healthHeaders = staticHeaders(healthBody);
+  const plans: Record<AwsService, EndpointPlan> | undefined = config.region
+    ? {
+        s3: planEndpoint('s3', {
+          region: config.region,
+          override: config.s3EndpointOverride,
+          ipv4Fallback: false,
+        }),
+        ec2: planEndpoint('ec2', {
+          region: config.region,
+          override: config.ec2EndpointOverride,
+          ipv4Fallback: config.ec2Ipv4Fallback,
+        }),
+      }
+    : undefined;
+
+  function send(res: ServerResponse, status: number, body: Buffer): void {
+    const headers: OutgoingHttpHeaders = {
+      'content-type': 'application/json',
+      'content-length': body.length,
+      'cache-control': 'no-store',
+    };
+    if (closing) headers.connection = 'close';
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  function planFields(plan: EndpointPlan) {
+    return {
+      endpointMode: plan.mode,
+      dualstack: plan.dualstack,
+      ...('note' in plan ? { note: plan.note } : {}),
+    };
+  }
+
+  async function awsRoute(
+    service: AwsService,
+    res: ServerResponse,
+    path: string,
+    family: 4 | 6,
+    started: number,
+  ): Promise<void> {
+    const operation = service === 's3' ? 'ListBuckets' : 'DescribeInstances';
+    if (!config.region || !plans) {
+      const body = {
+        error:
+          'AWS_REGION is not set, so the app cannot choose an endpoint. Set AWS_REGION (e.g. us-east-1).',
+        service,
+        operation,
+        endpoint: null,
+        dualstack: false,
+        addressFamily: null,
+      };
+      log('error', 'aws call skipped', { path, service, status: 503, reason: 'no region' });
+      send(res, 503, json(body));
+      return;
+    }
+    const plan = plans[service];
+    const base = { service, operation, region: config.region, endpoint: plan.endpoint, ...planFields(plan) };
+    if (plan.mode === 'unsupported') {
+      log('warn', 'aws call skipped', {
+        path,
+        service,
+        status: 503,
+        endpoint: plan.endpoint,
+        reason: plan.note,
+      });
+      send(res, 503, json({ error: plan.note, ...base, addressFamily: null }));
+      return;
+    }
+    try {
+      // A failed load is not cached: the next request tries again.
+      loaded ??= loadAws(config, config.region).catch((error: unknown) => {
+        loaded = undefined;
+        throw error;
+      });
+      const { aws, clients } = await loaded;
+      const result =
+        service === 's3'
+          ? await aws.listBuckets(clients, config.awsTimeoutMs)
+          : await aws.listInstances(clients, config.awsTimeoutMs, config.ec2MaxResults);
+      const items =
+        service === 's3'
+          ? { count: result.value.length, buckets: result.value }
+          : { count: result.value.length, maxResults: config.ec2MaxResults, instances: result.value };
+      const body = {
+        ...base,
+        endpoint: result.connection.endpoint ?? plan.endpoint,
+        addressFamily: result.connection.addressFamily,
+        remoteAddress: result.connection.remoteAddress,
+        latencyMs: result.latencyMs,
+        ...items,
+      };
+      log('info', 'aws call', {
+        path,
+        clientFamily: family,
+        status: 200,
+        service,
+        endpoint: body.endpoint,
+        addressFamily: body.addressFamily,
+        awsLatencyMs: result.latencyMs,
+        ms: Math.round(performance.now() - started),
+      });
+      send(res, 200, json(body));
+    } catch (error) {
+      const failure = error as Partial<import('./aws.ts').AwsCallError> & Error;
+      const status = failure.status === 503 ? 503 : 502;
+      const connection = failure.connection;
+      const body = {
+        error: failure.message ?? String(error),
+        errorName: failure.errorName ?? failure.name ?? 'Error',
+        ...base,
+        endpoint: connection?.endpoint ?? plan.endpoint,
+        addressFamily: connection?.addressFamily ?? null,
+      };
+      log('error', 'aws call failed', {
+        path,
+        clientFamily: family,
+        status,
+        service,
+        endpoint: body.endpoint,
+        error: body.error,
+        ms: Math.round(performance.now() - started),
+      });
+      send(res, status, json(body));
+    }
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const family = clientFamily(req.socket.remoteAddress);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      send(res, 405, json({ error: `Method ${req.method} is not allowed; use GET.`, path }));
+      log('warn', 'request', { method: req.method, path, status: 405, clientFamily: family });
+      return;
+    }
+    if (path === '/healthz' || path === '/') {
+      if (closing) send(res, 200, path === '/' ? rootBody[family] : healthBody);
+      else if (path === '/') res.writeHead(200, rootHeaders[family]).end(rootBody[family]);
+      else res.writeHead(200, healthHeaders).end(healthBody);
+      if (config.logAllRequests) log('info', 'request', { path, status: 200, clientFamily: family });
+      return;
+    }
+    if (path === '/list-buckets' || path === '/list-ec2') {
+      active += 1;
+      res.once('close', () => {
+        active -= 1;
+      });
+      void awsRoute(path === '/list-buckets' ? 's3' : 'ec2', res, path, family, performance.now());
+      return;
+    }
+    send(
+      res,
+      404,
+      json({ error: `No route for ${path}.`, paths: ['/', '/healthz', '/list-buckets', '/list-ec2'] }),
+    );
+    log('warn', 'request', { path, status: 404, clientFamily: family });
+  }
+
+  return {
+    handle,
+    startShutdown() {
+      closing = true;
+    },
+    inFlight: () => active,
+    destroy() {
+      void loaded?.then(({ clients }) => clients.destroy()).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import { UserError } from './errors.ts';
+import type { Template } from './templates.ts';
+
+/**
+ * Render a template as CloudFormation would see it for given parameter values: the
+ * structural tests, `plan` and `local` reason about ONE network mode at a time, without
+ * re-implementing condition logic in each place. Pure.
+ */
+
+const NO_VALUE = Symbol('AWS::NoValue');
+
+type Json = unknown;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The single intrinsic key of `{ 'Fn::X': ... }` / `{ Ref: ... }`, if the value is one. */
+function intrinsic(value: unknown): [string, unknown] | undefined {
+  if (!isRecord(value)) return undefined;
+  const keys = Object.keys(value);
+  const key = keys[0];
+  if (keys.length !== 1 || key === undefined) return undefined;
+  return key === 'Ref' || key === 'Condition' || key.startsWith('Fn::') ? [key, value[key]] : undefined;
+}
+
+function parameterValue(template: Template, name: string, value: string): string | string[] {
+  const type = String(template.Parameters?.[name]?.Type ?? 'String');
+  return type === 'CommaDelimitedList' || type.startsWith('List<')
+    ? value.split(',').map((item) => item.trim())
+    : value;
+}
+
+/**
+ * Parameter values for rendering: the template's defaults overridden by `parameters`.
+ * @throws UserError for unknown names or parameters without a value.
+ */
+function effectiveParameters(template: Template, parameters: Record<string, string>): Map<string, string> {
+  const declared = template.Parameters ?? {};
+  const values = new Map<string, string>();
+  for (const [name, spec] of Object.entries(declared)) {
+    if (spec.Default !== undefined) {
+      values.set(name, Array.isArray(spec.Default) ? spec.Default.join(',') : String(spec.Default));
+    }
+  }
+  for (const [name, value] of Object.entries(parameters)) {
+    if (!(name in declared)) {
+      throw new UserError(
+        `Cannot render: '${name}' is not a parameter of the template.`,
+        `Known parameters: ${Object.keys(declared).sort().join(', ')}.`,
+      );
+    }
+    values.set(name, value);
+  }
+  for (const name of Object.keys(declared)) {
+    if (!values.has(name)) {
+      throw new UserError(
+        `Cannot render: parameter '${name}' has no value and no default.`,
+        'Pass it in the parameters.',
+      );
+    }
+  }
+  return values;
+}
+
+/**
+ * `renderTemplate(template, parameters)` → the template with Conditions evaluated (and the
+ * Conditions section removed), resources and outputs whose condition is false dropped,
+ * `Fn::If` resolved, `Ref` to parameters replaced by their values (lists for
+ * CommaDelimitedList / List<> types) and `AWS::NoValue` removed. Other intrinsics (`Fn::Sub`,
+ * `Fn::GetAtt`, `Ref` to resources or pseudo parameters...) are left as they are.
+ * @throws UserError when a parameter is unknown or missing, or a condition cannot be
+ *   evaluated from parameter values alone.
+ */
+export function renderTemplate(template: Template, parameters: Record<string, string>): Template {
+  const values = effectiveParameters(template, parameters);
+  const conditionSpecs = template.Conditions ?? {};
+  const conditionCache = new Map<string, boolean>();
+
+  const conditionValue = (name: string, stack: string[] = []): boolean => {
+    const cached = conditionCache.get(name);
+    if (cached !== undefined) return cached;
+    if (!(name in conditionSpecs)) {
+      throw new UserError(`Cannot render: condition '${name}' is not defined.`, 'Fix the template.');
+    }
+    if (stack.includes(name)) {
+      throw new UserError(`Cannot render: condition '${name}' refers to itself.`, 'Fix the template.');
+    }
+    const result = evaluateCondition(conditionSpecs[name], [...stack, name]);
+    conditionCache.set(name, result);
+    return result;
+  };
+
+  const scalar = (value: Json): string => {
+    const fn = intrinsic(value);
+    if (fn?.[0] === 'Ref' && typeof fn[1] === 'string' && values.has(fn[1])) {
+      return values.get(fn[1]) as string;
+    }
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      return String(value);
+    }
+    throw new UserError(
+      `Cannot render: condition operand ${JSON.stringify(value)} does not resolve from parameters alone.`,
+      'Conditions may compare parameters and literals only.',
+    );
+  };
+
+  const evaluateCondition = (spec: Json, stack: string[]): boolean => {
+    const fn = intrinsic(spec);
+    if (!fn)
+      throw new UserError(`Cannot render: ${JSON.stringify(spec)} is not a condition.`, 'Fix the template.');
+    const [key, args] = fn;
+    const list = Array.isArray(args) ? args : [args];
+    switch (key) {
+      case 'Fn::Equals':
+        return scalar(list[0]) === scalar(list[1]);
+      case 'Fn::And':
+        return list.every((item) => evaluateCondition(item, stack));
+      case 'Fn::Or':
+        return list.some((item) => evaluateCondition(item, stack));
+      case 'Fn::Not':
+        return !evaluateCondition(list[0], stack);
+      case 'Condition':
+        return conditionValue(String(args), stack);
+      default:
+        throw new UserError(`Cannot render: '${key}' is not a condition function.`, 'Fix the template.');
+    }
+  };
+
+  const resolve = (value: Json): Json | typeof NO_VALUE => {
+    if (Array.isArray(value)) {
+      return value.map(resolve).filter((item) => item !== NO_VALUE);
+    }
+    if (!isRecord(value)) return value;
+    const fn = intrinsic(value);
+    if (fn) {
+      const [key, args] = fn;
+      if (key === 'Ref' && args === 'AWS::NoValue') return NO_VALUE;
+      if (key === 'Ref' && typeof args === 'string' && values.has(args)) {
+        return parameterValue(template, args, values.get(args) as string);
+      }
+      if (key === 'Fn::If' && Array.isArray(args) && args.length === 3) {
+        return resolve(conditionValue(String(args[0])) ? args[1] : args[2]);
+      }
+    }
+    const out: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const resolved = resolve(v);
+      if (resolved !== NO_VALUE) out[k] = resolved;
+    }
+    return out;
+  };
+
+  const keep = (entry: Record<string, unknown>): boolean =>
+    typeof entry.Condition !== 'string' || conditionValue(entry.Condition);
+  const withoutCondition = (entry: Record<string, unknown>): Record<string, unknown> => {
+    const { Condition: _condition, ...rest } = entry;
+    return rest;
+  };
+
+  const { Conditions: _conditions, Resources, Outputs, ...rest } = template;
+  const rendered: Template = {
+    ...(resolve(rest) as Record<string, unknown>),
+    Resources: Object.fromEntries(
+      Object.entries(Resources)
+        .filter(([, resource]) => keep(resource))
+        .map(([name, resource]) => [name, resolve(withoutCondition(resource))]),
+    ) as Template['Resources'],
+  };
+  // Parameters stay as declared (their Defaults are data, not intrinsics to resolve).
+  if (template.Parameters) rendered.Parameters = template.Parameters;
+  if (Outputs) {
+    rendered.Outputs = Object.fromEntries(
+      Object.entries(Outputs)
+        .filter(([, output]) => keep(output))
+        .map(([name, output]) => [name, resolve(withoutCondition(output))]),
+    ) as NonNullable<Template['Outputs']>;
+  }
+  return rendered;
+}

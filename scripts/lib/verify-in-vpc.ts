@@ -1,0 +1,330 @@
+import {
+  type CloudWatchLogsClient,
+  GetLogEventsCommand,
+  type GetLogEventsCommandOutput,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  RunTaskCommand,
+  StopTaskCommand,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import type { CheckResult, Family } from '../../app/src/checks.ts';
+import { awsErrorName, describeError, isTransientAwsError, UserError } from './errors.ts';
+import { type Clock, PollTimeoutError, poll, retry } from './retry.ts';
+import type { Ui } from './ui.ts';
+
+/**
+ * The in-VPC probe: where this machine cannot send IPv6 (GitHub-hosted runners), run the
+ * app image's probe entry point as a one-off Fargate task in the service's own subnets and
+ * security group, then read its exit code and PROBE_RESULT log lines back into the report.
+ */
+
+/** Where to run the probe task: the service's cluster, task definition and network. */
+export interface InVpcTaskTarget {
+  cluster: string;
+  taskDefinitionArn: string;
+  containerName: string;
+  subnets: string[];
+  securityGroups: string[];
+  assignPublicIp: 'ENABLED' | 'DISABLED';
+  /** Fallback when the task definition's awslogs options cannot be read. */
+  logGroupName?: string;
+}
+
+export interface InVpcProbeSettings {
+  target: InVpcTaskTarget;
+  url: string;
+  family: Family;
+  paths: string[];
+  /** The probe's own retry budget (--timeout-ms of probe.mjs). */
+  probeTimeoutMs: number;
+  /** How long to wait for the task to stop (launch + image pull + probe); then it is stopped. */
+  waitTimeoutMs: number;
+}
+
+export interface InVpcProbeDeps {
+  ecs: ECSClient;
+  logs: CloudWatchLogsClient;
+  clock: Clock;
+  ui: Ui;
+}
+
+export interface InVpcProbeOutcome {
+  taskArn: string;
+  taskId: string;
+  /** The container's exit code; undefined when it never exited (timeout) or never started. */
+  exitCode?: number;
+  stoppedReason?: string;
+  timedOut: boolean;
+  logStream?: string;
+  results: CheckResult[];
+  /** Lines that said PROBE_RESULT but did not parse, and log reading problems. */
+  problems: string[];
+  durationMs: number;
+}
+
+export const PROBE_PREFIX = 'PROBE_RESULT ';
+
+/** The container command override (CONTRACTS "The app": in-VPC probe). Pure. */
+export function probeCommand(url: string, family: Family, paths: string[], timeoutMs: number): string[] {
+  return [
+    'node',
+    'dist/probe.mjs',
+    '--url',
+    url,
+    '--family',
+    String(family),
+    '--paths',
+    paths.join(','),
+    '--timeout-ms',
+    String(timeoutMs),
+  ];
+}
+
+/** The awslogs stream of one container of one task: `<prefix>/<container>/<task-id>`. Pure. */
+export function logStreamName(prefix: string, container: string, taskId: string): string {
+  return `${prefix}/${container}/${taskId}`;
+}
+
+function isCheckResult(value: unknown): value is CheckResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    (v.check === 'dns' || v.check === 'http') &&
+    (v.family === 4 || v.family === 6) &&
+    typeof v.ok === 'boolean' &&
+    typeof v.latencyMs === 'number' &&
+    typeof v.detail === 'string'
+  );
+}
+
+/** PROBE_RESULT lines → results; malformed ones are reported, not dropped silently. Pure. */
+export function parseProbeLines(lines: string[]): { results: CheckResult[]; invalid: string[] } {
+  const results: CheckResult[] = [];
+  const invalid: string[] = [];
+  for (const line of lines) {
+    const at = line.indexOf(PROBE_PREFIX);
+    if (at === -1) continue;
+    const json = line.slice(at + PROBE_PREFIX.length).trim();
+    try {
+      const parsed: unknown = JSON.parse(json);
+      if (isCheckResult(parsed)) results.push(parsed);
+      else invalid.push(line);
+    } catch {
+      invalid.push(line);
+    }
+  }
+  return { results, invalid };
+}
+
+/** Poll quickly at first (a probe task often stops within a minute), then back off to 15 s. */
+export function stopPollInterval(elapsedMs: number): number {
+  if (elapsedMs < 60_000) return 5_000;
+  return Math.min(15_000, 5_000 + Math.floor(elapsedMs / 60_000) * 2_500);
+}
+
+async function awslogsLocation(
+  ecs: ECSClient,
+  target: InVpcTaskTarget,
+): Promise<{ group: string; prefix: string } | { problem: string }> {
+  const described = await ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: target.taskDefinitionArn }),
+  );
+  const container = described.taskDefinition?.containerDefinitions?.find(
+    (c) => c.name === target.containerName,
+  );
+  if (container === undefined) {
+    return {
+      problem: `task definition ${target.taskDefinitionArn} has no container named ${target.containerName}`,
+    };
+  }
+  const config = container.logConfiguration;
+  const group = config?.options?.['awslogs-group'] ?? target.logGroupName;
+  const prefix = config?.options?.['awslogs-stream-prefix'];
+  if (config?.logDriver !== 'awslogs' || group === undefined || prefix === undefined) {
+    return {
+      problem: `container ${target.containerName} does not log with awslogs and a stream prefix, so its probe output cannot be read`,
+    };
+  }
+  return { group, prefix };
+}
+
+async function readLogLines(logs: CloudWatchLogsClient, group: string, stream: string): Promise<string[]> {
+  const lines: string[] = [];
+  let token: string | undefined;
+  for (let page = 0; page < 50; page++) {
+    const result: GetLogEventsCommandOutput = await logs.send(
+      new GetLogEventsCommand({
+        logGroupName: group,
+        logStreamName: stream,
+        startFromHead: true,
+        nextToken: token,
+      }),
+    );
+    for (const event of result.events ?? []) if (event.message !== undefined) lines.push(event.message);
+    if (result.nextForwardToken === undefined || result.nextForwardToken === token) break;
+    token = result.nextForwardToken;
+  }
+  return lines;
+}
+
+function containerOf(task: Task, name: string) {
+  return task.containers?.find((c) => c.name === name);
+}
+
+/**
+ * Run the probe task and collect its verdict. Throws UserError when the task cannot be
+ * started (RunTask error or failure); a task that does not stop in time is stopped and
+ * reported with timedOut = true.
+ */
+export async function runInVpcProbe(
+  settings: InVpcProbeSettings,
+  deps: InVpcProbeDeps,
+): Promise<InVpcProbeOutcome> {
+  const { ecs, logs, clock, ui } = deps;
+  const { target } = settings;
+  const started = clock.now();
+  const command = probeCommand(settings.url, settings.family, settings.paths, settings.probeTimeoutMs);
+
+  let taskArn: string | undefined;
+  try {
+    const run = await retry(
+      () =>
+        ecs.send(
+          new RunTaskCommand({
+            cluster: target.cluster,
+            taskDefinition: target.taskDefinitionArn,
+            launchType: 'FARGATE',
+            count: 1,
+            startedBy: 'ecs-ipv6-gitops-verify',
+            networkConfiguration: {
+              awsvpcConfiguration: {
+                subnets: target.subnets,
+                securityGroups: target.securityGroups,
+                assignPublicIp: target.assignPublicIp,
+              },
+            },
+            overrides: { containerOverrides: [{ name: target.containerName, command }] },
+          }),
+        ),
+      { label: 'ecs:RunTask', attempts: 3, retryable: isTransientAwsError, clock, onRetry: ui.warn },
+    );
+    taskArn = run.tasks?.[0]?.taskArn;
+    if (taskArn === undefined) {
+      const failure = run.failures?.[0];
+      const why =
+        failure === undefined
+          ? 'no task and no failure reason'
+          : [failure.reason, failure.detail, failure.arn]
+              .filter((part) => part !== undefined && part !== '')
+              .join(' ');
+      throw new UserError(
+        `RunTask in cluster ${target.cluster} started no probe task: ${why}.`,
+        'Check the cluster has Fargate capacity and the task subnets/security group exist.',
+      );
+    }
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(
+      `Could not start the in-VPC probe task in cluster ${target.cluster}: ${describeError(error)}`,
+      awsErrorName(error) === 'AccessDeniedException'
+        ? 'The deploy role needs ecs:RunTask, ecs:DescribeTasks, ecs:StopTask, iam:PassRole on the task roles and logs:GetLogEvents.'
+        : 'Check the cluster, task definition and network settings in outputs.json.',
+      { cause: error },
+    );
+  }
+  const taskId = taskArn.split('/').pop() ?? taskArn;
+  ui.info(`In-VPC probe task ${taskId} started in ${target.cluster}; waiting for it to stop.`);
+
+  let task: Task | undefined;
+  let timedOut = false;
+  try {
+    task = await poll(
+      async () => {
+        const described = await retry(
+          () => ecs.send(new DescribeTasksCommand({ cluster: target.cluster, tasks: [taskArn] })),
+          {
+            label: 'ecs:DescribeTasks',
+            attempts: 4,
+            retryable: isTransientAwsError,
+            clock,
+            onRetry: ui.warn,
+          },
+        );
+        const current = described.tasks?.[0];
+        return current?.lastStatus === 'STOPPED' ? current : undefined;
+      },
+      {
+        label: `probe task ${taskId}`,
+        timeoutMs: settings.waitTimeoutMs,
+        interval: (elapsed) => stopPollInterval(elapsed),
+        clock,
+      },
+    );
+  } catch (error) {
+    if (!(error instanceof PollTimeoutError)) throw error;
+    timedOut = true;
+    ui.warn(
+      `Probe task ${taskId} did not stop within ${Math.round(settings.waitTimeoutMs / 1000)}s; stopping it.`,
+    );
+    try {
+      await ecs.send(
+        new StopTaskCommand({
+          cluster: target.cluster,
+          task: taskArn,
+          reason: 'ecs-ipv6-gitops verify deadline',
+        }),
+      );
+    } catch (stopError) {
+      ui.warn(`Could not stop probe task ${taskId}: ${describeError(stopError)}`);
+    }
+  }
+
+  const outcome: InVpcProbeOutcome = {
+    taskArn,
+    taskId,
+    timedOut,
+    results: [],
+    problems: [],
+    durationMs: clock.now() - started,
+  };
+  const container = task === undefined ? undefined : containerOf(task, target.containerName);
+  if (container?.exitCode !== undefined) outcome.exitCode = container.exitCode;
+  const reason = [task?.stoppedReason, container?.reason]
+    .filter((r) => r !== undefined && r !== '')
+    .join('; ');
+  if (reason !== '') outcome.stoppedReason = reason;
+
+  try {
+    const location = await awslogsLocation(ecs, target);
+    if ('problem' in location) {
+      outcome.problems.push(location.problem);
+    } else {
+      const stream = logStreamName(location.prefix, target.containerName, taskId);
+      outcome.logStream = `${location.group}:${stream}`;
+      // Log events can trail the task's STOPPED state by a few seconds.
+      const lines = await retry(
+        async () => {
+          const read = await readLogLines(logs, location.group, stream);
+          if (!timedOut && !read.some((l) => l.includes(PROBE_PREFIX)))
+            throw new Error('no PROBE_RESULT lines yet');
+          return read;
+        },
+        { label: `logs ${stream}`, attempts: 4, baseDelayMs: 2_000, clock },
+      ).catch((error: unknown) => {
+        outcome.problems.push(`reading ${location.group}:${stream}: ${describeError(error)}`);
+        return [] as string[];
+      });
+      const parsed = parseProbeLines(lines);
+      outcome.results = parsed.results;
+      outcome.problems.push(...parsed.invalid.map((line) => `unparsable probe line: ${line.slice(0, 200)}`));
+    }
+  } catch (error) {
+    outcome.problems.push(`reading the probe's logs: ${describeError(error)}`);
+  }
+  outcome.durationMs = clock.now() - started;
+  return outcome;
+}

@@ -1,0 +1,520 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import {
+  type CheckResult,
+  httpCheck as defaultHttpCheck,
+  resolveAddresses as defaultResolveAddresses,
+  type Family,
+  type ResolverAddress,
+} from '../../app/src/checks.ts';
+import { describeError, UserError } from './errors.ts';
+import { type Clock, realClock } from './retry.ts';
+import type { Ui } from './ui.ts';
+import { decideIpv6Egress, type Ipv6EgressProbe } from './verify-egress.ts';
+import { type InVpcTaskTarget, runInVpcProbe } from './verify-in-vpc.ts';
+import {
+  dnsCheckName,
+  formatVerifyMarkdown,
+  fromCheckResult,
+  httpCheckName,
+  summarize,
+  type VerifyCheck,
+  type VerifyReport,
+} from './verify-report.ts';
+
+/**
+ * verify: prove a deployed service over both address families. DNS A and AAAA through a
+ * chosen resolver, then GET each path from each resolved address with the Host header,
+ * retrying to one deadline. IPv6 checks run on this machine when it has IPv6 egress,
+ * otherwise from a one-off task inside the VPC; an IPv6 check that could not run anywhere
+ * is a failure.
+ */
+
+export const DEFAULT_PATHS = ['/', '/list-buckets', '/list-ec2'];
+export type AlbIpAddressType = 'dualstack' | 'dualstack-without-public-ipv4';
+export type InVpcMode = 'auto' | 'always' | 'never';
+
+export interface VerifySettings {
+  /** `http(s)://name[:port]` — the ServiceUrl output or --url. */
+  url: string;
+  environment?: string;
+  /** `dualstack-without-public-ipv4` means no A record is expected (an A record fails). */
+  albIpAddressType: AlbIpAddressType;
+  /** DNS server to ask (--resolver host:port); the system's servers when absent. */
+  resolver?: ResolverAddress;
+  paths: string[];
+  /** One deadline for every check's retries, from the start. */
+  deadlineMs: number;
+  /** Pause between attempts of a failing check. */
+  retryDelayMs: number;
+  /** auto: detect IPv6 egress; always: IPv6 from the VPC; never: IPv6 from this machine. */
+  inVpc: InVpcMode;
+  /** Where the in-VPC probe runs (from outputs.json); needed for auto without egress, and always. */
+  task?: InVpcTaskTarget;
+  /** Extra time for the probe task to launch and pull the image, on top of the deadline. */
+  taskLaunchAllowanceMs: number;
+}
+
+export interface VerifyDeps {
+  ui: Ui;
+  clock?: Clock;
+  /** The check primitives (app/src/checks.ts); injectable for tests. */
+  resolveAddresses?: typeof defaultResolveAddresses;
+  httpCheck?: typeof defaultHttpCheck;
+  /** Needed when settings.inVpc is auto (see createIpv6EgressProbe). */
+  ipv6EgressProbe?: Ipv6EgressProbe;
+  /** Needed only when the IPv6 checks run in the VPC. */
+  aws?: { ecs: ECSClient; logs: CloudWatchLogsClient };
+}
+
+const ALB_TYPES: AlbIpAddressType[] = ['dualstack', 'dualstack-without-public-ipv4'];
+const NO_RECORDS = new Set(['ENODATA', 'ENOTFOUND']);
+
+/** The pieces of `.out/<env>/outputs.json` verify reads. */
+export interface VerifyTarget {
+  url: string;
+  albIpAddressType: AlbIpAddressType;
+  task?: InVpcTaskTarget;
+}
+
+/**
+ * Stack outputs → what to verify and where the probe task may run. Pure. `url` overrides
+ * ServiceUrl (e.g. a custom domain or a local rehearsal).
+ */
+export function verifyTargetFromOutputs(
+  outputs: Record<string, unknown>,
+  source: string,
+  url?: string,
+): VerifyTarget {
+  const text = (key: string): string | undefined => {
+    const value = outputs[key];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const serviceUrl = url ?? text('ServiceUrl');
+  if (serviceUrl === undefined) {
+    throw new UserError(`${source} has no ServiceUrl.`, 'Deploy first, or pass --url http://name.');
+  }
+  const albType = text('AlbIpAddressType') ?? 'dualstack';
+  if (!ALB_TYPES.includes(albType as AlbIpAddressType)) {
+    throw new UserError(
+      `${source}: AlbIpAddressType is '${albType}'.`,
+      `Expected ${ALB_TYPES.join(' or ')}.`,
+    );
+  }
+  const target: VerifyTarget = {
+    url: parseServiceUrl(serviceUrl).href,
+    albIpAddressType: albType as AlbIpAddressType,
+  };
+  const cluster = text('ClusterName');
+  const taskDefinitionArn = text('TaskDefinitionArn');
+  const containerName = text('ContainerName');
+  const subnets = text('TaskSubnetIds');
+  const securityGroup = text('TaskSecurityGroupId');
+  if (cluster && taskDefinitionArn && containerName && subnets && securityGroup) {
+    const assign = text('TaskAssignPublicIp') ?? 'DISABLED';
+    target.task = {
+      cluster,
+      taskDefinitionArn,
+      containerName,
+      subnets: subnets
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+      securityGroups: [securityGroup],
+      assignPublicIp: assign === 'ENABLED' ? 'ENABLED' : 'DISABLED',
+    };
+    const logGroupName = text('LogGroupName');
+    if (logGroupName !== undefined) target.task.logGroupName = logGroupName;
+  }
+  return target;
+}
+
+/** Read outputs.json written by deploy. */
+export function loadOutputsFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) {
+    throw new UserError(`No ${path}.`, 'Run deploy for this environment first, or pass --url http://name.');
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new UserError(`${path} is not valid JSON: ${describeError(error)}`);
+  }
+}
+
+/** `host:port`, `[v6]:port` or a bare host (port 53) → resolver address. Pure. */
+export function parseResolver(raw: string): ResolverAddress {
+  const match = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(raw) ?? /^([^:[\]]+)(?::(\d+))?$/.exec(raw);
+  const host = match?.[1];
+  const port = Number(match?.[2] ?? '53');
+  if (host === undefined || isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new UserError(
+      `Invalid --resolver '${raw}'.`,
+      'Expected an IP address with an optional port: 1.1.1.1, 127.0.0.1:5353 or [2606:4700:4700::1111]:53.',
+    );
+  }
+  return { host, port };
+}
+
+function parseServiceUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UserError(`Invalid service URL '${raw}'.`, 'Expected http://name or https://name[:port].');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UserError(`Invalid service URL '${raw}'.`, 'Expected http://name or https://name[:port].');
+  }
+  if (isIP(url.hostname.replace(/^\[|\]$/g, '')) !== 0) {
+    throw new UserError(
+      `Service URL '${raw}' is an IP address; verify needs a DNS name to check A and AAAA records.`,
+      'Pass the service name, and --resolver for a local DNS server.',
+    );
+  }
+  return url;
+}
+
+/** Retry `attempt` until it passes or the deadline leaves no room for another try. */
+async function untilDeadline(
+  attempt: (remainingMs: number) => Promise<CheckResult>,
+  deadlineAt: number,
+  retryDelayMs: number,
+  clock: Clock,
+): Promise<CheckResult> {
+  for (;;) {
+    const result = await attempt(deadlineAt - clock.now());
+    if (result.ok || clock.now() + retryDelayMs >= deadlineAt) return result;
+    await clock.sleep(retryDelayMs);
+  }
+}
+
+interface DnsOutcome {
+  check: VerifyCheck;
+  addresses: string[];
+}
+
+async function dnsCheck(
+  host: string,
+  family: Family,
+  expectRecords: boolean,
+  settings: VerifySettings,
+  resolve: typeof defaultResolveAddresses,
+  clock: Clock,
+  deadlineAt: number,
+): Promise<DnsOutcome> {
+  const type = family === 6 ? 'AAAA' : 'A';
+  let addresses: string[] = [];
+  const lookup = async (): Promise<CheckResult> => {
+    const t0 = clock.now();
+    try {
+      addresses = await resolve(host, family, settings.resolver);
+    } catch (error) {
+      addresses = [];
+      // Whether "no records" is [] or an ENODATA/ENOTFOUND error is the primitive's choice; both mean none.
+      if (NO_RECORDS.has(String((error as { code?: unknown }).code))) return evaluate(clock.now() - t0);
+      const latencyMs = clock.now() - t0;
+      return {
+        check: 'dns',
+        family,
+        ok: false,
+        latencyMs,
+        detail: `${type} lookup for ${host} failed: ${describeError(error)}`,
+      };
+    }
+    return evaluate(clock.now() - t0);
+  };
+  const evaluate = (latencyMs: number): CheckResult => {
+    const found = addresses.join(', ');
+    if (expectRecords) {
+      return addresses.length > 0
+        ? { check: 'dns', family, ok: true, latencyMs, detail: found }
+        : { check: 'dns', family, ok: false, latencyMs, detail: `${type} record missing for ${host}` };
+    }
+    return addresses.length === 0
+      ? {
+          check: 'dns',
+          family,
+          ok: true,
+          latencyMs,
+          detail: `no ${type} record, as expected for ${settings.albIpAddressType}`,
+        }
+      : {
+          check: 'dns',
+          family,
+          ok: false,
+          latencyMs,
+          detail: `${type} record present for ${host} (${found}) but the ALB is ${settings.albIpAddressType}, which has no public IPv4 address`,
+        };
+  };
+  const result = expectRecords
+    ? await untilDeadline(lookup, deadlineAt, settings.retryDelayMs, clock)
+    : await lookup();
+  const check = fromCheckResult(result, host, 'runner');
+  check.name = dnsCheckName(host, family);
+  return { check, addresses: result.ok ? addresses : [] };
+}
+
+async function httpChecksOnRunner(
+  url: string,
+  family: Family,
+  addresses: string[],
+  settings: VerifySettings,
+  check: typeof defaultHttpCheck,
+  clock: Clock,
+  deadlineAt: number,
+  host: string,
+): Promise<VerifyCheck[]> {
+  const results = await Promise.all(
+    addresses.flatMap((address) =>
+      settings.paths.map((path) =>
+        untilDeadline(
+          (remaining) =>
+            check({ url, address, family, path, timeoutMs: Math.max(1_000, Math.min(10_000, remaining)) }),
+          deadlineAt,
+          settings.retryDelayMs,
+          clock,
+        ),
+      ),
+    ),
+  );
+  return results.map((r) => fromCheckResult(r, host, 'runner'));
+}
+
+/** Rows for IPv6 HTTP checks that could not run: failures, one per path, saying why. */
+function couldNotRun(paths: string[], reason: string): VerifyCheck[] {
+  return paths.map((path) => ({
+    name: httpCheckName(path, 6),
+    kind: 'http',
+    family: 6,
+    where: 'skipped',
+    status: 'fail',
+    path,
+    detail: `could not run anywhere: ${reason}`,
+  }));
+}
+
+async function ipv6ChecksInVpc(
+  url: string,
+  host: string,
+  settings: VerifySettings,
+  deps: VerifyDeps,
+  clock: Clock,
+  reasonForVpc: string,
+): Promise<VerifyCheck[]> {
+  const { task } = settings;
+  if (task === undefined) {
+    return couldNotRun(
+      settings.paths,
+      `${reasonForVpc}, and outputs.json has no task settings (ClusterName, TaskDefinitionArn, ContainerName, TaskSubnetIds, TaskSecurityGroupId) for the in-VPC probe`,
+    );
+  }
+  const { aws } = deps;
+  if (aws === undefined) {
+    return couldNotRun(settings.paths, `${reasonForVpc}, and no AWS clients were given for the in-VPC probe`);
+  }
+  try {
+    const outcome = await deps.ui.group('IPv6 checks from inside the VPC', () =>
+      runInVpcProbe(
+        {
+          target: task,
+          url,
+          family: 6,
+          paths: settings.paths,
+          probeTimeoutMs: settings.deadlineMs,
+          waitTimeoutMs: settings.deadlineMs + settings.taskLaunchAllowanceMs,
+        },
+        { ecs: aws.ecs, logs: aws.logs, clock, ui: deps.ui },
+      ),
+    );
+    const rows = outcome.results.map((r) => fromCheckResult(r, host, 'in-vpc-task'));
+    const problems: string[] = [];
+    if (outcome.timedOut)
+      problems.push(
+        `did not stop within ${Math.round((settings.deadlineMs + settings.taskLaunchAllowanceMs) / 1000)}s and was stopped`,
+      );
+    else if (outcome.exitCode === undefined)
+      problems.push(
+        `stopped without an exit code${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`,
+      );
+    else if (outcome.exitCode !== 0)
+      problems.push(
+        `exited ${outcome.exitCode}${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`,
+      );
+    if (outcome.results.length === 0)
+      problems.push(`printed no PROBE_RESULT lines${outcome.logStream ? ` in ${outcome.logStream}` : ''}`);
+    if (!outcome.results.some((r) => r.check === 'http')) {
+      rows.push(...couldNotRun(settings.paths, 'the in-VPC probe reported no HTTP results'));
+    }
+    problems.push(...outcome.problems);
+    const probeRow: VerifyCheck = {
+      name: `In-VPC probe task ${outcome.taskId}`,
+      kind: 'probe',
+      family: 6,
+      where: 'in-vpc-task',
+      status: problems.length === 0 ? 'pass' : 'fail',
+      latencyMs: outcome.durationMs,
+      detail:
+        problems.length === 0
+          ? `exited 0 with ${outcome.results.length} results (${outcome.logStream ?? 'no log stream'})`
+          : problems.join('; '),
+    };
+    return [probeRow, ...rows];
+  } catch (error) {
+    return couldNotRun(
+      settings.paths,
+      `${reasonForVpc}, and the in-VPC probe failed: ${describeError(error)}`,
+    );
+  }
+}
+
+/**
+ * Run every check and return the report (it never throws for a failing check; the caller
+ * decides the exit code from `report.ok`). This is what a local rehearsal calls with a
+ * loopback URL, `resolver` and `inVpc: 'never'`.
+ */
+export async function verifyService(settings: VerifySettings, deps: VerifyDeps): Promise<VerifyReport> {
+  const clock = deps.clock ?? realClock;
+  const resolve = deps.resolveAddresses ?? defaultResolveAddresses;
+  const check = deps.httpCheck ?? defaultHttpCheck;
+  const url = parseServiceUrl(settings.url);
+  const host = url.hostname;
+  const startedAt = clock.now();
+  const deadlineAt = startedAt + settings.deadlineMs;
+  const expectA = settings.albIpAddressType === 'dualstack';
+  const { ui } = deps;
+
+  ui.info(
+    `Verifying ${url.href} (ALB ${settings.albIpAddressType}; resolver ${
+      settings.resolver ? `${settings.resolver.host}:${settings.resolver.port}` : 'system'
+    }; deadline ${Math.round(settings.deadlineMs / 1000)}s)`,
+  );
+  const [a, aaaa] = await Promise.all([
+    dnsCheck(host, 4, expectA, settings, resolve, clock, deadlineAt),
+    dnsCheck(host, 6, true, settings, resolve, clock, deadlineAt),
+  ]);
+
+  const ipv4: Promise<VerifyCheck[]> = expectA
+    ? a.addresses.length > 0
+      ? httpChecksOnRunner(url.href, 4, a.addresses, settings, check, clock, deadlineAt, host)
+      : Promise.resolve(
+          settings.paths.map((path) => ({
+            name: httpCheckName(path, 4),
+            kind: 'http' as const,
+            family: 4 as const,
+            where: 'skipped' as const,
+            status: 'fail' as const,
+            path,
+            detail: `not run: ${a.check.detail}`,
+          })),
+        )
+    : Promise.resolve(
+        settings.paths.map((path) => ({
+          name: httpCheckName(path, 4),
+          kind: 'http' as const,
+          family: 4 as const,
+          where: 'skipped' as const,
+          status: 'skipped' as const,
+          path,
+          detail: `not expected: the ALB is ${settings.albIpAddressType} (IPv4 clients cannot connect)`,
+        })),
+      );
+
+  let ipv6Placement: string;
+  let ipv6: Promise<VerifyCheck[]>;
+  const port = Number(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : url.port);
+  if (settings.inVpc === 'always') {
+    ipv6Placement = 'in the VPC (--in-vpc always)';
+    ipv6 = ipv6ChecksInVpc(url.href, host, settings, deps, clock, '--in-vpc always');
+  } else if (aaaa.addresses.length === 0) {
+    ipv6Placement = `not run: ${aaaa.check.detail}`;
+    ipv6 = Promise.resolve(couldNotRun(settings.paths, aaaa.check.detail));
+  } else if (settings.inVpc === 'never') {
+    ipv6Placement = 'on this machine (--in-vpc never)';
+    ipv6 = httpChecksOnRunner(url.href, 6, aaaa.addresses, settings, check, clock, deadlineAt, host);
+  } else {
+    if (deps.ipv6EgressProbe === undefined)
+      throw new Error('verifyService: inVpc auto needs ipv6EgressProbe');
+    const first = aaaa.addresses[0] as string;
+    const decision = decideIpv6Egress(await deps.ipv6EgressProbe({ address: first, port }));
+    ui.info(`IPv6 egress on this machine: ${decision.available ? 'yes' : 'no'} — ${decision.reason}`);
+    if (decision.available) {
+      ipv6Placement = `on this machine (${decision.reason})`;
+      ipv6 = httpChecksOnRunner(url.href, 6, aaaa.addresses, settings, check, clock, deadlineAt, host);
+    } else {
+      ipv6Placement = `in the VPC: this machine has no IPv6 egress (${decision.reason})`;
+      ipv6 = ipv6ChecksInVpc(
+        url.href,
+        host,
+        settings,
+        deps,
+        clock,
+        `this machine has no IPv6 egress (${decision.reason})`,
+      );
+    }
+  }
+
+  const [ipv4Rows, ipv6Rows] = await Promise.all([ipv4, ipv6]);
+  const checks = [a.check, aaaa.check, ...ipv4Rows, ...ipv6Rows];
+  const verdict = summarize(checks);
+  const report: VerifyReport = {
+    ok: verdict.ok,
+    url: url.href,
+    host,
+    albIpAddressType: settings.albIpAddressType,
+    startedAt: new Date(startedAt).toISOString(),
+    durationMs: clock.now() - startedAt,
+    ipv6Placement,
+    checks,
+    failures: verdict.failures,
+  };
+  if (settings.environment !== undefined) report.environment = settings.environment;
+  for (const row of checks) {
+    const line = `${row.status === 'pass' ? '✔' : row.status === 'fail' ? '✖' : '-'} ${row.name} [${row.where}] ${row.detail}`;
+    if (row.status === 'fail') ui.error(line);
+    else ui.info(line);
+  }
+  return report;
+}
+
+/** Write verify.json and verify.md into `outDir`; returns the Markdown. */
+export function writeVerifyReport(report: VerifyReport, outDir: string): string {
+  const markdown = formatVerifyMarkdown(report);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'verify.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(outDir, 'verify.md'), markdown);
+  return markdown;
+}
+
+/**
+ * The `verify` command: run, write the report files and the job summary (also when
+ * something throws), and fail with every failed check named.
+ */
+export async function runVerify(
+  settings: VerifySettings,
+  deps: VerifyDeps,
+  outDir: string,
+): Promise<VerifyReport> {
+  let markdown: string | undefined;
+  try {
+    const report = await verifyService(settings, deps);
+    markdown = writeVerifyReport(report, outDir);
+    deps.ui.setOutput('verify-ok', String(report.ok));
+    if (!report.ok) {
+      throw new UserError(
+        `Verification of ${report.url} failed (${report.failures.length} of ${report.checks.length} checks):\n${report.failures
+          .map((f) => `  - ${f}`)
+          .join('\n')}`,
+        `Details in ${join(outDir, 'verify.md')}.`,
+      );
+    }
+    return report;
+  } finally {
+    deps.ui.summary(
+      markdown ??
+        `### Verification${settings.environment ? ` of \`${settings.environment}\`` : ''}: ❌ did not complete\n`,
+    );
+  }
+}

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createShell, formatCommand } from '../../scripts/lib/shell.ts';
+
+describe('shell', () => {
+  test('argv is passed verbatim (no shell parsing) and stdin is fed', async () => {
+    const written: string[] = [];
+    const shell = createShell((chunk) => written.push(chunk));
+    const hostile = "pr-1; rm -rf / $(id) 'x'";
+    const result = await shell(
+      process.execPath,
+      [
+        '-e',
+        'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log(JSON.stringify([process.argv[1],s]));process.exit(3)})',
+        hostile,
+      ],
+      { input: 'secret' },
+    );
+    assert.equal(result.exitCode, 3);
+    assert.deepEqual(JSON.parse(result.stdout), [hostile, 'secret']);
+    assert.equal(written.join(''), result.stdout);
+  });
+  test('formatCommand quotes for display', () => {
+    assert.equal(formatCommand('docker', ['tag', "a b'c", 'x:y']), "docker tag 'a b'\\''c' x:y");
+  });
+});

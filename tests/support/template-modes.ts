@@ -1,0 +1,142 @@
+import { join } from 'node:path';
+import { renderTemplate } from '../../scripts/lib/render.ts';
+import { cfnDir, readTemplate, type Template } from '../../scripts/lib/templates.ts';
+
+/**
+ * Parameter sets that exercise each network mode and option of cfn/parent.yml, and the
+ * parent plus its children rendered for one of them (children get the values the parent
+ * passes; values only known at deploy time, such as child outputs, get dummies).
+ */
+
+const digest = `sha256:${'a'.repeat(64)}`;
+
+/** What the deploy script fills in. */
+export const PIPELINE_VALUES = {
+  EnvironmentKey: 'pr-12',
+  ImageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/ipv6demo@${digest}`,
+  DualStackImageUri: `123456789012.dkr-ecr.us-east-1.on.aws/ipv6demo@${digest}`,
+} as const;
+
+export const SHARED_NETWORK_VALUES = {
+  ExistingVpcId: 'vpc-0123456789abcdef0',
+  ExistingPublicSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2',
+  ExistingTaskSubnetIds: 'subnet-0bbbbbbbbbbbbbbb1,subnet-0bbbbbbbbbbbbbbb2',
+} as const;
+
+export interface Mode {
+  name: string;
+  parameters: Record<string, string>;
+}
+
+export const MODES: Mode[] = [
+  {
+    name: 'dualstack-privatelink',
+    parameters: { NetworkMode: 'dualstack', PrivateLinkEndpoints: 'true', FlowLogs: 'true' },
+  },
+  {
+    name: 'dualstack-public-ipv4',
+    parameters: { NetworkMode: 'dualstack', PrivateLinkEndpoints: 'false', Nat64: 'true' },
+  },
+  {
+    name: 'ipv6-only',
+    parameters: { NetworkMode: 'ipv6-only', PrivateLinkEndpoints: 'false', Nat64: 'false' },
+  },
+  {
+    name: 'ipv6-only-nat64-domain',
+    parameters: {
+      NetworkMode: 'ipv6-only',
+      Nat64: 'true',
+      DomainName: 'app.example.com',
+      HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+      ContainerHealthCheck: 'true',
+    },
+  },
+  {
+    name: 'dualstack-domain-without-public-ipv4',
+    parameters: {
+      NetworkMode: 'dualstack',
+      AlbIpAddressType: 'dualstack-without-public-ipv4',
+      DomainName: 'app.example.com',
+      HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    },
+  },
+  {
+    name: 'shared-network-ipv6-only',
+    parameters: { NetworkMode: 'ipv6-only', PrivateLinkEndpoints: 'false', ...SHARED_NETWORK_VALUES },
+  },
+  {
+    name: 'shared-network-dualstack',
+    parameters: { NetworkMode: 'dualstack', PrivateLinkEndpoints: 'false', ...SHARED_NETWORK_VALUES },
+  },
+];
+
+export const templates = {
+  parent: () => readTemplate(join(cfnDir, 'parent.yml')),
+  network: () => readTemplate(join(cfnDir, 'network.yml')),
+  cluster: () => readTemplate(join(cfnDir, 'cluster.yml')),
+  service: () => readTemplate(join(cfnDir, 'service.yml')),
+  bootstrap: () => readTemplate(join(cfnDir, 'bootstrap', 'bootstrap.yml')),
+};
+
+/** Deploy-time values for child parameters the parent wires to other stacks' outputs. */
+const childDummies: Record<string, string> = {
+  VpcId: 'vpc-0123456789abcdef0',
+  PublicSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2',
+  TaskSubnetIds: 'subnet-0ccccccccccccccc1,subnet-0ccccccccccccccc2',
+  ClusterName: 'ipv6demo-pr-12-Cluster-ABC-Cluster-DEF',
+};
+
+export interface RenderedStack {
+  parent: Template;
+  network?: Template;
+  cluster: Template;
+  service: Template;
+  /** Parameter values each child received (after rendering the parent). */
+  childParameters: Record<string, Record<string, string>>;
+}
+
+function childValues(parent: Template, resource: string): Record<string, string> {
+  const parameters = (parent.Resources[resource]?.Properties?.Parameters ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(parameters).map(([name, value]) => {
+      if (typeof value === 'string') return [name, value];
+      if (Array.isArray(value)) return [name, value.join(',')];
+      const dummy = childDummies[name];
+      if (dummy === undefined) throw new Error(`no dummy for child parameter ${resource}.${name}`);
+      return [name, dummy];
+    }),
+  );
+}
+
+/** The parent and its children as CloudFormation would create them for `parameters`. */
+export function renderStack(parameters: Record<string, string>): RenderedStack {
+  const parent = renderTemplate(templates.parent(), { ...PIPELINE_VALUES, ...parameters });
+  const childParameters: Record<string, Record<string, string>> = {};
+  for (const name of Object.keys(parent.Resources)) childParameters[name] = childValues(parent, name);
+  const rendered: RenderedStack = {
+    parent,
+    cluster: renderTemplate(templates.cluster(), childParameters.Cluster ?? {}),
+    service: renderTemplate(templates.service(), childParameters.Service ?? {}),
+    childParameters,
+  };
+  if (childParameters.Network)
+    rendered.network = renderTemplate(templates.network(), childParameters.Network);
+  return rendered;
+}
+
+/** Resources of a type, by logical id. */
+export function resourcesOfType(
+  template: Template,
+  type: string,
+): [string, { Properties: Record<string, unknown> } & Record<string, unknown>][] {
+  return Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === type)
+    .map(([name, resource]) => [name, { ...resource, Properties: resource.Properties ?? {} }]);
+}
+
+/** Properties of one resource; throws when it is absent so a test fails with its name. */
+export function props(template: Template, logicalId: string): Record<string, unknown> {
+  const resource = template.Resources[logicalId];
+  if (!resource) throw new Error(`resource ${logicalId} is not in the rendered template`);
+  return resource.Properties ?? {};
+}

@@ -1,0 +1,103 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the expected values are CloudFormation Fn::Sub strings
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { renderTemplate } from '../../scripts/lib/render.ts';
+import { parseTemplate } from '../../scripts/lib/templates.ts';
+
+const template = parseTemplate(`
+Parameters:
+  Mode:
+    Type: String
+    Default: a
+  Subnets:
+    Type: CommaDelimitedList
+    Default: s-1,s-2
+  Name:
+    Type: String
+Conditions:
+  IsB: !Equals [!Ref Mode, b]
+  NotB: !Not [!Condition IsB]
+  Both: !And [!Condition IsB, !Equals [!Ref Name, x]]
+  Either: !Or [!Condition IsB, !Equals [x, !Ref Name]]
+Resources:
+  Always:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Ref Name
+      Subnets: !Ref Subnets
+      Mode: !If [IsB, bee, !Ref AWS::NoValue]
+      List:
+        - one
+        - !If [IsB, two, !Ref AWS::NoValue]
+        - !If [Either, three, !Ref AWS::NoValue]
+      Sub: !Sub '\${Name}-x'
+      Region: !Ref AWS::Region
+      Self: !GetAtt Always.TopicArn
+  OnlyB:
+    Type: AWS::SNS::Topic
+    Condition: IsB
+  OnlyNotB:
+    Type: AWS::SNS::Topic
+    Condition: NotB
+Outputs:
+  Both:
+    Condition: Both
+    Value: !If [Both, yes, no]
+  Plain:
+    Value: !Ref Mode
+`);
+
+describe('renderTemplate', () => {
+  it('evaluates conditions with defaults, drops false resources and outputs, resolves Fn::If and NoValue', () => {
+    const rendered = renderTemplate(template, { Name: 'n' });
+    assert.deepEqual(Object.keys(rendered.Resources), ['Always', 'OnlyNotB']);
+    assert.equal(rendered.Conditions, undefined);
+    assert.deepEqual(rendered.Resources.OnlyNotB, { Type: 'AWS::SNS::Topic' });
+    assert.deepEqual(rendered.Resources.Always?.Properties, {
+      TopicName: 'n',
+      Subnets: ['s-1', 's-2'],
+      List: ['one'],
+      Sub: { 'Fn::Sub': '${Name}-x' },
+      Region: { Ref: 'AWS::Region' },
+      Self: { 'Fn::GetAtt': ['Always', 'TopicArn'] },
+    });
+    assert.deepEqual(rendered.Outputs, { Plain: { Value: 'a' } });
+    assert.deepEqual(rendered.Parameters, template.Parameters);
+  });
+
+  it('follows the given values through And, Or, Not and Condition', () => {
+    const rendered = renderTemplate(template, { Mode: 'b', Name: 'x', Subnets: 'a, b' });
+    assert.deepEqual(Object.keys(rendered.Resources), ['Always', 'OnlyB']);
+    assert.deepEqual(rendered.Resources.Always?.Properties?.List, ['one', 'two', 'three']);
+    assert.equal(rendered.Resources.Always?.Properties?.Mode, 'bee');
+    assert.deepEqual(rendered.Resources.Always?.Properties?.Subnets, ['a', 'b']);
+    assert.deepEqual(rendered.Outputs, { Both: { Value: 'yes' }, Plain: { Value: 'b' } });
+  });
+
+  it('does not modify its input', () => {
+    const before = JSON.stringify(template);
+    renderTemplate(template, { Mode: 'b', Name: 'x' });
+    assert.equal(JSON.stringify(template), before);
+  });
+
+  it('rejects unknown parameters, missing values and conditions it cannot evaluate', () => {
+    assert.throws(() => renderTemplate(template, { Name: 'n', Bogus: '1' }), /'Bogus' is not a parameter/);
+    assert.throws(() => renderTemplate(template, {}), /parameter 'Name' has no value/);
+    const pseudo = parseTemplate(`
+Conditions:
+  InUsEast1: !Equals [!Ref AWS::Region, us-east-1]
+Resources:
+  T:
+    Type: AWS::SNS::Topic
+    Condition: InUsEast1
+`);
+    assert.throws(() => renderTemplate(pseudo, {}), /does not resolve from parameters alone/);
+    const undefinedCondition = parseTemplate(`
+Resources:
+  T:
+    Type: AWS::SNS::Topic
+    Condition: Missing
+`);
+    assert.throws(() => renderTemplate(undefinedCondition, {}), /condition 'Missing' is not defined/);
+  });
+});
