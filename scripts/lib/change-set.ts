@@ -67,6 +67,10 @@ export async function createChangeSet(
     );
     id = created.Id ?? input.changeSetName;
   } catch (error) {
+    // Some endpoints refuse an empty update outright instead of failing the change set.
+    if (isEmptyChangeSetReason(error instanceof Error ? error.message : '')) {
+      return { kind: 'empty', id: input.changeSetName };
+    }
     // A retried request whose first attempt got through (connection lost on the reply).
     if (awsErrorName(error) !== 'AlreadyExistsException') throw error;
     id = input.changeSetName;

@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  ListChangeSetsCommand,
+} from '@aws-sdk/client-cloudformation';
+import { CreateRepositoryCommand, ECRClient, ListImagesCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createAwsClients, type PipelineContext } from '../../scripts/lib/context.ts';
+import { type DeploySettings, deployEnvironment } from '../../scripts/lib/deploy.ts';
+import { type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
+import { packageTemplate, s3TemplateUrl } from '../../scripts/lib/packaging.ts';
+import { deployStack } from '../../scripts/lib/stack-deploy.ts';
+import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
+import { repoRoot } from '../../scripts/lib/templates.ts';
+import { createUi } from '../../scripts/lib/ui.ts';
+import { type Moto, startMoto } from '../support/moto.ts';
+
+const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
+const config: ProjectConfig = {
+  app: 'fixture',
+  region: 'us-east-1',
+  productionBranch: 'main',
+  branchEnvironments: [],
+  ecrRepository: 'fixture',
+};
+const bucket = 'artifacts';
+
+describe('deploy and teardown against moto', () => {
+  let moto: Moto;
+  let cfn: CloudFormationClient;
+  let s3: S3Client;
+  let ecr: ECRClient;
+  let out: string;
+  let lines: string[];
+
+  before(async () => {
+    moto = await startMoto();
+    cfn = new CloudFormationClient(moto.clientConfig);
+    s3 = new S3Client(moto.clientConfig);
+    ecr = new ECRClient(moto.clientConfig);
+    out = mkdtempSync(join(tmpdir(), 'deploy-test-'));
+  });
+  after(async () => {
+    for (const client of [cfn, s3, ecr]) client.destroy();
+    rmSync(out, { recursive: true, force: true });
+    await moto.stop();
+  });
+  beforeEach(async () => {
+    await moto.reset();
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    lines = [];
+  });
+
+  const ui = () =>
+    createUi({
+      write: (line) => {
+        lines.push(line);
+        if (process.env.SHOW_LOG) console.log(line);
+      },
+      env: {},
+    });
+  const context = (runId: string): PipelineContext => ({
+    repository: 'octo/fixture',
+    region: 'us-east-1',
+    roleArn: undefined,
+    cfnRoleArn: undefined,
+    artifactBucket: bucket,
+    ecrRepository: 'fixture',
+    runId,
+    ref: 'refs/heads/feature',
+  });
+  const settings = (key: string, runId: string): DeploySettings => ({
+    config,
+    environment: parseEnvironmentKey(config, key),
+    context: context(runId),
+    imageUri: undefined,
+    imageUriDualstack: undefined,
+    templatePath: join(fixtures, 'parent.yml'),
+    parametersFile: join(fixtures, 'parameters.yml'),
+    networkTemplatePath: join(fixtures, 'unused.yml'),
+    networkParametersFile: undefined,
+    timeoutMinutes: 1,
+    execute: true,
+    outDir: join(out, key),
+  });
+
+  it('packages nested templates to S3 under content-hash keys and rewrites TemplateURL', async () => {
+    const packaged = await packageTemplate(join(fixtures, 'parent.yml'), { s3, bucket, region: 'us-east-1' });
+    assert.equal(packaged.uploaded.length, 3, 'two children and one grandchild');
+    assert.deepEqual(packaged.reused, []);
+    assert.equal(packaged.templateUrl, undefined, 'a small root goes as TemplateBody');
+    for (const key of packaged.uploaded) {
+      assert.match(key, /^templates\/[0-9a-f]{64}\.yml$/);
+      assert.ok(
+        packaged.body.includes(s3TemplateUrl(bucket, 'us-east-1', key)) || key !== packaged.uploaded[0],
+      );
+    }
+    assert.doesNotMatch(packaged.body, /TemplateURL: \.\//);
+    const settingsChild = packaged.uploaded.find((key) => packaged.body.includes(key) && key.length > 0);
+    assert.ok(settingsChild);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    assert.deepEqual(listed.Contents?.map((o) => o.Key).sort(), [...packaged.uploaded].sort());
+    // The grandchild URL is inside a child, not the root.
+    const bodies = await Promise.all(
+      packaged.uploaded.map(async (Key) =>
+        (await s3.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body?.transformToString(),
+      ),
+    );
+    assert.equal(
+      bodies.filter((b) => b?.includes('https://artifacts.s3.us-east-1.amazonaws.com/templates/')).length,
+      1,
+    );
+
+    const again = await packageTemplate(join(fixtures, 'parent.yml'), { s3, bucket, region: 'us-east-1' });
+    assert.deepEqual(again.uploaded, []);
+    assert.equal(again.reused.length, 3);
+    assert.equal(again.body, packaged.body);
+  });
+
+  it('creates the nested stack through a change set, then reports no changes on redeploy', async () => {
+    const first = await deployEnvironment(settings('pr-7', 'run-1'), { cfn, s3, ui: ui() });
+    assert.equal(first.status, 'created');
+    const stacks = (await cfn.send(new DescribeStacksCommand({}))).Stacks ?? [];
+    assert.equal(
+      stacks.filter((s) => s.StackStatus === 'CREATE_COMPLETE').length,
+      4,
+      'root, 2 children, 1 grandchild',
+    );
+    const root = stacks.find((s) => s.StackName === 'fixture-pr-7');
+    assert.deepEqual(root?.Tags?.map((t) => `${t.Key}=${t.Value}`).sort(), [
+      'gitops:app=fixture',
+      'gitops:environment=pr-7',
+      'gitops:managed-by=ecs-ipv6-gitops',
+      'gitops:ref=refs/heads/feature',
+      'gitops:repository=octo/fixture',
+    ]);
+    const outputs = JSON.parse(readFileSync(join(out, 'pr-7', 'outputs.json'), 'utf8'));
+    assert.equal(outputs.StackName, 'fixture-pr-7');
+    assert.equal(outputs.Region, 'us-east-1');
+    const changes = JSON.parse(readFileSync(join(out, 'pr-7', 'changes.json'), 'utf8'));
+    assert.deepEqual(
+      changes.map((c: { action: string; logicalId: string }) => `${c.action} ${c.logicalId}`),
+      ['Add Messages', 'Add Settings', 'Add ParentLogGroup'],
+    );
+    assert.match(
+      readFileSync(join(out, 'pr-7', 'changes.md'), 'utf8'),
+      /\| Add \| Settings \| AWS::CloudFormation::Stack \|/,
+    );
+
+    const second = await deployEnvironment(settings('pr-7', 'run-2'), { cfn, s3, ui: ui() });
+    assert.equal(second.status, 'no-changes');
+    assert.match(
+      readFileSync(join(out, 'pr-7', 'changes.md'), 'utf8'),
+      /No changes: the stack already matches\./,
+    );
+
+    // The same through CloudFormation: an empty change set is success, and it is cleaned up.
+    const viaChangeSet = await deployStack(
+      {
+        stackName: 'fixture-pr-7',
+        templatePath: join(fixtures, 'parent.yml'),
+        parameters: { EnvironmentKey: 'pr-7', Greeting: 'bonjour' },
+        tags: root?.Tags?.map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })) ?? [],
+        runId: 'run-3',
+        region: 'us-east-1',
+        artifactBucket: bucket,
+        timeoutMs: 60_000,
+        execute: true,
+        terminationProtection: false,
+        compareFirst: false,
+      },
+      { cfn, s3, log: (line) => lines.push(line) },
+    );
+    assert.equal(viaChangeSet.status, 'no-changes');
+    const pending = await cfn.send(new ListChangeSetsCommand({ StackName: 'fixture-pr-7' }));
+    assert.deepEqual(
+      (pending.Summaries ?? [])
+        .filter((c) => c.ExecutionStatus !== 'EXECUTE_COMPLETE')
+        .map((c) => c.ChangeSetName),
+      [],
+    );
+    assert.ok(lines.some((line) => line.includes('the change set is empty — no changes')));
+  });
+
+  it('tears down twice: the stack and the preview image tags go, the second run is a no-op', async () => {
+    await deployEnvironment(settings('pr-7', 'run-1'), { cfn, s3, ui: ui() });
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'fixture' }));
+    const manifest = (n: number) =>
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        n,
+      });
+    for (const [n, tag] of ['pr-7-aaaaaaa', 'pr-7-bbbbbbb', 'pr-70-ccccccc', 'abcdef0'].entries()) {
+      await ecr.send(
+        new PutImageCommand({ repositoryName: 'fixture', imageManifest: manifest(n), imageTag: tag }),
+      );
+    }
+    const teardown = {
+      config,
+      environment: parseEnvironmentKey(config, 'pr-7'),
+      context: context('run-9'),
+      confirm: undefined,
+      includeSharedNetwork: false,
+      keepImages: false,
+      timeoutMinutes: 1,
+      outDir: join(out, 'pr-7'),
+    };
+    const first = await teardownEnvironment(teardown, { cfn, ecr, ui: ui() });
+    assert.deepEqual(
+      first.stacks.map((s) => s.status),
+      ['deleted'],
+    );
+    assert.deepEqual(first.deletedImageTags.sort(), ['pr-7-aaaaaaa', 'pr-7-bbbbbbb']);
+    const left = await ecr.send(new ListImagesCommand({ repositoryName: 'fixture' }));
+    assert.deepEqual(left.imageIds?.map((i) => i.imageTag).sort(), ['abcdef0', 'pr-70-ccccccc']);
+    const live = ((await cfn.send(new DescribeStacksCommand({}))).Stacks ?? []).filter(
+      (s) => s.StackStatus !== 'DELETE_COMPLETE',
+    );
+    assert.deepEqual(
+      live.map((s) => s.StackName),
+      [],
+    );
+
+    lines = [];
+    const second = await teardownEnvironment(teardown, { cfn, ecr, ui: ui() });
+    assert.equal(second.nothingToDo, true);
+    assert.deepEqual(
+      second.stacks.map((s) => s.status),
+      ['not-found'],
+    );
+    assert.ok(lines.some((line) => line.includes('Nothing to do: fixture-pr-7 does not exist.')));
+    assert.equal(JSON.parse(readFileSync(join(out, 'pr-7', 'teardown.json'), 'utf8')).nothingToDo, true);
+  });
+
+  it('works with OIDC-style web identity credentials from a token file', async () => {
+    const tokenFile = join(out, 'token');
+    writeFileSync(tokenFile, 'header.payload.signature');
+    const env = {
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/deploy',
+      AWS_ROLE_SESSION_NAME: 'github-actions',
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_REGION: 'us-east-1',
+    };
+    const saved = { ...process.env };
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
+      delete process.env[name];
+    }
+    Object.assign(process.env, env);
+    try {
+      const clients = createAwsClients('us-east-1', process.env);
+      const credentials = await clients.s3.config.credentials();
+      assert.notEqual(credentials.accessKeyId, 'testing');
+      assert.ok(credentials.sessionToken, 'temporary credentials from AssumeRoleWithWebIdentity');
+      const packaged = await packageTemplate(join(fixtures, 'parent.yml'), {
+        s3: clients.s3,
+        bucket,
+        region: 'us-east-1',
+      });
+      assert.equal(packaged.uploaded.length, 3);
+      const sts = new STSClient({ region: 'us-east-1' });
+      const identity = await sts.send(new GetCallerIdentityCommand({}));
+      assert.match(identity.Arn ?? '', /assumed-role\/deploy\/github-actions/);
+      sts.destroy();
+      for (const client of Object.values(clients)) client.destroy();
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+  });
+});
