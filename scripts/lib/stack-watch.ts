@@ -178,7 +178,6 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
   };
 
   const sweep = async (includeFinished: boolean): Promise<boolean> => {
-    const before = calls;
     let rootTerminal = false;
     for (const event of await fetchEvents(rootId)) {
       record(event);
@@ -199,7 +198,6 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
       }
       if (watched.size === known) break;
     }
-    callsLastCycle = Math.max(1, calls - before);
     return rootTerminal;
   };
 
@@ -207,6 +205,7 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
   try {
     return await poll<WatchResult>(
       async (polls) => {
+        const before = calls;
         try {
           const rootTerminal = await sweep(false);
           // Events say when the root finished; DescribeStacks confirms (and catches missed events).
@@ -221,10 +220,12 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
             }
           }
           throttleFactor = Math.max(1, throttleFactor / 2);
+          callsLastCycle = Math.max(1, calls - before);
           return undefined;
         } catch (error) {
           if (!isTransientAwsError(error)) throw error;
           throttled += 1;
+          callsLastCycle = Math.max(1, calls - before);
           throttleFactor = Math.min(32, throttleFactor * 2);
           options.log(`${options.label}: ${awsErrorName(error) ?? 'transient error'}; polling more slowly`);
           return undefined;
