@@ -5,21 +5,29 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import {
   CloudFormationClient,
+  CreateChangeSetCommand,
+  type CreateChangeSetCommandInput,
+  DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
   DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  GetTemplateCommand,
   ListChangeSetsCommand,
 } from '@aws-sdk/client-cloudformation';
 import { CreateRepositoryCommand, ECRClient, ListImagesCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients, type PipelineContext } from '../../scripts/lib/context.ts';
 import { type DeploySettings, deployEnvironment } from '../../scripts/lib/deploy.ts';
-import { type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
+import { ownershipTags, type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
 import { packageTemplate, s3TemplateUrl } from '../../scripts/lib/packaging.ts';
 import { deployStack } from '../../scripts/lib/stack-deploy.ts';
 import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
+import { fakeClock } from '../support/scripted-cloudformation.ts';
 
 const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
 const config: ProjectConfig = {
@@ -274,5 +282,155 @@ describe('deploy and teardown against moto', () => {
       for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
       Object.assign(process.env, saved);
     }
+  });
+});
+
+describe('deployEnvironment on the shared network (mocked CloudFormation)', () => {
+  const shared = join(repoRoot, 'tests', 'fixtures', 'shared');
+  const out = mkdtempSync(join(tmpdir(), 'shared-network-test-'));
+  after(() => rmSync(out, { recursive: true, force: true }));
+  const missing = () =>
+    Object.assign(new Error('Stack with id fixture-pr-7 does not exist'), {
+      name: 'ValidationError',
+      $metadata: { httpStatusCode: 400 },
+    });
+
+  const arrange = (region: string) => {
+    const cfn = new CloudFormationClient({ region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const mock = mockClient(cfn);
+    const created: CreateChangeSetCommandInput[] = [];
+    let executed = false;
+    mock.on(DescribeStacksCommand, { StackName: 'fixture-shared-network' }).resolves({
+      Stacks: [
+        {
+          StackName: 'fixture-shared-network',
+          StackId: 'arn:net',
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: new Date(0),
+          EnableTerminationProtection: true,
+          RoleARN: 'arn:aws:iam::123456789012:role/cfn-exec',
+          Parameters: [
+            { ParameterKey: 'EnvironmentKey', ParameterValue: 'shared-network' },
+            { ParameterKey: 'TaskSubnetModes', ParameterValue: 'both' },
+          ],
+          Tags: ownershipTags(config, { key: 'shared-network' }, { repository: 'octo/fixture' }),
+          Outputs: [
+            { OutputKey: 'VpcId', OutputValue: 'vpc-0' },
+            { OutputKey: 'PublicSubnetIds', OutputValue: 'subnet-p1,subnet-p2' },
+            { OutputKey: 'DualStackTaskSubnetIds', OutputValue: 'subnet-d1,subnet-d2' },
+            { OutputKey: 'Ipv6OnlyTaskSubnetIds', OutputValue: 'subnet-6a,subnet-6b' },
+          ],
+        },
+      ],
+    });
+    mock.on(GetTemplateCommand).resolves({ TemplateBody: readFileSync(join(shared, 'network.yml'), 'utf8') });
+    for (const name of ['fixture-pr-7', 'arn:pr-7']) {
+      mock.on(DescribeStacksCommand, { StackName: name }).callsFake(() => {
+        if (!executed) throw missing();
+        return {
+          Stacks: [
+            {
+              StackName: 'fixture-pr-7',
+              StackId: 'arn:pr-7',
+              StackStatus: 'CREATE_COMPLETE',
+              CreationTime: new Date(0),
+              Outputs: [{ OutputKey: 'ServiceUrl', OutputValue: 'http://example.test' }],
+            },
+          ],
+        };
+      });
+    }
+    mock.on(CreateChangeSetCommand).callsFake((input: CreateChangeSetCommandInput) => {
+      created.push(input);
+      return { Id: 'cs-1', StackId: 'arn:pr-7' };
+    });
+    mock
+      .on(DescribeChangeSetCommand)
+      .resolves({ Status: 'CREATE_COMPLETE', ChangeSetId: 'cs-1', StackId: 'arn:pr-7' });
+    mock.on(ExecuteChangeSetCommand).callsFake(() => {
+      executed = true;
+      return {};
+    });
+    mock.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    const lines: string[] = [];
+    const ui = createUi({ write: (line) => lines.push(line), env: {} });
+    const settings: DeploySettings = {
+      config,
+      environment: parseEnvironmentKey(config, 'pr-7'),
+      context: {
+        repository: 'octo/fixture',
+        region,
+        roleArn: undefined,
+        cfnRoleArn: 'arn:aws:iam::123456789012:role/cfn-exec',
+        artifactBucket: undefined,
+        ecrRepository: 'fixture',
+        runId: '77-1',
+        ref: undefined,
+      },
+      imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:abc',
+      imageUriDualstack: '123456789012.dkr-ecr.us-east-1.on.aws/app@sha256:abc',
+      templatePath: join(shared, 'parent.yml'),
+      parametersFile: join(shared, 'preview.yml'),
+      networkTemplatePath: join(shared, 'network.yml'),
+      networkParametersFile: join(shared, 'shared-network.yml'),
+      timeoutMinutes: 5,
+      execute: true,
+      outDir: join(out, 'pr-7'),
+    };
+    const s3 = new S3Client({ region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    return { cfn, mock, created, settings, ui, lines, s3 };
+  };
+
+  it('passes the shared network outputs for the environment network mode to the parent', async () => {
+    const { cfn, created, settings, ui, s3 } = arrange('us-east-1');
+    const report = await deployEnvironment(settings, { cfn, s3, ui, clock: fakeClock() });
+    assert.deepEqual(report.sharedNetwork, { stackName: 'fixture-shared-network', status: 'no-changes' });
+    assert.equal(report.status, 'created');
+    assert.equal(created.length, 1, 'the unchanged shared network needs no change set');
+    const input = created[0];
+    assert.deepEqual(input?.Parameters, [
+      {
+        ParameterKey: 'DualStackImageUri',
+        ParameterValue: '123456789012.dkr-ecr.us-east-1.on.aws/app@sha256:abc',
+      },
+      { ParameterKey: 'EnvironmentKey', ParameterValue: 'pr-7' },
+      { ParameterKey: 'ExistingPublicSubnetIds', ParameterValue: 'subnet-p1,subnet-p2' },
+      { ParameterKey: 'ExistingTaskSubnetIds', ParameterValue: 'subnet-6a,subnet-6b' },
+      { ParameterKey: 'ExistingVpcId', ParameterValue: 'vpc-0' },
+      {
+        ParameterKey: 'ImageUri',
+        ParameterValue: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:abc',
+      },
+      { ParameterKey: 'NetworkMode', ParameterValue: 'ipv6-only' },
+    ]);
+    assert.equal(input?.ChangeSetType, 'CREATE');
+    assert.equal(input?.ChangeSetName, 'fixture-pr-7-77-1');
+    assert.equal(input?.IncludeNestedStacks, true);
+    assert.equal(input?.RoleARN, 'arn:aws:iam::123456789012:role/cfn-exec');
+    assert.deepEqual(input?.Capabilities, ['CAPABILITY_IAM']);
+    assert.equal(ui.outputs['service-url'], 'http://example.test');
+    assert.equal(ui.outputs.status, 'created');
+    assert.equal(ui.outputs['stack-name'], 'fixture-pr-7');
+  });
+
+  it('checks the region before creating anything', async () => {
+    const { cfn, mock, settings, ui, s3 } = arrange('eu-west-1');
+    await assert.rejects(
+      deployEnvironment(
+        { ...settings, context: { ...settings.context, region: 'eu-west-1' } },
+        { cfn, s3, ui },
+      ),
+      /ipv6-only/i,
+    );
+    assert.equal(mock.calls().length, 0);
+  });
+
+  it('asks for the image when the template needs one', async () => {
+    const { cfn, mock, settings, ui, s3 } = arrange('us-east-1');
+    await assert.rejects(deployEnvironment({ ...settings, imageUri: undefined }, { cfn, s3, ui }), {
+      message: 'The image to deploy is missing.',
+      hint: 'Pass --image-uri (the build-push output image-uri).',
+    });
+    assert.equal(mock.calls().length, 0);
   });
 });
