@@ -22,7 +22,7 @@ import { createAwsClients, type PipelineContext } from '../../scripts/lib/contex
 import { type DeploySettings, deployEnvironment } from '../../scripts/lib/deploy.ts';
 import { ownershipTags, type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
 import { packageTemplate, s3TemplateUrl } from '../../scripts/lib/packaging.ts';
-import { deployStack } from '../../scripts/lib/stack-deploy.ts';
+import { deployStack, describeStack } from '../../scripts/lib/stack-deploy.ts';
 import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
@@ -245,6 +245,53 @@ describe('deploy and teardown against moto', () => {
     );
     assert.ok(lines.some((line) => line.includes('Nothing to do: fixture-pr-7 does not exist.')));
     assert.equal(JSON.parse(readFileSync(join(out, 'pr-7', 'teardown.json'), 'utf8')).nothingToDo, true);
+  });
+
+  it('refuses to delete the shared network while another environment uses it', async () => {
+    const shared = join(repoRoot, 'tests', 'fixtures', 'shared');
+    const deploy = (key: string) =>
+      deployStack(
+        {
+          stackName: `fixture-${key}`,
+          templatePath: join(shared, key === 'shared-network' ? 'network.yml' : 'parent.yml'),
+          parameters:
+            key === 'shared-network'
+              ? { EnvironmentKey: key, TaskSubnetModes: 'both' }
+              : { EnvironmentKey: key, ImageUri: 'img', ExistingVpcId: 'vpc-0' },
+          tags: ownershipTags(config, { key }, { repository: 'octo/fixture' }),
+          runId: 'r1',
+          region: 'us-east-1',
+          artifactBucket: bucket,
+          timeoutMs: 60_000,
+          execute: true,
+          terminationProtection: false,
+        },
+        { cfn, s3, log: () => {} },
+      );
+    await deploy('shared-network');
+    await deploy('pr-8');
+    const teardown = {
+      config,
+      environment: parseEnvironmentKey(config, 'pr-7'),
+      context: context('run-9'),
+      confirm: undefined,
+      includeSharedNetwork: true,
+      keepImages: true,
+      timeoutMinutes: 1,
+      outDir: join(out, 'pr-7'),
+    };
+    await assert.rejects(teardownEnvironment(teardown, { cfn, ecr, ui: ui() }), {
+      message: 'Refusing to delete the shared network fixture-shared-network: still used by fixture-pr-8.',
+    });
+    assert.ok(await describeStack(cfn, 'fixture-shared-network'));
+    const report = await teardownEnvironment(
+      { ...teardown, environment: parseEnvironmentKey(config, 'pr-8') },
+      { cfn, ecr, ui: ui() },
+    );
+    assert.deepEqual(
+      report.stacks.map((s) => `${s.stackName} ${s.status}`),
+      ['fixture-pr-8 deleted', 'fixture-shared-network deleted'],
+    );
   });
 
   it('works with OIDC-style web identity credentials from a token file', async () => {
