@@ -19,7 +19,7 @@ import {
 } from './parameters.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import type { Clock } from './retry.ts';
-import { deployStack, type StackDeployResult } from './stack-deploy.ts';
+import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
 import type { PollSchedule } from './stack-watch.ts';
 import { cfnDir, readTemplate } from './templates.ts';
 import { formatDuration, type Ui } from './ui.ts';
@@ -140,6 +140,20 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     if (environment.sharedNetwork && 'ExistingVpcId' in declared) {
       const stackName = sharedNetworkStackName(config);
       const network = await ui.group(`Shared network ${stackName}`, async () => {
+        if (!settings.execute) {
+          // A plan must not create or change shared infrastructure: read what is there.
+          const existing = await describeStack(deps.cfn, stackName);
+          if (existing === undefined) {
+            throw new UserError(
+              `The shared network ${stackName} does not exist yet, so --no-execute cannot plan ${environment.stackName} on it.`,
+              'Deploy any preview or branch environment once (without --no-execute); it creates the shared network.',
+            );
+          }
+          const outputs: Record<string, string> = {};
+          for (const o of existing.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+          ui.info(`${stackName} exists (${existing.StackStatus}); using its outputs without changing it`);
+          return { status: 'no-changes' as const, outputs };
+        }
         const networkTemplate = readTemplate(settings.networkTemplatePath);
         const networkFile = readParameters(settings.networkParametersFile, 'shared-network');
         const values = resolveParameters(

@@ -460,6 +460,21 @@ describe('deployEnvironment on the shared network (mocked CloudFormation)', () =
     assert.equal(ui.outputs['stack-name'], 'fixture-pr-7');
   });
 
+  it('plans (--no-execute) on the existing shared network without changing it', async () => {
+    const { cfn, mock, created, settings, ui, s3 } = arrange('us-east-1');
+    const report = await deployEnvironment(
+      { ...settings, execute: false },
+      { cfn, s3, ui, clock: fakeClock() },
+    );
+    assert.equal(report.status, 'change-set-created');
+    assert.equal(created.length, 1);
+    assert.equal(mock.commandCalls(ExecuteChangeSetCommand).length, 0);
+    assert.equal(mock.commandCalls(GetTemplateCommand).length, 0, 'the shared network is only read');
+    assert.ok(
+      created[0]?.Parameters?.some((p) => p.ParameterKey === 'ExistingVpcId' && p.ParameterValue === 'vpc-0'),
+    );
+  });
+
   it('checks the region before creating anything', async () => {
     const { cfn, mock, settings, ui, s3 } = arrange('eu-west-1');
     await assert.rejects(
