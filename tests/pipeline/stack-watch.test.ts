@@ -9,9 +9,9 @@ describe('adaptive poll schedule', () => {
       [100, 200, 400, 800, 1_000, 1_000],
     );
     assert.equal(nextPollDelay(90_000, 50, 1, 1), 2_000);
-    assert.equal(nextPollDelay(600_000, 200, 1, 1), 4_000, '15 calls per minute');
-    assert.equal(nextPollDelay(600_000, 200, 3, 1), 12_000, 'budget holds with nested stacks');
-    assert.equal(60_000 / DEFAULT_SCHEDULE.callsPerMinute, 4_000);
+    assert.equal(nextPollDelay(600_000, 200, 1, 1), 5_000, '12 calls per minute, under the budget of 15');
+    assert.equal(nextPollDelay(600_000, 200, 3, 1), 15_000, 'budget holds with nested stacks');
+    assert.ok(DEFAULT_SCHEDULE.callsPerMinute <= 15);
   });
 
   it('multiplies the interval while throttled, up to the ceiling', () => {
