@@ -112,6 +112,9 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       if (name in declared && value !== undefined) pipeline[name] = value;
     };
     fill('EnvironmentKey', environment.key);
+    // cfn/project.yml is the one source of these names; templates default to the sample's.
+    fill('AppName', config.app);
+    fill('EcrRepositoryName', context.ecrRepository);
     if ('ImageUri' in declared && declared.ImageUri?.Default === undefined && !settings.imageUri) {
       throw new UserError(
         'The image to deploy is missing.',
@@ -159,7 +162,11 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
         const values = resolveParameters(
           networkTemplate,
           networkFile.values,
-          'EnvironmentKey' in (networkTemplate.Parameters ?? {}) ? { EnvironmentKey: 'shared-network' } : {},
+          Object.fromEntries(
+            Object.entries({ EnvironmentKey: 'shared-network', AppName: config.app }).filter(
+              ([name]) => name in (networkTemplate.Parameters ?? {}),
+            ),
+          ),
           networkFile.source,
         );
         return deployStack(

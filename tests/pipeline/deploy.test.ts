@@ -436,6 +436,7 @@ describe('deployEnvironment on the shared network (mocked CloudFormation)', () =
     assert.equal(created.length, 1, 'the unchanged shared network needs no change set');
     const input = created[0];
     assert.deepEqual(input?.Parameters, [
+      { ParameterKey: 'AppName', ParameterValue: 'fixture' },
       {
         ParameterKey: 'DualStackImageUri',
         ParameterValue: '123456789012.dkr-ecr.us-east-1.on.aws/app@sha256:abc',
