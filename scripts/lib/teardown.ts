@@ -84,7 +84,7 @@ export async function teardownEnvironment(
     environment: environment.key,
     stacks: [],
     deletedImageTags: [],
-    nothingToDo: true,
+    nothingToDo: false,
   };
   let failure: unknown;
   try {
