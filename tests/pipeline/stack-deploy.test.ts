@@ -158,7 +158,11 @@ describe('deployStack scenarios (scripted CloudFormation)', () => {
       );
       return true;
     });
-    assert.ok(lines.some((l) => l.includes('fixture-pr-7-Network-ABC Vpc (AWS::EC2::VPC) CREATE_FAILED')));
+    assert.equal(
+      lines.filter((l) => l.includes('fixture-pr-7-Network-ABC Vpc (AWS::EC2::VPC) CREATE_FAILED')).length,
+      1,
+      'nested events are streamed, each once',
+    );
     assert.ok(clock.now() > 0);
   });
 
