@@ -1,0 +1,179 @@
+/**
+ * Benchmark 1 — deploy orchestration. On one moto server with the nested fixture
+ * (tests/fixtures/nested: parent + 2 children + 1 grandchild): our deploy (package + change
+ * set + execute + wait + outputs files) against `aws cloudformation package` followed by
+ * `aws cloudformation deploy`, for a create and for a no-op redeploy. Target: ours ≤ 0.5× the
+ * CLI's median. Ours runs in-process (the library call the entry point makes); the entry point
+ * as a process (tsx start-up included) is measured too and printed for information.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { PipelineContext } from '../scripts/lib/context.ts';
+import { type DeploySettings, deployEnvironment } from '../scripts/lib/deploy.ts';
+import { type ProjectConfig, parseEnvironmentKey } from '../scripts/lib/environment.ts';
+import { repoRoot } from '../scripts/lib/templates.ts';
+import { createUi } from '../scripts/lib/ui.ts';
+import { startMoto } from '../tests/support/moto.ts';
+import { aws, cliEnv, median, ms, report, timed } from './pipeline-support.ts';
+
+const RUNS = 5;
+const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
+const config: ProjectConfig = {
+  app: 'bench',
+  region: 'us-east-1',
+  productionBranch: 'main',
+  branchEnvironments: [],
+  ecrRepository: 'bench',
+};
+
+const moto = await startMoto();
+const out = mkdtempSync(join(tmpdir(), 'deploy-bench-'));
+try {
+  const cfn = new CloudFormationClient(moto.clientConfig);
+  const s3 = new S3Client(moto.clientConfig);
+  await s3.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
+  const ui = createUi({ write: () => {}, env: {} });
+  const context = (runId: string): PipelineContext => ({
+    repository: 'octo/bench',
+    region: 'us-east-1',
+    roleArn: undefined,
+    cfnRoleArn: undefined,
+    artifactBucket: 'artifacts',
+    ecrRepository: 'bench',
+    runId,
+    ref: undefined,
+  });
+  const ours = (key: string, runId: string) => {
+    const settings: DeploySettings = {
+      config,
+      environment: parseEnvironmentKey(config, key),
+      context: context(runId),
+      imageUri: undefined,
+      imageUriDualstack: undefined,
+      templatePath: join(fixtures, 'parent.yml'),
+      parametersFile: join(fixtures, 'parameters.yml'),
+      networkTemplatePath: join(fixtures, 'unused.yml'),
+      networkParametersFile: undefined,
+      timeoutMinutes: 5,
+      execute: true,
+      outDir: join(out, key),
+    };
+    return deployEnvironment(settings, { cfn, s3, ui });
+  };
+  const env = cliEnv(moto.port);
+  const packaged = join(out, 'packaged.yml');
+  const theirs = async (stack: string, noop = false) => {
+    await aws(
+      [
+        'cloudformation',
+        'package',
+        '--template-file',
+        join(fixtures, 'parent.yml'),
+        '--s3-bucket',
+        'artifacts',
+        '--output-template-file',
+        packaged,
+      ],
+      env,
+    );
+    await aws(
+      [
+        'cloudformation',
+        'deploy',
+        '--template-file',
+        packaged,
+        '--stack-name',
+        stack,
+        '--parameter-overrides',
+        `EnvironmentKey=${stack}`,
+        'Greeting=bonjour',
+        '--capabilities',
+        'CAPABILITY_IAM',
+        '--no-fail-on-empty-changeset',
+      ],
+      env,
+    ).catch((error: Error) => {
+      // moto refuses an empty UPDATE change set in CreateChangeSet itself ("No updates are
+      // to be performed") where AWS fails the change set; CLI v1 then exits 255 although it
+      // did the whole no-op round trip. Count that as the no-op it is; anything else fails.
+      if (!(noop && /No updates are to be performed/.test(error.message))) throw error;
+    });
+  };
+  const entryPoint = (key: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(repoRoot, 'scripts', 'deploy.ts'),
+          '--environment',
+          key,
+          '--template',
+          join(fixtures, 'parent.yml'),
+          '--parameters-file',
+          join(fixtures, 'parameters.yml'),
+          '--artifact-bucket',
+          'artifacts',
+          '--repository',
+          'octo/bench',
+        ],
+        { env: { ...process.env, ...moto.env }, stdio: 'ignore', cwd: repoRoot },
+      );
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`deploy.ts exited ${code}`))));
+    });
+
+  // Warm up moto's CloudFormation backend and both tools once.
+  await ours('pr-900', 'warm');
+  await theirs('warm-cli');
+
+  const create = { ours: [] as number[], theirs: [] as number[] };
+  const noop = { ours: [] as number[], theirs: [] as number[] };
+  for (let i = 0; i < RUNS; i++) {
+    // Alternate the order so drift in the machine's load hits both alike.
+    const a = async () => create.ours.push(await timed(() => ours(`pr-${100 + i}`, `c${i}`)));
+    const b = async () => create.theirs.push(await timed(() => theirs(`cli-${i}`)));
+    if (i % 2) await b().then(a);
+    else await a().then(b);
+    const c = async () => noop.ours.push(await timed(() => ours(`pr-${100 + i}`, `n${i}`)));
+    const d = async () => noop.theirs.push(await timed(() => theirs(`cli-${i}`, true)));
+    if (i % 2) await d().then(c);
+    else await c().then(d);
+  }
+  const entry: number[] = [];
+  for (let i = 0; i < 3; i++) entry.push(await timed(() => entryPoint(`pr-${200 + i}`)));
+
+  const row = (name: string, values: { ours: number[]; theirs: number[] }) =>
+    console.log(
+      `${name}: ours median ${ms(median(values.ours))} [${values.ours.map(Math.round).join(', ')}], aws cli median ${ms(
+        median(values.theirs),
+      )} [${values.theirs.map(Math.round).join(', ')}], ratio ${(median(values.ours) / median(values.theirs)).toFixed(3)}`,
+    );
+  row('create', create);
+  row('no-op redeploy', noop);
+  console.log(
+    `info: scripts/deploy.ts as a process (tsx start-up included), create: median ${ms(median(entry))} = ${(
+      median(entry) / median(create.theirs)
+    ).toFixed(2)}× the CLI`,
+  );
+  report([
+    {
+      name: 'create: ours / aws cli',
+      value: median(create.ours) / median(create.theirs),
+      target: 0.5,
+      unit: 'x',
+    },
+    { name: 'no-op: ours / aws cli', value: median(noop.ours) / median(noop.theirs), target: 0.5, unit: 'x' },
+  ]);
+  cfn.destroy();
+  s3.destroy();
+} finally {
+  await moto.stop();
+  rmSync(out, { recursive: true, force: true });
+  for (let i = 0; i < 3; i++)
+    rmSync(join(repoRoot, '.out', `pr-${200 + i}`), { recursive: true, force: true });
+}

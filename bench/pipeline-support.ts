@@ -1,0 +1,72 @@
+/**
+ * Shared pieces of the pipeline benchmarks (deploy, teardown, poller): timing, medians,
+ * the AWS CLI against moto, and the target check.
+ */
+import { spawn } from 'node:child_process';
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+/** Run the AWS CLI (v1) with `env`; reject with its output on a non-zero exit. */
+export function aws(args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('aws', args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    child.stderr.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`aws ${args.join(' ')} exited ${code}: ${output}`)),
+    );
+  });
+}
+
+/** Environment that points the AWS CLI at moto (REFERENCE.md: package needs AWS_ENDPOINT_URL_S3 with `localhost`). */
+export function cliEnv(port: number): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL: `http://localhost:${port}`,
+    AWS_ENDPOINT_URL_S3: `http://localhost:${port}`,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+export interface Check {
+  name: string;
+  value: number;
+  target: number;
+  /** 'max': value must be ≤ target. */
+  unit: string;
+}
+
+/** Print a table of checks; set a non-zero exit code when one misses its target. */
+export function report(checks: Check[]): void {
+  let missed = 0;
+  for (const check of checks) {
+    const ok = check.value <= check.target;
+    if (!ok) missed += 1;
+    console.log(
+      `${ok ? 'PASS' : 'MISS'}  ${check.name}: ${check.value.toFixed(check.unit === 'x' ? 3 : 2)}${check.unit} (target ≤ ${check.target}${check.unit})`,
+    );
+  }
+  if (missed > 0) process.exitCode = 1;
+}
+
+export const ms = (value: number): string => `${Math.round(value)} ms`;

@@ -1,0 +1,145 @@
+import {
+  type Change,
+  type CloudFormationClient,
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DescribeChangeSetCommand,
+  type DescribeChangeSetCommandOutput,
+  type Parameter,
+  type Tag,
+} from '@aws-sdk/client-cloudformation';
+import { type ChangeRow, changeRows } from './change-summary.ts';
+import { awsErrorName, UserError } from './errors.ts';
+import { type Clock, poll, realClock } from './retry.ts';
+import { isEmptyChangeSetReason } from './stack-status.ts';
+
+/** Change sets: the reviewable unit of every deploy (create, wait, list changes, clean up). */
+
+export interface ChangeSetInput {
+  stackName: string;
+  /** Unique per run: `<prefix>-<run id>`. */
+  changeSetName: string;
+  changeSetType: 'CREATE' | 'UPDATE';
+  templateBody?: string;
+  templateUrl?: string;
+  parameters: Parameter[];
+  tags: Tag[];
+  capabilities: string[];
+  /** CloudFormation service role (CFN_EXECUTION_ROLE_ARN). */
+  roleArn?: string;
+}
+
+export type ChangeSetOutcome =
+  | { kind: 'empty'; id: string }
+  | { kind: 'ready'; id: string; stackId: string; rows: ChangeRow[] };
+
+/** Change-set names: letters, digits, dashes; start with a letter; ≤ 128 characters. Pure. */
+export function changeSetName(prefix: string, runId: string): string {
+  const safe = `${prefix}-${runId}`.replace(/[^A-Za-z0-9-]+/g, '-').replace(/-+/g, '-');
+  return (/^[A-Za-z]/.test(safe) ? safe : `cs-${safe}`).slice(0, 128).replace(/-$/, '');
+}
+
+/**
+ * Create a change set (nested change sets included) and wait until CloudFormation has
+ * computed it. An empty change set is deleted and reported as `empty` (success).
+ * @throws UserError quoting CloudFormation's reason when the change set failed otherwise.
+ */
+export async function createChangeSet(
+  cfn: CloudFormationClient,
+  input: ChangeSetInput,
+  options: { clock?: Clock; timeoutMs?: number } = {},
+): Promise<ChangeSetOutcome> {
+  let id: string;
+  try {
+    const created = await cfn.send(
+      new CreateChangeSetCommand({
+        StackName: input.stackName,
+        ChangeSetName: input.changeSetName,
+        ChangeSetType: input.changeSetType,
+        ...(input.templateUrl ? { TemplateURL: input.templateUrl } : { TemplateBody: input.templateBody }),
+        Parameters: input.parameters,
+        Tags: input.tags,
+        Capabilities: input.capabilities as CreateChangeSetCommand['input']['Capabilities'],
+        IncludeNestedStacks: true,
+        ...(input.roleArn ? { RoleARN: input.roleArn } : {}),
+        Description: `ecs-ipv6-gitops ${input.changeSetName}`.slice(0, 1024),
+      }),
+    );
+    id = created.Id ?? input.changeSetName;
+  } catch (error) {
+    // Some endpoints refuse an empty update outright instead of failing the change set.
+    if (isEmptyChangeSetReason(error instanceof Error ? error.message : '')) {
+      return { kind: 'empty', id: input.changeSetName };
+    }
+    // A retried request whose first attempt got through (connection lost on the reply).
+    if (awsErrorName(error) !== 'AlreadyExistsException') throw error;
+    id = input.changeSetName;
+  }
+
+  const described = await poll<DescribeChangeSetCommandOutput>(
+    async () => {
+      const response = await cfn.send(
+        new DescribeChangeSetCommand({ StackName: input.stackName, ChangeSetName: id }),
+      );
+      const status = response.Status ?? '';
+      return status === 'CREATE_COMPLETE' || status === 'FAILED' || status === 'DELETE_COMPLETE'
+        ? response
+        : undefined;
+    },
+    {
+      label: `change set ${input.changeSetName}`,
+      timeoutMs: options.timeoutMs ?? 10 * 60_000,
+      clock: options.clock ?? realClock,
+      interval: (_elapsed, polls) => Math.min(2_000, 100 * 2 ** polls),
+    },
+  );
+  const changeSetId = described.ChangeSetId ?? id;
+  if (described.Status === 'FAILED') {
+    if (isEmptyChangeSetReason(described.StatusReason)) {
+      await cfn.send(new DeleteChangeSetCommand({ StackName: input.stackName, ChangeSetName: changeSetId }));
+      return { kind: 'empty', id: changeSetId };
+    }
+    throw new UserError(
+      `Change set ${input.changeSetName} for stack ${input.stackName} failed: "${described.StatusReason ?? 'no reason given'}".`,
+      'Fix the template or parameters; cfn-lint (npm run cfn-lint) catches most template errors.',
+    );
+  }
+  const rows = await allChangeRows(cfn, input.stackName, described);
+  return { kind: 'ready', id: changeSetId, stackId: described.StackId ?? input.stackName, rows };
+}
+
+/** Rows of a change set and of its nested change sets (depth-first), paging through each. */
+async function allChangeRows(
+  cfn: CloudFormationClient,
+  stackName: string,
+  first: DescribeChangeSetCommandOutput,
+  nestedPath = '',
+): Promise<ChangeRow[]> {
+  const changes: Change[] = [...(first.Changes ?? [])];
+  let nextToken = first.NextToken;
+  while (nextToken) {
+    const page = await cfn.send(
+      new DescribeChangeSetCommand({
+        StackName: stackName,
+        ChangeSetName: first.ChangeSetId,
+        NextToken: nextToken,
+      }),
+    );
+    changes.push(...(page.Changes ?? []));
+    nextToken = page.NextToken;
+  }
+  const rows: ChangeRow[] = [];
+  for (const row of changeRows(changes, nestedPath)) {
+    rows.push(row);
+  }
+  for (const change of changes) {
+    const nestedId = change.ResourceChange?.ChangeSetId;
+    if (change.ResourceChange?.ResourceType !== 'AWS::CloudFormation::Stack' || !nestedId) continue;
+    const child = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: nestedId }));
+    const path = nestedPath
+      ? `${nestedPath}/${change.ResourceChange.LogicalResourceId}`
+      : (change.ResourceChange.LogicalResourceId ?? '');
+    rows.push(...(await allChangeRows(cfn, child.StackId ?? stackName, child, path)));
+  }
+  return rows;
+}

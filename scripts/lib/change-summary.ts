@@ -1,0 +1,69 @@
+import type { Change } from '@aws-sdk/client-cloudformation';
+
+/**
+ * The change summary a reviewer reads in the PR comment and the job summary: one row per
+ * resource change, nested stacks' changes included. Pure.
+ */
+
+export interface ChangeRow {
+  action: string;
+  logicalId: string;
+  type: string;
+  /** `True`, `False` or `Conditional` (CloudFormation's words), '' when not applicable. */
+  replacement: string;
+  /** Which parts change: `Properties`, `Tags`, ... */
+  scope: string[];
+  /** Logical id path of the nested stack holding the resource ('' for the root stack). */
+  nestedStack: string;
+}
+
+/** Flatten CloudFormation `Change`s of one (nested) change set into rows. */
+export function changeRows(changes: readonly Change[], nestedStack = ''): ChangeRow[] {
+  return changes
+    .filter((change) => change.ResourceChange !== undefined)
+    .map((change) => {
+      const resource = change.ResourceChange ?? {};
+      return {
+        action: resource.Action ?? 'Unknown',
+        logicalId: resource.LogicalResourceId ?? '?',
+        type: resource.ResourceType ?? '?',
+        replacement: resource.Replacement ?? '',
+        scope: [...(resource.Scope ?? [])],
+        nestedStack,
+      };
+    });
+}
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** Markdown for `.out/<env>/changes.md`. */
+export function formatChangesMarkdown(input: {
+  stackName: string;
+  status: string;
+  changeSetName?: string;
+  rows: readonly ChangeRow[];
+}): string {
+  const lines = [`### Changes to \`${input.stackName}\``, ''];
+  if (input.rows.length === 0) {
+    lines.push(
+      input.status === 'no-changes' ? 'No changes: the stack already matches.' : 'No resource changes.',
+    );
+    return `${lines.join('\n')}\n`;
+  }
+  const replacements = input.rows.filter((row) => row.replacement === 'True').length;
+  lines.push(
+    `${input.rows.length} resource change(s)${replacements ? `, ${replacements} replacement(s)` : ''}${
+      input.changeSetName ? ` — change set \`${input.changeSetName}\`` : ''
+    }.`,
+    '',
+    '| Action | Logical ID | Type | Replacement | Scope | Nested stack |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const row of input.rows) {
+    const replacement = row.replacement === 'True' ? '**True**' : row.replacement || '—';
+    lines.push(
+      `| ${cell(row.action)} | ${cell(row.logicalId)} | ${cell(row.type)} | ${replacement} | ${cell(row.scope.join(', ') || '—')} | ${cell(row.nestedStack || '(root)')} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,272 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { formatChangesMarkdown } from './change-summary.ts';
+import type { PipelineContext } from './context.ts';
+import {
+  type Environment,
+  ownershipTags,
+  type ProjectConfig,
+  sharedNetworkStackName,
+} from './environment.ts';
+import { UserError } from './errors.ts';
+import {
+  loadParameterFile,
+  type ParameterFile,
+  parseParameterFile,
+  resolveParameters,
+} from './parameters.ts';
+import { assertNetworkModeSupported } from './regions.ts';
+import type { Clock } from './retry.ts';
+import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
+import type { PollSchedule } from './stack-watch.ts';
+import { cfnDir, readTemplate } from './templates.ts';
+import { formatDuration, type Ui } from './ui.ts';
+
+/** `npm run deploy`: one environment, end to end (see README "pipeline"). */
+
+export interface DeploySettings {
+  config: ProjectConfig;
+  environment: Environment;
+  context: PipelineContext;
+  imageUri: string | undefined;
+  imageUriDualstack: string | undefined;
+  /** Root template (default cfn/parent.yml; tests and benchmarks pass fixtures). */
+  templatePath: string;
+  /** Parameter file path; default cfn/environments/<kind>.yml. */
+  parametersFile: string | undefined;
+  /** Shared network template and parameter file (defaults: cfn/network.yml, shared-network.yml). */
+  networkTemplatePath: string;
+  networkParametersFile: string | undefined;
+  timeoutMinutes: number;
+  execute: boolean;
+  /** Where outputs.json / changes.md / changes.json go: `.out/<env>`. */
+  outDir: string;
+}
+
+export interface DeployDeps {
+  cfn: CloudFormationClient;
+  s3: S3Client;
+  ui: Ui;
+  clock?: Clock;
+  schedule?: PollSchedule;
+}
+
+export interface DeployReport {
+  status: StackDeployResult['status'];
+  stackName: string;
+  outputs: Record<string, string>;
+  sharedNetwork?: { stackName: string; status: StackDeployResult['status'] };
+}
+
+/** `ServiceUrl` → `service-url`. Pure. */
+export function kebabCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
+    .toLowerCase();
+}
+
+const kindFile: Record<Environment['kind'], ParameterFile> = {
+  production: 'production',
+  branch: 'branch',
+  preview: 'preview',
+};
+
+function readParameters(
+  path: string | undefined,
+  fallback: ParameterFile,
+): { values: Record<string, string>; source: string } {
+  if (path === undefined)
+    return { values: loadParameterFile(fallback), source: `cfn/environments/${fallback}.yml` };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UserError(`Cannot read parameter file ${path}.`, 'Check --parameters-file.', { cause: error });
+  }
+  return { values: parseParameterFile(text, path), source: path };
+}
+
+/**
+ * Deploy an environment: region preflight, the shared network for non-production
+ * environments, then the environment's stack; write outputs and the change summary.
+ * The job summary is written in `finally`, also when the deploy fails.
+ */
+export async function deployEnvironment(settings: DeploySettings, deps: DeployDeps): Promise<DeployReport> {
+  const { config, environment, context } = settings;
+  const { ui } = deps;
+  const started = Date.now();
+  const summary: string[] = [`## Deploy \`${environment.stackName}\``, ''];
+  let report: DeployReport | undefined;
+  try {
+    const template = readTemplate(settings.templatePath);
+    const declared = template.Parameters ?? {};
+    const file = readParameters(settings.parametersFile, kindFile[environment.kind]);
+    const networkMode = file.values.NetworkMode ?? String(declared.NetworkMode?.Default ?? 'dualstack');
+    if ('NetworkMode' in declared) assertNetworkModeSupported(context.region, networkMode);
+
+    const pipeline: Record<string, string> = {};
+    const fill = (name: string, value: string | undefined) => {
+      if (name in declared && value !== undefined) pipeline[name] = value;
+    };
+    fill('EnvironmentKey', environment.key);
+    // cfn/project.yml is the one source of these names; templates default to the sample's.
+    fill('AppName', config.app);
+    fill('EcrRepositoryName', context.ecrRepository);
+    if ('ImageUri' in declared && declared.ImageUri?.Default === undefined && !settings.imageUri) {
+      throw new UserError(
+        'The image to deploy is missing.',
+        'Pass --image-uri (the build-push output image-uri).',
+      );
+    }
+    fill('ImageUri', settings.imageUri);
+    fill('DualStackImageUri', settings.imageUriDualstack);
+
+    const common = {
+      runId: context.runId,
+      region: context.region,
+      artifactBucket: context.artifactBucket,
+      roleArn: context.cfnRoleArn,
+      timeoutMs: settings.timeoutMinutes * 60_000,
+    };
+    const stackDeps = {
+      cfn: deps.cfn,
+      s3: deps.s3,
+      log: (line: string) => ui.info(line),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.schedule ? { schedule: deps.schedule } : {}),
+    };
+
+    let sharedNetwork: DeployReport['sharedNetwork'];
+    if (environment.sharedNetwork && 'ExistingVpcId' in declared) {
+      const stackName = sharedNetworkStackName(config);
+      const network = await ui.group(`Shared network ${stackName}`, async () => {
+        if (!settings.execute) {
+          // A plan must not create or change shared infrastructure: read what is there.
+          const existing = await describeStack(deps.cfn, stackName);
+          if (existing === undefined) {
+            throw new UserError(
+              `The shared network ${stackName} does not exist yet, so --no-execute cannot plan ${environment.stackName} on it.`,
+              'Deploy any preview or branch environment once (without --no-execute); it creates the shared network.',
+            );
+          }
+          const outputs: Record<string, string> = {};
+          for (const o of existing.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+          ui.info(`${stackName} exists (${existing.StackStatus}); using its outputs without changing it`);
+          return { status: 'no-changes' as const, outputs };
+        }
+        const networkTemplate = readTemplate(settings.networkTemplatePath);
+        const networkFile = readParameters(settings.networkParametersFile, 'shared-network');
+        const values = resolveParameters(
+          networkTemplate,
+          networkFile.values,
+          Object.fromEntries(
+            Object.entries({ EnvironmentKey: 'shared-network', AppName: config.app }).filter(
+              ([name]) => name in (networkTemplate.Parameters ?? {}),
+            ),
+          ),
+          networkFile.source,
+        );
+        return deployStack(
+          {
+            ...common,
+            stackName,
+            templatePath: settings.networkTemplatePath,
+            parameters: values,
+            tags: ownershipTags(config, { key: 'shared-network' }, { repository: context.repository }),
+            execute: true,
+            terminationProtection: true,
+          },
+          stackDeps,
+        );
+      });
+      sharedNetwork = { stackName, status: network.status };
+      const subnets =
+        networkMode === 'ipv6-only'
+          ? network.outputs.Ipv6OnlyTaskSubnetIds
+          : network.outputs.DualStackTaskSubnetIds;
+      if (!network.outputs.VpcId || !subnets) {
+        throw new UserError(
+          `The shared network ${stackName} has no ${networkMode} task subnets (output ${
+            networkMode === 'ipv6-only' ? 'Ipv6OnlyTaskSubnetIds' : 'DualStackTaskSubnetIds'
+          } is empty).`,
+          "Set TaskSubnetModes to 'both' (or the mode you need) in cfn/environments/shared-network.yml.",
+        );
+      }
+      fill('ExistingVpcId', network.outputs.VpcId);
+      fill('ExistingPublicSubnetIds', network.outputs.PublicSubnetIds);
+      fill('ExistingTaskSubnetIds', subnets);
+    }
+
+    const parameters = resolveParameters(template, file.values, pipeline, file.source);
+    const result = await ui.group(`Stack ${environment.stackName}`, () =>
+      deployStack(
+        {
+          ...common,
+          stackName: environment.stackName,
+          templatePath: settings.templatePath,
+          parameters,
+          tags: ownershipTags(config, environment, {
+            repository: context.repository,
+            ...(context.ref ? { ref: context.ref } : {}),
+          }),
+          execute: settings.execute,
+          terminationProtection: environment.kind === 'production',
+        },
+        stackDeps,
+      ),
+    );
+
+    writeOutputs(settings, result, ui);
+    report = {
+      status: result.status,
+      stackName: result.stackName,
+      outputs: result.outputs,
+      ...(sharedNetwork ? { sharedNetwork } : {}),
+    };
+    ui.info(`${environment.stackName}: ${result.status} in ${formatDuration(Date.now() - started)}`);
+    summary.push(
+      `Status: **${result.status}** in ${formatDuration(Date.now() - started)}`,
+      '',
+      readFileSync(join(settings.outDir, 'changes.md'), 'utf8'),
+    );
+    if (result.outputs.ServiceUrl) summary.push(`Service URL: ${result.outputs.ServiceUrl}`);
+    return report;
+  } catch (error) {
+    summary.push(
+      `Status: **failed** after ${formatDuration(Date.now() - started)}`,
+      '',
+      `> ${String((error as Error).message)}`,
+    );
+    throw error;
+  } finally {
+    ui.summary(summary.join('\n'));
+  }
+}
+
+function writeOutputs(settings: DeploySettings, result: StackDeployResult, ui: Ui): void {
+  mkdirSync(settings.outDir, { recursive: true });
+  const outputs = { ...result.outputs, StackName: result.stackName, Region: settings.context.region };
+  writeFileSync(join(settings.outDir, 'outputs.json'), `${JSON.stringify(outputs, null, 2)}\n`);
+  writeFileSync(join(settings.outDir, 'changes.json'), `${JSON.stringify(result.rows, null, 2)}\n`);
+  writeFileSync(
+    join(settings.outDir, 'changes.md'),
+    formatChangesMarkdown({
+      stackName: result.stackName,
+      status: result.status,
+      rows: result.rows,
+      ...(result.changeSetName ? { changeSetName: result.changeSetName } : {}),
+    }),
+  );
+  for (const [key, value] of Object.entries(result.outputs)) ui.setOutput(kebabCase(key), value);
+  ui.setOutput('stack-name', result.stackName);
+  ui.setOutput('status', result.status);
+}
+
+/** Default paths of the real templates. */
+export const defaultTemplates = {
+  parent: join(cfnDir, 'parent.yml'),
+  network: join(cfnDir, 'network.yml'),
+};

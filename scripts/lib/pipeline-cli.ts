@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadProjectConfig } from './config.ts';
+import { type ContextFlags, type PipelineContext, resolveContext } from './context.ts';
+import { type Environment, type ProjectConfig, resolveEvent } from './environment.ts';
+import { environmentFromFlags } from './environment-flags.ts';
+import { UserError } from './errors.ts';
+import { repoRoot } from './templates.ts';
+
+/**
+ * Flags shared by `deploy` and `teardown` (CONTRACTS "Script CLIs"), parsed once into the
+ * project config, the environment and the pipeline context.
+ */
+
+/** node:util parseArgs option definitions for the common flags. */
+export const commonOptions = {
+  environment: { type: 'string' },
+  branch: { type: 'string' },
+  pr: { type: 'string' },
+  'event-name': { type: 'string' },
+  'event-path': { type: 'string' },
+  region: { type: 'string' },
+  repository: { type: 'string' },
+  'role-arn': { type: 'string' },
+  'cfn-role-arn': { type: 'string' },
+  'artifact-bucket': { type: 'string' },
+  'ecr-repository': { type: 'string' },
+  'run-id': { type: 'string' },
+  'timeout-minutes': { type: 'string' },
+} as const;
+
+export type CommonValues = { [K in keyof typeof commonOptions]?: string | undefined };
+
+export interface CommonSettings {
+  config: ProjectConfig;
+  environment: Environment;
+  context: PipelineContext;
+  timeoutMinutes: number;
+  outDir: string;
+}
+
+/**
+ * Resolve the environment from --environment/--branch/--pr, or from a GitHub event
+ * (--event-name + --event-path) through the same resolveEvent the workflows use.
+ * @throws UserError naming the flag.
+ */
+export function commonSettings(
+  values: CommonValues,
+  expectedAction: 'deploy' | 'teardown',
+  env: NodeJS.ProcessEnv = process.env,
+): CommonSettings {
+  const config = loadProjectConfig();
+  let environment: Environment;
+  if (values['event-name'] !== undefined) {
+    if (values['event-path'] === undefined)
+      throw new UserError('--event-name needs --event-path (GITHUB_EVENT_PATH).');
+    const payload = JSON.parse(readFileSync(values['event-path'], 'utf8')) as Record<string, unknown>;
+    const resolution = resolveEvent(config, { eventName: values['event-name'], payload });
+    if (resolution.action !== expectedAction) {
+      throw new UserError(
+        `The ${values['event-name']} event resolves to '${resolution.action}', not ${expectedAction}: ${resolution.reason}.`,
+        'Run the step only when resolve says so (its `action` output).',
+      );
+    }
+    environment = resolution.environment;
+  } else {
+    environment = environmentFromFlags(config, values);
+  }
+  const flags: ContextFlags = {
+    repository: values.repository,
+    region: values.region,
+    roleArn: values['role-arn'],
+    cfnRoleArn: values['cfn-role-arn'],
+    artifactBucket: values['artifact-bucket'],
+    ecrRepository: values['ecr-repository'],
+    runId: values['run-id'],
+  };
+  const context = resolveContext(
+    flags,
+    env,
+    { region: config.region, ecrRepository: config.ecrRepository },
+    () => {
+      try {
+        return execFileSync('git', ['remote', 'get-url', 'origin'], {
+          cwd: repoRoot,
+          encoding: 'utf8',
+        }).trim();
+      } catch {
+        return undefined;
+      }
+    },
+  );
+  const timeoutMinutes = Number(values['timeout-minutes'] ?? '60');
+  if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) {
+    throw new UserError(
+      `Invalid --timeout-minutes '${values['timeout-minutes']}'.`,
+      'Expected a positive number, e.g. 30.',
+    );
+  }
+  return { config, environment, context, timeoutMinutes, outDir: join(repoRoot, '.out', environment.key) };
+}

@@ -1,0 +1,340 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type CloudFormationClient,
+  DeleteStackCommand,
+  paginateDescribeStacks,
+  paginateListStackResources,
+  type Stack,
+  type StackEvent,
+  UpdateTerminationProtectionCommand,
+} from '@aws-sdk/client-cloudformation';
+import { BatchDeleteImageCommand, type ECRClient, paginateListImages } from '@aws-sdk/client-ecr';
+import type { PipelineContext } from './context.ts';
+import {
+  type Environment,
+  ownershipProblem,
+  type ProjectConfig,
+  previewTagPrefix,
+  sharedNetworkStackName,
+} from './environment.ts';
+import { awsErrorName, describeError, UserError } from './errors.ts';
+import type { Clock } from './retry.ts';
+import { describeStack } from './stack-deploy.ts';
+import { isTerminalStatus } from './stack-status.ts';
+import { type PollSchedule, watchStack } from './stack-watch.ts';
+import { formatDuration, type Ui } from './ui.ts';
+
+/** `npm run teardown`: remove an environment, safely and idempotently. */
+
+export interface TeardownSettings {
+  config: ProjectConfig;
+  environment: Environment;
+  context: PipelineContext;
+  /** Must be 'production' to tear down production. */
+  confirm: string | undefined;
+  includeSharedNetwork: boolean;
+  keepImages: boolean;
+  timeoutMinutes: number;
+  outDir: string;
+}
+
+export interface TeardownDeps {
+  cfn: CloudFormationClient;
+  ecr: ECRClient;
+  ui: Ui;
+  clock?: Clock;
+  schedule?: PollSchedule;
+}
+
+export interface RetainedResource {
+  logicalId: string;
+  type: string;
+  reason: string;
+}
+
+export interface StackTeardown {
+  stackName: string;
+  status: 'deleted' | 'not-found' | 'deleted-with-retained-resources';
+  retained: RetainedResource[];
+}
+
+export interface TeardownReport {
+  environment: string;
+  stacks: StackTeardown[];
+  deletedImageTags: string[];
+  /** True when nothing existed to remove. */
+  nothingToDo: boolean;
+}
+
+/**
+ * Tear the environment down. A missing stack is "nothing to do". Refuses stacks this
+ * repository does not own, production without `--confirm production`, and the shared
+ * network while other environments use it.
+ * @throws UserError when a refusal applies or resources had to be retained (after writing teardown.json).
+ */
+export async function teardownEnvironment(
+  settings: TeardownSettings,
+  deps: TeardownDeps,
+): Promise<TeardownReport> {
+  const { environment } = settings;
+  const { ui } = deps;
+  const started = Date.now();
+  const report: TeardownReport = {
+    environment: environment.key,
+    stacks: [],
+    deletedImageTags: [],
+    nothingToDo: false,
+  };
+  let failure: unknown;
+  try {
+    if (environment.kind === 'production' && settings.confirm !== 'production') {
+      throw new UserError(
+        'Refusing to tear down production without confirmation.',
+        'Pass --confirm production (workflow input confirm: production) if you really mean it.',
+      );
+    }
+    const stack = await ui.group(`Stack ${environment.stackName}`, () =>
+      deleteOwnedStack(settings, deps, environment.stackName, environment.key),
+    );
+    report.stacks.push(stack);
+
+    if (!settings.keepImages) {
+      const prefix = previewTagPrefix(environment);
+      if (prefix !== undefined) {
+        report.deletedImageTags = await ui.group(
+          `Image tags ${prefix}* in ${settings.context.ecrRepository}`,
+          () => deleteImageTags(deps.ecr, settings.context.ecrRepository, prefix, ui),
+        );
+      }
+    }
+
+    if (settings.includeSharedNetwork) {
+      const name = sharedNetworkStackName(settings.config);
+      const users = await sharedNetworkUsers(deps.cfn, settings.config, environment.stackName);
+      if (users.length > 0) {
+        throw new UserError(
+          `Refusing to delete the shared network ${name}: still used by ${users.join(', ')}.`,
+          'Tear those environments down first, then run again with --include-shared-network.',
+        );
+      }
+      report.stacks.push(
+        await ui.group(`Shared network ${name}`, () =>
+          deleteOwnedStack(settings, deps, name, 'shared-network'),
+        ),
+      );
+    }
+
+    report.nothingToDo =
+      report.stacks.every((s) => s.status === 'not-found') && report.deletedImageTags.length === 0;
+    if (report.nothingToDo) ui.info(`Nothing to do: ${environment.stackName} does not exist.`);
+    const retained = report.stacks.filter((s) => s.retained.length > 0);
+    if (retained.length > 0) {
+      throw new UserError(
+        `Deleted with retained resources: ${retained
+          .flatMap((s) => s.retained.map((r) => `${s.stackName}/${r.logicalId} (${r.type}): "${r.reason}"`))
+          .join('; ')}.`,
+        'These resources still exist and may cost money: delete them by hand (console or CLI).',
+      );
+    }
+    ui.info(`Teardown of ${environment.key} finished in ${formatDuration(Date.now() - started)}`);
+    return report;
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    mkdirSync(settings.outDir, { recursive: true });
+    writeFileSync(
+      join(settings.outDir, 'teardown.json'),
+      `${JSON.stringify({ ...report, ...(failure ? { error: describeError(failure) } : {}) }, null, 2)}\n`,
+    );
+    ui.summary(teardownSummary(report, failure));
+  }
+}
+
+/** Job-summary Markdown for a teardown. Pure. */
+export function teardownSummary(report: TeardownReport, failure?: unknown): string {
+  const lines = [`## Teardown \`${report.environment}\``, ''];
+  if (failure) lines.push(`**Failed:** ${describeError(failure)}`, '');
+  if (report.nothingToDo && !failure) lines.push('Nothing to do: the environment does not exist.');
+  for (const stack of report.stacks) {
+    lines.push(`- \`${stack.stackName}\`: ${stack.status}`);
+    for (const r of stack.retained) lines.push(`  - retained ${r.logicalId} (${r.type}): ${r.reason}`);
+  }
+  if (report.deletedImageTags.length)
+    lines.push(`- image tags removed: ${report.deletedImageTags.join(', ')}`);
+  return lines.join('\n');
+}
+
+async function deleteOwnedStack(
+  settings: TeardownSettings,
+  deps: TeardownDeps,
+  stackName: string,
+  environmentKey: string,
+): Promise<StackTeardown> {
+  const { cfn, ui } = deps;
+  let stack = await describeStack(cfn, stackName);
+  if (stack === undefined) {
+    ui.info(`${stackName} does not exist — nothing to do`);
+    return { stackName, status: 'not-found', retained: [] };
+  }
+  const problem = ownershipProblem(
+    settings.config,
+    environmentKey,
+    { repository: settings.context.repository },
+    stack.Tags ?? [],
+  );
+  if (problem !== undefined) {
+    throw new UserError(
+      `Refusing to delete ${stackName}: ${problem}.`,
+      'This stack was not created by this repository for this environment; delete it by hand if it should go.',
+    );
+  }
+  const stackId = stack.StackId ?? stackName;
+  const watch = (label: string) =>
+    watchStack({
+      cfn,
+      stack: stackId,
+      since: new Date((deps.clock?.now() ?? Date.now()) - 2_000),
+      label,
+      log: (line) => ui.info(line),
+      timeoutMs: settings.timeoutMinutes * 60_000,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.schedule ? { schedule: deps.schedule } : {}),
+    });
+  if (!isTerminalStatus(stack.StackStatus ?? '')) {
+    ui.info(`${stackName} is ${stack.StackStatus}; waiting for it to finish first`);
+    stack = (await watch(`${stackName} (${stack.StackStatus})`)).stack ?? stack;
+  }
+  if (stack.EnableTerminationProtection) {
+    await cfn.send(
+      new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: false }),
+    );
+    ui.info(`${stackName}: termination protection disabled (confirmed)`);
+  }
+  const roleArn = settings.context.cfnRoleArn ? { RoleARN: settings.context.cfnRoleArn } : {};
+
+  let retainedResources: RetainedResource[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const retain = attempt === 3 ? retainedResources.map((r) => r.logicalId) : [];
+    if (attempt === 2) ui.warn(`${stackName}: delete failed; retrying once`);
+    if (attempt === 3)
+      ui.warn(`${stackName}: delete failed again; deleting while retaining ${retain.join(', ')}`);
+    await cfn.send(
+      new DeleteStackCommand({
+        StackName: stackId,
+        ...roleArn,
+        ...(retain.length ? { RetainResources: retain } : {}),
+      }),
+    );
+    const result = await watch(`${stackName} delete`);
+    if (result.status === 'DELETE_COMPLETE') {
+      ui.info(`${stackName} deleted`);
+      return {
+        stackName,
+        status: attempt === 3 ? 'deleted-with-retained-resources' : 'deleted',
+        retained: attempt === 3 ? retainedResources : [],
+      };
+    }
+    retainedResources = await failedResources(cfn, stackId, result.events);
+    for (const r of retainedResources)
+      ui.warn(`${stackName}/${r.logicalId} (${r.type}) DELETE_FAILED: ${r.reason}`);
+    if (retainedResources.length === 0) break;
+  }
+  throw new UserError(
+    `Stack ${stackName} could not be deleted.`,
+    'See the stack events in the CloudFormation console, remove what blocks the delete, and run teardown again.',
+  );
+}
+
+async function failedResources(
+  cfn: CloudFormationClient,
+  stackId: string,
+  events: readonly StackEvent[],
+): Promise<RetainedResource[]> {
+  const failed: RetainedResource[] = [];
+  for await (const page of paginateListStackResources({ client: cfn }, { StackName: stackId })) {
+    for (const resource of page.StackResourceSummaries ?? []) {
+      if (resource.ResourceStatus !== 'DELETE_FAILED') continue;
+      const event = [...events]
+        .reverse()
+        .find((e) => e.LogicalResourceId === resource.LogicalResourceId && e.StackId === stackId);
+      failed.push({
+        logicalId: resource.LogicalResourceId ?? '?',
+        type: resource.ResourceType ?? '?',
+        reason: resource.ResourceStatusReason ?? event?.ResourceStatusReason ?? 'no reason given',
+      });
+    }
+  }
+  return failed;
+}
+
+/** Remove every image tag starting with `prefix` (preview images), page by page. */
+export async function deleteImageTags(
+  ecr: ECRClient,
+  repository: string,
+  prefix: string,
+  ui: Ui,
+): Promise<string[]> {
+  const tags: string[] = [];
+  try {
+    for await (const page of paginateListImages(
+      { client: ecr },
+      { repositoryName: repository, filter: { tagStatus: 'TAGGED' } },
+    )) {
+      for (const id of page.imageIds ?? []) if (id.imageTag?.startsWith(prefix)) tags.push(id.imageTag);
+    }
+  } catch (error) {
+    if (awsErrorName(error) === 'RepositoryNotFoundException') {
+      ui.info(`ECR repository ${repository} does not exist — no image tags to remove`);
+      return [];
+    }
+    throw error;
+  }
+  const deleted: string[] = [];
+  for (let i = 0; i < tags.length; i += 100) {
+    const batch = tags.slice(i, i + 100);
+    const response = await ecr.send(
+      new BatchDeleteImageCommand({
+        repositoryName: repository,
+        imageIds: batch.map((imageTag) => ({ imageTag })),
+      }),
+    );
+    for (const id of response.imageIds ?? []) if (id.imageTag) deleted.push(id.imageTag);
+    for (const f of response.failures ?? []) {
+      if (f.failureCode !== 'ImageNotFound')
+        ui.warn(`could not remove image tag ${f.imageId?.imageTag}: ${f.failureReason}`);
+    }
+  }
+  ui.info(
+    tags.length
+      ? `removed ${deleted.length} image tag(s): ${deleted.join(', ')}`
+      : `no image tags start with ${prefix}`,
+  );
+  return deleted;
+}
+
+/** Other environments' stacks of this app that were deployed onto the shared network. */
+export async function sharedNetworkUsers(
+  cfn: CloudFormationClient,
+  config: ProjectConfig,
+  exceptStackName: string,
+): Promise<string[]> {
+  const users: string[] = [];
+  for await (const page of paginateDescribeStacks({ client: cfn }, {})) {
+    for (const stack of page.Stacks ?? []) {
+      if (usesSharedNetwork(stack, config) && stack.StackName !== exceptStackName)
+        users.push(stack.StackName ?? '?');
+    }
+  }
+  return users.sort();
+}
+
+function usesSharedNetwork(stack: Stack, config: ProjectConfig): boolean {
+  if (stack.StackStatus === 'DELETE_COMPLETE' || stack.ParentId !== undefined) return false;
+  const tag = (key: string) => stack.Tags?.find((t) => t.Key === key)?.Value;
+  if (tag('gitops:app') !== config.app || tag('gitops:environment') === 'shared-network') return false;
+  return (stack.Parameters ?? []).some(
+    (p) => p.ParameterKey === 'ExistingVpcId' && (p.ParameterValue ?? '') !== '',
+  );
+}

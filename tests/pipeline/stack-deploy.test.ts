@@ -1,0 +1,330 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { PipelineContext } from '../../scripts/lib/context.ts';
+import { type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
+import { deployStack, type StackDeployInput } from '../../scripts/lib/stack-deploy.ts';
+import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
+import { repoRoot } from '../../scripts/lib/templates.ts';
+import { createUi } from '../../scripts/lib/ui.ts';
+import { fakeClock, ScriptedCloudFormation, stackArn } from '../support/scripted-cloudformation.ts';
+
+const template = join(repoRoot, 'tests', 'fixtures', 'single.yml');
+const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+const out = mkdtempSync(join(tmpdir(), 'stack-deploy-test-'));
+after(() => rmSync(out, { recursive: true, force: true }));
+
+function setup(name = 'fixture-pr-7') {
+  const clock = fakeClock();
+  const cfn = new ScriptedCloudFormation(clock, name);
+  const lines: string[] = [];
+  const input: StackDeployInput = {
+    stackName: name,
+    templatePath: template,
+    parameters: { EnvironmentKey: 'pr-7' },
+    tags: [{ Key: 'gitops:app', Value: 'fixture' }],
+    runId: '42-1',
+    region: 'us-east-1',
+    artifactBucket: undefined,
+    timeoutMs: 5 * 60_000,
+    execute: true,
+    terminationProtection: false,
+  };
+  const deps = { cfn: cfn.client, s3, clock, log: (line: string) => lines.push(line) };
+  return { clock, cfn, lines, input, deps };
+}
+
+describe('deployStack scenarios (scripted CloudFormation)', () => {
+  it('deletes a ROLLBACK_COMPLETE stack and creates it again', async () => {
+    const { cfn, input, deps, lines } = setup();
+    cfn.status = 'ROLLBACK_COMPLETE';
+    const result = await deployStack(input, deps);
+    assert.equal(result.status, 'created');
+    assert.deepEqual(
+      cfn.calls.filter((c) => !c.startsWith('Describe')),
+      ['DeleteStack', 'CreateChangeSet', 'ExecuteChangeSet'],
+    );
+    assert.equal(
+      (cfn.inputs.CreateChangeSet?.[0] as { ChangeSetType?: string } | undefined)?.ChangeSetType,
+      'CREATE',
+    );
+    assert.ok(
+      lines.some((l) => l.includes('is ROLLBACK_COMPLETE (nothing usable was created); deleting it')),
+    );
+  });
+
+  it('deletes an empty REVIEW_IN_PROGRESS stack and creates it again', async () => {
+    const { cfn, input, deps } = setup();
+    cfn.status = 'REVIEW_IN_PROGRESS';
+    const result = await deployStack(input, deps);
+    assert.equal(result.status, 'created');
+    assert.deepEqual(
+      cfn.calls.filter((c) => !c.startsWith('Describe')),
+      ['DeleteStack', 'CreateChangeSet', 'ExecuteChangeSet'],
+    );
+  });
+
+  it('continues an UPDATE_ROLLBACK_FAILED rollback, then updates', async () => {
+    const { cfn, input, deps, lines } = setup();
+    cfn.status = 'UPDATE_ROLLBACK_FAILED';
+    const result = await deployStack(input, deps);
+    assert.equal(result.status, 'updated');
+    assert.deepEqual(
+      cfn.calls.filter((c) => !c.startsWith('Describe')),
+      ['ContinueUpdateRollback', 'CreateChangeSet', 'ExecuteChangeSet'],
+    );
+    assert.equal(
+      (cfn.inputs.CreateChangeSet?.[0] as { ChangeSetType?: string } | undefined)?.ChangeSetType,
+      'UPDATE',
+    );
+    assert.ok(lines.some((l) => l.includes('UPDATE_ROLLBACK_FAILED; continuing the rollback')));
+  });
+
+  it('waits for an operation in progress before creating the change set', async () => {
+    const { cfn, input, deps, clock } = setup();
+    cfn.status = 'UPDATE_IN_PROGRESS';
+    const started = clock.now();
+    cfn.after(45_000, () => cfn.transition('UPDATE_COMPLETE'));
+    const result = await deployStack(input, deps);
+    assert.equal(result.status, 'updated');
+    const createdAt = cfn.calls.indexOf('CreateChangeSet');
+    assert.ok(createdAt > 0);
+    assert.ok(clock.now() - started >= 45_000, 'the change set came after the running update finished');
+    assert.ok(clock.now() - started <= 47_000, 'noticed within ~1 s (fast polling in the first minute)');
+  });
+
+  it('names the nested root cause and skips cancellation noise', async () => {
+    const { cfn, input, deps, lines, clock } = setup();
+    const child = stackArn('fixture-pr-7-Network-ABC');
+    cfn.onExecute = () => {
+      cfn.transition('CREATE_IN_PROGRESS', 'User Initiated');
+      cfn.event({
+        logicalId: 'Network',
+        type: 'AWS::CloudFormation::Stack',
+        status: 'CREATE_IN_PROGRESS',
+        physicalId: child,
+      });
+      cfn.after(2_000, () => {
+        cfn.event({
+          logicalId: 'Cluster',
+          type: 'AWS::ECS::Cluster',
+          status: 'CREATE_FAILED',
+          reason: 'Resource creation cancelled',
+          physicalId: 'c',
+        });
+      });
+      cfn.after(3_000, () => {
+        const inChild = { stackName: 'fixture-pr-7-Network-ABC', stackId: child };
+        cfn.event({
+          ...inChild,
+          logicalId: 'Subnet',
+          type: 'AWS::EC2::Subnet',
+          status: 'CREATE_FAILED',
+          reason: 'Resource creation cancelled',
+        });
+        cfn.event({
+          ...inChild,
+          logicalId: 'Vpc',
+          type: 'AWS::EC2::VPC',
+          status: 'CREATE_FAILED',
+          reason: 'The maximum number of VPCs has been reached.',
+          physicalId: 'vpc',
+        });
+      });
+      cfn.after(5_000, () => {
+        cfn.event({
+          logicalId: 'Network',
+          type: 'AWS::CloudFormation::Stack',
+          status: 'CREATE_FAILED',
+          reason: `Embedded stack ${child} was not successfully created: The following resource(s) failed to create: [Vpc].`,
+          physicalId: child,
+        });
+        cfn.transition(
+          'ROLLBACK_IN_PROGRESS',
+          'The following resource(s) failed to create: [Network, Cluster].',
+        );
+      });
+      cfn.after(9_000, () => cfn.transition('ROLLBACK_COMPLETE'));
+    };
+    await assert.rejects(deployStack(input, deps), (error: Error) => {
+      assert.equal(
+        error.message,
+        'Stack fixture-pr-7 ended in ROLLBACK_COMPLETE. Root cause: Vpc (AWS::EC2::VPC) in stack fixture-pr-7-Network-ABC is CREATE_FAILED: "The maximum number of VPCs has been reached."',
+      );
+      return true;
+    });
+    assert.equal(
+      lines.filter((l) => l.includes('fixture-pr-7-Network-ABC Vpc (AWS::EC2::VPC) CREATE_FAILED')).length,
+      1,
+      'nested events are streamed, each once',
+    );
+    assert.ok(clock.now() > 0);
+  });
+
+  it('fails at the timeout and says what was still in progress', async () => {
+    const { cfn, input, deps } = setup();
+    cfn.onExecute = () => {
+      cfn.transition('CREATE_IN_PROGRESS', 'User Initiated');
+      cfn.event({
+        logicalId: 'Topic',
+        type: 'AWS::SNS::Topic',
+        status: 'CREATE_IN_PROGRESS',
+        physicalId: '',
+      });
+    };
+    await assert.rejects(
+      deployStack({ ...input, timeoutMs: 5 * 60_000 }, deps),
+      /^UserError: fixture-pr-7 create timed out after 300s; stack status CREATE_IN_PROGRESS; still in progress: fixture-pr-7\/fixture-pr-7 CREATE_IN_PROGRESS, fixture-pr-7\/Topic CREATE_IN_PROGRESS\.$/,
+    );
+  });
+
+  it('stops at a DELETE_FAILED stack and says what to do', async () => {
+    const { cfn, input, deps } = setup();
+    cfn.status = 'DELETE_FAILED';
+    await assert.rejects(deployStack(input, deps), (error: Error & { hint?: string }) => {
+      assert.equal(error.message, 'Stack fixture-pr-7 is DELETE_FAILED.');
+      assert.match(error.hint ?? '', /npm run teardown/);
+      return true;
+    });
+    assert.equal(cfn.count('CreateChangeSet'), 0);
+  });
+
+  it('enables termination protection on production stacks', async () => {
+    const { cfn, input, deps } = setup('fixture-production');
+    const result = await deployStack(
+      { ...input, stackName: 'fixture-production', terminationProtection: true },
+      deps,
+    );
+    assert.equal(result.status, 'created');
+    assert.equal(cfn.terminationProtection, true);
+    assert.deepEqual(result.outputs, { ServiceUrl: 'http://example.test' });
+  });
+
+  it('backs off while throttled and still finishes', async () => {
+    const { cfn, input, deps, clock } = setup();
+    cfn.onExecute = () => {
+      cfn.transition('CREATE_IN_PROGRESS', 'User Initiated');
+      cfn.throttleUntil = clock.now() + 20_000;
+      cfn.after(30_000, () => cfn.transition('CREATE_COMPLETE'));
+    };
+    const result = await deployStack(input, deps);
+    assert.equal(result.status, 'created');
+    assert.ok(
+      clock.slept.some((ms) => ms >= 4_000),
+      `slept ${clock.slept.join(',')}`,
+    );
+  });
+});
+
+describe('teardown scenarios (scripted CloudFormation)', () => {
+  const config: ProjectConfig = {
+    app: 'fixture',
+    region: 'us-east-1',
+    productionBranch: 'main',
+    branchEnvironments: [],
+    ecrRepository: 'fixture',
+  };
+  const context: PipelineContext = {
+    repository: 'octo/fixture',
+    region: 'us-east-1',
+    roleArn: undefined,
+    cfnRoleArn: undefined,
+    artifactBucket: undefined,
+    ecrRepository: 'fixture',
+    runId: '1-1',
+    ref: undefined,
+  };
+  const owned = (key: string) => [
+    { Key: 'gitops:app', Value: 'fixture' },
+    { Key: 'gitops:environment', Value: key },
+    { Key: 'gitops:repository', Value: 'octo/fixture' },
+    { Key: 'gitops:managed-by', Value: 'ecs-ipv6-gitops' },
+  ];
+  const run = (key: string, cfn: ScriptedCloudFormation, extra: { confirm?: string } = {}) => {
+    const ecr = new ECRClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    mockClient(ecr).on(ListImagesCommand).resolves({ imageIds: [] });
+    const lines: string[] = [];
+    const promise = teardownEnvironment(
+      {
+        config,
+        environment: parseEnvironmentKey(config, key),
+        context,
+        confirm: extra.confirm,
+        includeSharedNetwork: false,
+        keepImages: false,
+        timeoutMinutes: 5,
+        outDir: join(out, key),
+      },
+      { cfn: cfn.client, ecr, ui: createUi({ write: (l) => lines.push(l), env: {} }), clock: cfn.clock },
+    );
+    return { promise, lines };
+  };
+
+  it('refuses a stack whose tags say another repository owns it', async () => {
+    const cfn = new ScriptedCloudFormation(fakeClock(), 'fixture-pr-7');
+    cfn.status = 'CREATE_COMPLETE';
+    cfn.tags = owned('pr-7').map((t) =>
+      t.Key === 'gitops:repository' ? { ...t, Value: 'someone/else' } : t,
+    );
+    await assert.rejects(
+      run('pr-7', cfn).promise,
+      /^UserError: Refusing to delete fixture-pr-7: tag gitops:repository is 'someone\/else', expected 'octo\/fixture'\.$/,
+    );
+    assert.equal(cfn.count('DeleteStack'), 0);
+  });
+
+  it('refuses production without confirmation, and with it disables termination protection', async () => {
+    const cfn = new ScriptedCloudFormation(fakeClock(), 'fixture-production');
+    cfn.status = 'UPDATE_COMPLETE';
+    cfn.tags = owned('production');
+    cfn.terminationProtection = true;
+    await assert.rejects(
+      run('production', cfn).promise,
+      /Refusing to tear down production without confirmation/,
+    );
+    assert.equal(cfn.count('DeleteStack'), 0);
+    const report = await run('production', cfn, { confirm: 'production' }).promise;
+    assert.deepEqual(report.stacks, [{ stackName: 'fixture-production', status: 'deleted', retained: [] }]);
+    assert.deepEqual(
+      cfn.calls.filter((c) => !c.startsWith('Describe')),
+      ['UpdateTerminationProtection', 'DeleteStack'],
+    );
+  });
+
+  it('retries a DELETE_FAILED delete, then retains the failed resources and reports why', async () => {
+    const cfn = new ScriptedCloudFormation(fakeClock(), 'fixture-pr-7');
+    cfn.status = 'CREATE_COMPLETE';
+    cfn.tags = owned('pr-7');
+    cfn.resources = [
+      {
+        LogicalResourceId: 'Bucket',
+        ResourceType: 'AWS::S3::Bucket',
+        ResourceStatus: 'DELETE_FAILED',
+        ResourceStatusReason: 'The bucket you tried to delete is not empty',
+        LastUpdatedTimestamp: new Date(0),
+      },
+    ];
+    cfn.onDelete = (input) => {
+      if (input.RetainResources?.length) cfn.transition('DELETE_COMPLETE');
+      else cfn.transition('DELETE_FAILED', 'The following resource(s) failed to delete: [Bucket].');
+    };
+    const { promise, lines } = run('pr-7', cfn);
+    await assert.rejects(
+      promise,
+      /^UserError: Deleted with retained resources: fixture-pr-7\/Bucket \(AWS::S3::Bucket\): "The bucket you tried to delete is not empty"\.$/,
+    );
+    assert.deepEqual(
+      (cfn.inputs.DeleteStack as { RetainResources?: string[] }[]).map((i) => i.RetainResources ?? []),
+      [[], [], ['Bucket']],
+    );
+    assert.ok(lines.some((l) => l.includes('delete failed; retrying once')));
+  });
+});
