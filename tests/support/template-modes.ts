@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { renderTemplate } from '../../scripts/lib/render.ts';
+import { renderTree } from '../../scripts/lib/render.ts';
 import { cfnDir, readTemplate, type Template } from '../../scripts/lib/templates.ts';
 
 /**
@@ -95,32 +95,32 @@ export interface RenderedStack {
   childParameters: Record<string, Record<string, string>>;
 }
 
-function childValues(parent: Template, resource: string): Record<string, string> {
-  const parameters = (parent.Resources[resource]?.Properties?.Parameters ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(
-    Object.entries(parameters).map(([name, value]) => {
-      if (typeof value === 'string') return [name, value];
-      if (Array.isArray(value)) return [name, value.join(',')];
-      const dummy = childDummies[name];
-      if (dummy === undefined) throw new Error(`no dummy for child parameter ${resource}.${name}`);
-      return [name, dummy];
-    }),
-  );
-}
-
 /** The parent and its children as CloudFormation would create them for `parameters`. */
 export function renderStack(parameters: Record<string, string>): RenderedStack {
-  const parent = renderTemplate(templates.parent(), { ...PIPELINE_VALUES, ...parameters });
-  const childParameters: Record<string, Record<string, string>> = {};
-  for (const name of Object.keys(parent.Resources)) childParameters[name] = childValues(parent, name);
+  const tree = renderTree(
+    templates.parent(),
+    { ...PIPELINE_VALUES, ...parameters },
+    (url) => {
+      const path = join(cfnDir, url);
+      return { path, template: readTemplate(path) };
+    },
+    childDummies,
+  );
+  const child = (name: string) => {
+    const found = tree.children[name];
+    if (!found) throw new Error(`nested stack ${name} is not in the rendered parent`);
+    return found;
+  };
+  const childParameters = Object.fromEntries(
+    Object.entries(tree.children).map(([name, c]) => [name, c.parameters]),
+  );
   const rendered: RenderedStack = {
-    parent,
-    cluster: renderTemplate(templates.cluster(), childParameters.Cluster ?? {}),
-    service: renderTemplate(templates.service(), childParameters.Service ?? {}),
+    parent: tree.parent,
+    cluster: child('Cluster').template,
+    service: child('Service').template,
     childParameters,
   };
-  if (childParameters.Network)
-    rendered.network = renderTemplate(templates.network(), childParameters.Network);
+  if (tree.children.Network) rendered.network = tree.children.Network.template;
   return rendered;
 }
 

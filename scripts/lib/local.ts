@@ -1,0 +1,714 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { ensureRepository } from './build-push.ts';
+import { cfnLint } from './cfn-lint.ts';
+import { loadProjectConfig } from './config.ts';
+import { costFromParameters, formatCostMarkdown } from './cost.ts';
+import { diagnoseIpv6Failure, parseListening } from './diagnose.ts';
+import { type DnsServer, startDnsServer } from './dns-server.ts';
+import { EMULATOR_CREDENTIALS, type Emulator, freePort, startEmulator } from './emulator.ts';
+import {
+  type Environment,
+  type ProjectConfig,
+  parseEnvironmentKey,
+  resolveEvent,
+  sharedNetworkStackName,
+} from './environment.ts';
+import { UserError } from './errors.ts';
+import { type FrontDoor, startFrontDoor } from './front-door.ts';
+import {
+  buildImage,
+  detectImageBuilder,
+  ensureLocalBaseImage,
+  type ImageBuilder,
+  type RunningContainer,
+  runImageInNamespace,
+} from './image.ts';
+import { createLab, type Lab, type LabMode, namespaceSupport } from './netns.ts';
+import { packageTemplate } from './packaging.ts';
+import { loadParameterFile, resolveParameters } from './parameters.ts';
+import { renderComment } from './pr-comment.ts';
+import { pythonTools } from './python-tools.ts';
+import { assertNetworkModeSupported } from './regions.ts';
+import { type RenderedTree, renderTree } from './render.ts';
+import { formatStages, runStages, type Stage, type StageOutcome } from './stages.ts';
+import { cfnDir, readTemplate, repoRoot, type Template, templatePaths } from './templates.ts';
+import type { Ui } from './ui.ts';
+import { DEFAULT_PATHS, verifyService, writeVerifyReport } from './verify.ts';
+import type { VerifyReport } from './verify-report.ts';
+
+/**
+ * `npm run local`: the whole system on one machine, no AWS account. The real pipeline
+ * stages that can run locally — resolve, lint and render, the emulator's ECR repository and
+ * artifact bucket, packaging, the image build, the service, then the unchanged verify — on a
+ * data path that emulates the chosen network mode: the app in its own network namespace
+ * (IPv6 only in ipv6-only mode), a dual-stack front door for the ALB, and the emulator
+ * reachable over IPv6 as the dual-stack AWS endpoints are. Everything it starts, it stops.
+ */
+
+export interface LocalSettings {
+  /** Network mode to rehearse; default: the environment file's NetworkMode. */
+  mode?: LabMode;
+  /** Environment key; default: what a push of the current branch resolves to, else a preview. */
+  environment?: string;
+  albIpAddressType?: 'dualstack' | 'dualstack-without-public-ipv4';
+  /** `never` forces the loopback fallback even where namespaces work. */
+  namespaces: 'auto' | 'never';
+  /** `never` skips the image build (and says so); the app then runs from its bundle. */
+  image: 'auto' | 'never';
+  /** Extra or overriding environment variables for the app (e.g. HOST=0.0.0.0). */
+  appEnv: Record<string, string>;
+  deadlineSeconds: number;
+  outDir?: string;
+  /** Stay up after the report until Ctrl-C. */
+  keep: boolean;
+}
+
+interface Context {
+  settings: LocalSettings;
+  ui: Ui;
+  config: ProjectConfig;
+  environment?: Environment;
+  mode?: LabMode;
+  parameters?: Record<string, string>;
+  tree?: RenderedTree;
+  builder?: ImageBuilder;
+  namespaces?: { available: boolean; reason: string };
+  lab?: Lab;
+  emulator?: Emulator;
+  imageTag?: string;
+  app?: { stop(): Promise<unknown>; process: ChildProcess; env: Record<string, string>; logs: string[] };
+  dns?: DnsServer;
+  frontDoor?: FrontDoor;
+  url?: string;
+  report?: VerifyReport;
+  cleanups: (() => Promise<unknown> | undefined)[];
+}
+
+export interface LocalResult {
+  ok: boolean;
+  environment: string;
+  mode: LabMode;
+  dataPath: 'namespaces' | 'loopback';
+  outcomes: StageOutcome[];
+  report?: VerifyReport;
+  markdown: string;
+  /** Why the run failed, in one line, when it did. */
+  failure?: string;
+}
+
+const CONTAINER_PORT_DEFAULT = 8080;
+const asRecord = (value: unknown): Record<string, unknown> =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+function currentBranch(): string | undefined {
+  const result = spawnSync('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' });
+  const branch = result.status === 0 ? result.stdout.trim() : '';
+  return branch && branch !== 'HEAD' ? branch : undefined;
+}
+
+/** The first resource of a type in a rendered template. */
+function firstOfType(template: Template | undefined, type: string): Record<string, unknown> | undefined {
+  const found = Object.values(template?.Resources ?? {}).find((r) => r.Type === type);
+  return found ? asRecord(found.Properties) : undefined;
+}
+
+/** Facts of the rendered service stack that shape the local data path. */
+export function dataPathFacts(tree: RenderedTree): {
+  albIpAddressType: string;
+  targetFamily: 4 | 6;
+  containerPort: number;
+  healthCheckPath: string;
+} {
+  const service = tree.children.Service?.template;
+  const alb = firstOfType(service, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+  const targetGroup = firstOfType(service, 'AWS::ElasticLoadBalancingV2::TargetGroup');
+  const container = asRecord(
+    (firstOfType(service, 'AWS::ECS::TaskDefinition')?.ContainerDefinitions as unknown[] | undefined)?.[0],
+  );
+  const port = Number(
+    asRecord((container.PortMappings as unknown[] | undefined)?.[0]).ContainerPort ?? CONTAINER_PORT_DEFAULT,
+  );
+  return {
+    albIpAddressType: String(alb?.IpAddressType ?? 'dualstack'),
+    targetFamily: targetGroup?.IpAddressType === 'ipv6' ? 6 : 4,
+    containerPort: Number.isFinite(port) ? port : CONTAINER_PORT_DEFAULT,
+    healthCheckPath: String(targetGroup?.HealthCheckPath ?? '/healthz'),
+  };
+}
+
+/** Count resources by type across the rendered tree: the "what would be created" section. */
+export function formatRenderedSummary(tree: RenderedTree, mode: LabMode): string {
+  const rows: string[] = [];
+  for (const [name, child] of Object.entries(tree.children)) {
+    const counts = new Map<string, number>();
+    for (const resource of Object.values(child.template.Resources))
+      counts.set(resource.Type, (counts.get(resource.Type) ?? 0) + 1);
+    const types = [...counts.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([type, count]) => `${type.replace(/^AWS::/, '')}${count > 1 ? ` ×${count}` : ''}`)
+      .join(', ');
+    rows.push(`| ${name} | ${Object.keys(child.template.Resources).length} | ${types} |`);
+  }
+  const facts = dataPathFacts(tree);
+  return [
+    `### Stacks as rendered for \`${mode}\` (not deployed: the emulator cannot run these templates)`,
+    '',
+    `ALB \`${facts.albIpAddressType}\`, target group over IPv${facts.targetFamily}, container port ${facts.containerPort}, health check \`${facts.healthCheckPath}\`.`,
+    '',
+    '| Nested stack | Resources | Types |',
+    '|---|---:|---|',
+    ...rows,
+  ].join('\n');
+}
+
+/**
+ * Wait for the health path to answer through the front door, as a target group would.
+ * Fails fast when the app is already listening but in a way the data path cannot reach
+ * (e.g. IPv4 only in an IPv6-only network), with the cause from `diagnose`.
+ */
+async function waitHealthy(
+  url: string,
+  app: NonNullable<Context['app']>,
+  deadlineMs: number,
+  diagnose: () => { listening: string[]; cause: string | undefined },
+): Promise<void> {
+  const started = Date.now();
+  let last = 'no answer yet';
+  while (Date.now() - started < deadlineMs) {
+    if (app.process.exitCode !== null) {
+      throw new UserError(
+        `The app exited with code ${app.process.exitCode} while starting.`,
+        `App output: ${app.logs.slice(-3).join(' | ') || 'none'}`,
+      );
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      last = `HTTP ${response.status}`;
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch (error) {
+      last =
+        error instanceof Error
+          ? ((error.cause as Error | undefined)?.message ?? error.message)
+          : String(error);
+    }
+    if (Date.now() - started > 2000) {
+      const { listening, cause } = diagnose();
+      if (listening.length > 0 && cause) {
+        throw new UserError(
+          `The service is not reachable through the front door at ${url} (last: ${last}).`,
+          `Likely cause: ${cause}.`,
+        );
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const cause = diagnose().cause;
+  throw new UserError(
+    `The service did not become healthy at ${url} within ${Math.round(deadlineMs / 1000)}s (last: ${last}).`,
+    cause ? `Likely cause: ${cause}.` : `App output: ${app.logs.slice(-3).join(' | ') || 'none'}`,
+  );
+}
+
+function captureLogs(child: ChildProcess, logs: string[]): void {
+  const push = (chunk: Buffer) => {
+    for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(line.trim());
+    if (logs.length > 200) logs.splice(0, logs.length - 200);
+  };
+  child.stdout?.on('data', push);
+  child.stderr?.on('data', push);
+}
+
+/** Start the app (image or bundle) where the data path puts it; returns how to stop it. */
+function startApp(context: Context, env: Record<string, string>): NonNullable<Context['app']> {
+  const logs: string[] = [];
+  if (context.lab && context.imageTag) {
+    const container: RunningContainer = runImageInNamespace({
+      lab: context.lab,
+      image: context.imageTag,
+      env,
+    });
+    captureLogs(container.process, logs);
+    return { process: container.process, env, logs, stop: () => container.stop() };
+  }
+  const argv = [process.execPath, join(repoRoot, 'app', 'dist', 'server.mjs')];
+  const child = context.lab
+    ? context.lab.spawn(argv, { env: { PATH: process.env.PATH ?? '', ...env } })
+    : spawn(argv[0] as string, argv.slice(1), {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+  captureLogs(child, logs);
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  return {
+    process: child,
+    env,
+    logs,
+    stop: async () => {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
+      await exited;
+      clearTimeout(timer);
+      return child.exitCode;
+    },
+  };
+}
+
+function listeningSockets(context: Context): string[] {
+  if (context.lab) return parseListening(context.lab.run(['ss', '-Hltn']).stdout);
+  const pid = context.app?.process.pid;
+  if (pid === undefined) return [];
+  const ss = spawnSync('ss', ['-Hltnp'], { encoding: 'utf8' }).stdout ?? '';
+  return parseListening(
+    ss
+      .split('\n')
+      .filter((line) => line.includes(`pid=${pid},`))
+      .join('\n'),
+  );
+}
+
+function stages(): Stage<Context>[] {
+  return [
+    {
+      name: 'Check the tools',
+      async run(c) {
+        const tools = pythonTools((m) => c.ui.info(m));
+        c.builder =
+          c.settings.image === 'never'
+            ? { kind: 'none', reason: 'image build turned off (--no-image)' }
+            : detectImageBuilder();
+        c.namespaces =
+          c.settings.namespaces === 'never'
+            ? { available: false, reason: 'loopback requested (--loopback)' }
+            : namespaceSupport();
+        c.ui.info(
+          `moto and cfn-lint: ${tools.source}; image builder: ${c.builder.kind} (${c.builder.reason})`,
+        );
+        c.ui.info(
+          `data path: ${c.namespaces.available ? 'network namespaces' : `loopback fallback — ${c.namespaces.reason}`}`,
+        );
+        return {
+          detail: `image builder ${c.builder.kind}; ${c.namespaces.available ? 'namespaces' : 'loopback fallback'}`,
+        };
+      },
+    },
+    {
+      name: 'Resolve the environment',
+      async run(c) {
+        if (c.settings.environment !== undefined) {
+          c.environment = parseEnvironmentKey(c.config, c.settings.environment);
+          return { detail: `${c.environment.key} (--environment) → stack ${c.environment.stackName}` };
+        }
+        const branch = currentBranch() ?? c.config.productionBranch;
+        const push = resolveEvent(c.config, { eventName: 'push', payload: { ref: `refs/heads/${branch}` } });
+        if (push.action === 'deploy') {
+          c.environment = push.environment;
+          return {
+            detail: `${push.environment.key} (a push to '${branch}' deploys it) → stack ${push.environment.stackName}`,
+          };
+        }
+        const pr = resolveEvent(c.config, {
+          eventName: 'pull_request',
+          payload: {
+            action: 'opened',
+            number: 1,
+            pull_request: {
+              number: 1,
+              head: { repo: { full_name: 'local/rehearsal' } },
+              base: { repo: { full_name: 'local/rehearsal' } },
+            },
+          },
+        });
+        if (pr.action !== 'deploy') throw new Error(`unexpected resolution: ${pr.reason}`);
+        c.environment = pr.environment;
+        return {
+          detail: `${pr.environment.key}: ${push.reason}; rehearsing a pull request preview instead → stack ${pr.environment.stackName}`,
+        };
+      },
+    },
+    {
+      name: 'Lint and render the templates',
+      async run(c) {
+        const environment = c.environment as Environment;
+        const parent = readTemplate(join(cfnDir, 'parent.yml'));
+        const file = loadParameterFile(environment.kind);
+        const mode = c.settings.mode ?? (file.NetworkMode === 'ipv6-only' ? 'ipv6-only' : 'dualstack');
+        c.mode = mode;
+        const overrides: Record<string, string> = { NetworkMode: mode };
+        if (c.settings.albIpAddressType) overrides.AlbIpAddressType = c.settings.albIpAddressType;
+        const digest = `sha256:${'0'.repeat(64)}`;
+        const pipeline: Record<string, string> = {
+          EnvironmentKey: environment.key,
+          ImageUri: `000000000000.dkr.ecr.${c.config.region}.amazonaws.com/${c.config.ecrRepository}@${digest}`,
+          DualStackImageUri: `000000000000.dkr-ecr.${c.config.region}.on.aws/${c.config.ecrRepository}@${digest}`,
+          ...(environment.sharedNetwork
+            ? {
+                ExistingVpcId: 'vpc-0local',
+                ExistingPublicSubnetIds: 'subnet-0pub1,subnet-0pub2',
+                ExistingTaskSubnetIds: 'subnet-0task1,subnet-0task2',
+              }
+            : {}),
+        };
+        c.parameters = resolveParameters(
+          parent,
+          { ...file, ...overrides },
+          pipeline,
+          `cfn/environments/${environment.kind}.yml`,
+        );
+        assertNetworkModeSupported(c.config.region, mode);
+        const paths = templatePaths();
+        const lint = await cfnLint(paths, (m) => c.ui.info(m));
+        if (!lint.ok)
+          throw new UserError(
+            `cfn-lint found problems:\n${lint.output}`,
+            'Fix the templates, then run again.',
+          );
+        c.tree = renderTree(
+          parent,
+          c.parameters,
+          (url) => {
+            const path = join(cfnDir, url);
+            return { path, template: readTemplate(path) };
+          },
+          {
+            VpcId: 'vpc-0local',
+            PublicSubnetIds: 'subnet-0pub1,subnet-0pub2',
+            TaskSubnetIds: 'subnet-0task1,subnet-0task2',
+            ClusterName: `${environment.stackName}-cluster`,
+          },
+        );
+        const facts = dataPathFacts(c.tree);
+        const nested = Object.keys(c.tree.children).join(', ');
+        return {
+          detail: `${mode}${c.settings.mode ? '' : ` (from cfn/environments/${environment.kind}.yml)`}; cfn-lint clean (${paths.length} templates); nested stacks ${nested}; ALB ${facts.albIpAddressType}, target group IPv${facts.targetFamily}`,
+        };
+      },
+    },
+    {
+      name: 'Build the network',
+      async run(c) {
+        if (!c.namespaces?.available) {
+          return {
+            skipped: `network namespaces unavailable (${c.namespaces?.reason}); using loopback: ::1 and 127.0.0.1`,
+          };
+        }
+        c.lab = createLab(c.mode as LabMode);
+        const lab = c.lab;
+        c.cleanups.push(async () => lab.destroy());
+        return {
+          detail:
+            c.mode === 'ipv6-only'
+              ? `namespace ${lab.namespace}: IPv6 only (${lab.appIpv6}), no IPv4 at all; host side ${lab.hostIpv6}`
+              : `namespace ${lab.namespace}: dual-stack ${lab.appIpv6} and ${lab.appIpv4}`,
+        };
+      },
+    },
+    {
+      name: 'Start the AWS emulator',
+      async run(c) {
+        const host = c.lab ? c.lab.hostIpv6 : '::1';
+        c.emulator = await startEmulator({ host, region: c.config.region });
+        const emulator = c.emulator;
+        c.cleanups.push(() => emulator.stop());
+        // Something for /list-buckets and /list-ec2 to find.
+        const s3 = new S3Client(emulator.clientConfig);
+        const ec2 = new EC2Client(emulator.clientConfig);
+        for (const bucket of [`${c.config.app}-local-assets`, `${c.config.app}-local-logs`])
+          await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        await ec2.send(
+          new RunInstancesCommand({
+            ImageId: 'ami-12c6146b',
+            MinCount: 1,
+            MaxCount: 1,
+            InstanceType: 't4g.nano',
+          }),
+        );
+        s3.destroy();
+        ec2.destroy();
+        return {
+          detail: `moto at ${emulator.endpoint} (IPv6 only, like the dual-stack endpoints); 2 buckets and 1 instance seeded`,
+        };
+      },
+    },
+    {
+      name: 'Ensure the ECR repository and artifact bucket',
+      async run(c) {
+        const emulator = c.emulator as Emulator;
+        const ecr = new ECRClient(emulator.clientConfig);
+        const s3 = new S3Client(emulator.clientConfig);
+        try {
+          const environment = c.environment as Environment;
+          const repo = await ensureRepository(
+            ecr,
+            c.config.ecrRepository,
+            { 'gitops:app': c.config.app, 'gitops:environment': environment.key },
+            c.ui,
+          );
+          const bucket = `${c.config.app}-artifacts-local`;
+          await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+          return {
+            detail: `ECR ${repo.repository.repositoryUri ?? c.config.ecrRepository} (${repo.created ? 'created' : 'existed'}); bucket ${bucket}`,
+          };
+        } finally {
+          ecr.destroy();
+          s3.destroy();
+        }
+      },
+    },
+    {
+      name: 'Package the templates',
+      async run(c) {
+        const emulator = c.emulator as Emulator;
+        const s3 = new S3Client(emulator.clientConfig);
+        try {
+          const packaged = await packageTemplate(join(cfnDir, 'parent.yml'), {
+            s3,
+            bucket: `${c.config.app}-artifacts-local`,
+            region: c.config.region,
+            log: (m) => c.ui.info(m),
+          });
+          return {
+            detail: `${packaged.uploaded.length} uploaded, ${packaged.reused.length} reused (content-hash keys); capabilities ${packaged.capabilities.join(', ') || 'none'}`,
+          };
+        } finally {
+          s3.destroy();
+        }
+      },
+    },
+    {
+      name: 'Build the app and its image',
+      async run(c) {
+        const bundle = spawnSync(process.execPath, [join(repoRoot, 'app', 'build.mjs')], {
+          cwd: join(repoRoot, 'app'),
+          encoding: 'utf8',
+        });
+        if (bundle.status !== 0)
+          throw new Error(`app bundle failed: ${(bundle.stderr || bundle.stdout).trim()}`);
+        const builder = c.builder as ImageBuilder;
+        if (builder.kind === 'none' || !c.lab) {
+          const why =
+            builder.kind === 'none' ? builder.reason : 'the image runs only inside a network namespace here';
+          return { skipped: `app bundle built; image build skipped: ${why}` };
+        }
+        const baseImage =
+          builder.kind === 'buildah' ? ensureLocalBaseImage((m) => c.ui.info(m)) : 'node:22-alpine';
+        const tag = `localhost/${c.config.ecrRepository}:local`;
+        const image = await buildImage({
+          builder: builder.kind,
+          context: join(repoRoot, 'app'),
+          dockerfile: join(repoRoot, 'app', 'Dockerfile'),
+          tag,
+          buildArgs: { NODE_IMAGE: baseImage },
+          log: (m) => c.ui.info(m),
+        });
+        c.imageTag = image.tag;
+        return {
+          detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage})`,
+        };
+      },
+    },
+    {
+      name: 'Start the service',
+      async run(c) {
+        const emulator = c.emulator as Emulator;
+        const facts = dataPathFacts(c.tree as RenderedTree);
+        const environment = c.environment as Environment;
+        const port = c.lab ? facts.containerPort : await freePort('::1');
+        const env: Record<string, string> = {
+          PORT: String(port),
+          AWS_REGION: c.config.region,
+          APP_ENVIRONMENT: environment.key,
+          AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+          AWS_ENDPOINT_URL_S3: emulator.endpoint,
+          AWS_ENDPOINT_URL_EC2: emulator.endpoint,
+          ...c.settings.appEnv,
+        };
+        c.app = startApp(c, env);
+        const app = c.app;
+        c.cleanups.push(() => app.stop());
+        const target =
+          facts.targetFamily === 6
+            ? { host: c.lab ? c.lab.appIpv6 : '::1', port }
+            : { host: c.lab ? (c.lab.appIpv4 ?? c.lab.appIpv6) : '127.0.0.1', port };
+        const publicIpv4 = facts.albIpAddressType === 'dualstack';
+        c.frontDoor = await startFrontDoor({ hosts: publicIpv4 ? ['127.0.0.1', '::1'] : ['::1'], target });
+        const door = c.frontDoor;
+        c.cleanups.push(() => door.stop());
+        const name = `${environment.key}.${c.config.app}.local.test`;
+        c.dns = await startDnsServer({
+          host: '127.0.0.1',
+          records: { [name]: { ...(publicIpv4 ? { A: ['127.0.0.1'] } : {}), AAAA: ['::1'] } },
+        });
+        const dns = c.dns;
+        c.cleanups.push(() => dns.stop());
+        c.url = `http://${name}:${door.port}`;
+        await waitHealthy(`http://[::1]:${door.port}${facts.healthCheckPath}`, app, 60_000, () => {
+          const listening = listeningSockets(c);
+          const cause = diagnoseIpv6Failure({
+            mode: c.mode as LabMode,
+            listening,
+            containerPort: port,
+            env,
+            messages: app.logs,
+          });
+          return { listening, cause };
+        });
+        const where = c.lab
+          ? `in ${c.lab.namespace}${c.imageTag ? ` from image ${c.imageTag}` : ' from the bundle'}`
+          : 'on loopback from the bundle';
+        return {
+          detail: `app ${where}; front door ${door.listening.join(' + ')}:${door.port} → ${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}; DNS ${dns.address} serves ${name}`,
+        };
+      },
+    },
+    {
+      name: 'Verify over IPv4 and IPv6',
+      async run(c) {
+        const dns = c.dns as DnsServer;
+        const facts = dataPathFacts(c.tree as RenderedTree);
+        c.report = await verifyService(
+          {
+            url: c.url as string,
+            environment: (c.environment as Environment).key,
+            albIpAddressType:
+              facts.albIpAddressType === 'dualstack-without-public-ipv4'
+                ? 'dualstack-without-public-ipv4'
+                : 'dualstack',
+            resolver: { host: dns.host, port: dns.port },
+            paths: DEFAULT_PATHS,
+            deadlineMs: c.settings.deadlineSeconds * 1000,
+            retryDelayMs: 500,
+            inVpc: 'never',
+            taskLaunchAllowanceMs: 0,
+          },
+          { ui: c.ui },
+        );
+        if (!c.report.ok) {
+          const cause = diagnoseIpv6Failure({
+            mode: c.mode as LabMode,
+            listening: listeningSockets(c),
+            containerPort: Number(c.app?.env.PORT ?? facts.containerPort),
+            env: c.app?.env ?? {},
+            messages: [...(c.app?.logs ?? []), ...c.report.failures],
+            ...(c.app && c.app.process.exitCode !== null ? { exitCode: c.app.process.exitCode } : {}),
+          });
+          throw new UserError(
+            `${c.report.failures.length} check(s) failed: ${c.report.failures.join('; ')}`,
+            cause ? `Likely cause: ${cause}.` : 'See the report above and the app log lines.',
+          );
+        }
+        const ran = c.report.checks.filter((check) => check.status !== 'skipped').length;
+        return {
+          detail: `${ran} checks passed (DNS A/AAAA and HTTP over IPv4 and IPv6 for ${DEFAULT_PATHS.join(', ')})`,
+        };
+      },
+    },
+  ];
+}
+
+/** Run the rehearsal; always stops what it started. Never throws for a failing stage: see `failure`. */
+export async function runLocal(settings: LocalSettings, ui: Ui): Promise<LocalResult> {
+  const context: Context = { settings, ui, config: loadProjectConfig(), cleanups: [] };
+  const outcomes: StageOutcome[] = [];
+  let failure: string | undefined;
+  const interrupted = () => {
+    ui.warn('Interrupted: stopping everything the rehearsal started.');
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    try {
+      await runStages(stages(), context, ui, Date.now, outcomes);
+    } catch (error) {
+      failure =
+        error instanceof UserError && error.hint
+          ? `${error.message}\n  → ${error.hint}`
+          : error instanceof Error
+            ? error.message
+            : String(error);
+    }
+    const outDir = settings.outDir ?? join(repoRoot, '.out', context.environment?.key ?? 'local');
+    mkdirSync(outDir, { recursive: true });
+    const verifyMarkdown = context.report ? writeVerifyReport(context.report, outDir) : undefined;
+    const markdown = report(context, outcomes, failure, verifyMarkdown);
+    writeFileSync(join(outDir, 'local-report.md'), markdown);
+    ui.info(`\n${markdown}`);
+    ui.summary(markdown);
+    if (settings.keep && !failure && context.url) {
+      ui.info(`Still running: ${context.url} (resolver ${context.dns?.address}). Press Ctrl-C to stop.`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
+    return {
+      ok: failure === undefined,
+      environment: context.environment?.key ?? 'unresolved',
+      mode: context.mode ?? settings.mode ?? 'dualstack',
+      dataPath: context.lab ? 'namespaces' : 'loopback',
+      outcomes,
+      ...(context.report ? { report: context.report } : {}),
+      markdown,
+      ...(failure !== undefined ? { failure } : {}),
+    };
+  } finally {
+    for (const cleanup of context.cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        ui.warn(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    process.removeListener('SIGINT', interrupted);
+  }
+}
+
+function report(
+  context: Context,
+  outcomes: StageOutcome[],
+  failure: string | undefined,
+  verifyMarkdown: string | undefined,
+): string {
+  const environment = context.environment;
+  const mode = context.mode ?? context.settings.mode ?? 'dualstack';
+  const sections: { verify?: string; changes?: string; cost?: string } = {};
+  if (verifyMarkdown) sections.verify = verifyMarkdown;
+  if (context.tree) sections.changes = formatRenderedSummary(context.tree, mode);
+  if (context.parameters && environment) {
+    const estimate = costFromParameters(context.parameters, {
+      sharedNetwork: environment.sharedNetwork,
+      region: context.config.region,
+      sharedNetworkStackName: sharedNetworkStackName(context.config),
+    });
+    sections.cost = formatCostMarkdown(estimate);
+  }
+  const dataPath = context.lab
+    ? `network namespaces (${mode === 'ipv6-only' ? 'IPv6-only app namespace' : 'dual-stack app namespace'})`
+    : `loopback fallback (${context.namespaces?.reason ?? 'namespaces not tried'}) — in ipv6-only mode IPv4 is still present, so hidden IPv4 dependencies are not caught`;
+  const comment = environment
+    ? renderComment(
+        {
+          environment,
+          status: failure ? 'failed' : 'deployed',
+          ...(context.url ? { url: context.url } : {}),
+          sections,
+        },
+        { includeMarker: false },
+      )
+    : '';
+  return [
+    `## Local rehearsal: ${failure ? '❌ failed' : '✅ passed'} (${mode}, ${environment?.key ?? 'no environment'})`,
+    '',
+    `Data path: ${dataPath}.`,
+    '',
+    formatStages(outcomes),
+    ...(failure ? ['', `**Failed:** ${failure}`] : []),
+    '',
+    '---',
+    '',
+    comment,
+  ].join('\n');
+}

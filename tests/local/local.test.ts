@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { detectImageBuilder } from '../../scripts/lib/image.ts';
+import { namespaceSupport } from '../../scripts/lib/netns.ts';
+import { repoRoot } from '../../scripts/lib/templates.ts';
+
+/**
+ * `npm run local` end to end, as a user runs it (a child process of scripts/local.ts), in
+ * both network modes, plus app variants that must fail the IPv6-only rehearsal with the
+ * cause named. Where namespaces or an image builder are missing the runs fall back (loopback,
+ * bundle) and the suite names say so.
+ */
+
+const namespaces = namespaceSupport();
+const builder = detectImageBuilder();
+const dataPath = namespaces.available ? 'namespaces' : `loopback fallback: ${namespaces.reason}`;
+const image = builder.kind === 'none' ? `no image: ${builder.reason}` : `image built with ${builder.kind}`;
+const outRoot = mkdtempSync(join(tmpdir(), 'local-rehearsal-'));
+after(() => rmSync(outRoot, { recursive: true, force: true }));
+
+async function rehearse(
+  name: string,
+  args: string[],
+): Promise<{ code: number | null; output: string; report: string }> {
+  const outDir = join(outRoot, name);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'scripts', 'local.ts'), '--out-dir', outDir, ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += String(chunk);
+  });
+  child.stderr.on('data', (chunk) => {
+    output += String(chunk);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, output, report: readFileSync(join(outDir, 'local-report.md'), 'utf8') };
+}
+
+const expectedDataPath = (mode: string) =>
+  namespaces.available
+    ? `network namespaces (${mode === 'ipv6-only' ? 'IPv6-only' : 'dual-stack'} app namespace)`
+    : 'loopback fallback';
+
+describe(`npm run local (${dataPath}; ${image})`, { concurrency: false }, () => {
+  for (const mode of ['ipv6-only', 'dualstack']) {
+    it(`--mode ${mode} passes every stage and every check over IPv4 and IPv6`, async () => {
+      const { code, output, report } = await rehearse(mode, ['--mode', mode, '--environment', 'pr-7']);
+      assert.equal(code, 0, output.slice(-3000));
+      assert.match(report, new RegExp(`^## Local rehearsal: ✅ passed \\(${mode}, pr-7\\)`));
+      assert.ok(report.includes(`Data path: ${expectedDataPath(mode)}`), report.slice(0, 400));
+      assert.doesNotMatch(report, /\| ❌ \|/);
+      assert.match(report, /\| ✅ \| Verify over IPv4 and IPv6 \| 8 checks passed/);
+      for (const path of ['/', '/list-buckets', '/list-ec2']) {
+        assert.match(
+          report,
+          new RegExp(`\\| GET ${path.replace('/', '\\/')} over IPv4 127\\.0\\.0\\.1 \\| runner \\| ✅ pass`),
+        );
+        assert.match(
+          report,
+          new RegExp(`\\| GET ${path.replace('/', '\\/')} over IPv6 \\[::1\\] \\| runner \\| ✅ pass`),
+        );
+      }
+      assert.match(report, /AWS over IPv6/, 'the app reached the emulator over IPv6');
+      assert.match(report, /### Estimated monthly cost/);
+      assert.match(report, new RegExp(`target group over IPv${mode === 'ipv6-only' ? 6 : 4}`));
+      if (builder.kind !== 'none' && namespaces.available)
+        assert.match(report, /\| ✅ \| Build the app and its image \| localhost\/ipv6demo:local/);
+      else
+        assert.match(
+          report,
+          /\| ⏭️ \| Build the app and its image \| app bundle built; image build skipped: /,
+        );
+    });
+  }
+
+  it('an app that binds IPv4 only fails the ipv6-only rehearsal, naming the cause', async () => {
+    const { code, report } = await rehearse('ipv4-bind', [
+      '--mode',
+      'ipv6-only',
+      '--environment',
+      'pr-7',
+      '--no-image',
+      '--app-env',
+      'HOST=0.0.0.0',
+    ]);
+    assert.equal(code, 1);
+    assert.match(report, /\| ❌ \| Start the service \|/);
+    assert.match(
+      report,
+      /Likely cause: the app listens on 0\.0\.0\.0:\d+ \(IPv4 only\); in an IPv6-only network it must listen on \[::\]:\d+/,
+    );
+  });
+
+  it('an app that calls an IPv4-only address fails the ipv6-only rehearsal, naming the cause', async () => {
+    const { code, report } = await rehearse('ipv4-endpoint', [
+      '--mode',
+      'ipv6-only',
+      '--environment',
+      'pr-7',
+      '--no-image',
+      '--deadline-seconds',
+      '5',
+      '--app-env',
+      'AWS_ENDPOINT_URL_S3=http://127.0.0.1:9',
+    ]);
+    assert.equal(code, 1);
+    assert.match(
+      report,
+      /\| ❌ \| Verify over IPv4 and IPv6 \| .*GET \/list-buckets over IPv6 \[::1\] → HTTP 502/,
+    );
+    assert.match(
+      report,
+      /Likely cause: AWS_ENDPOINT_URL_S3=http:\/\/127\.0\.0\.1:9 is an IPv4-only address, unreachable from an IPv6-only network/,
+    );
+  });
+
+  it('rejects a bad --mode before starting anything', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'scripts', 'local.ts'), '--mode', 'ipv4'],
+      { cwd: repoRoot },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 1);
+    assert.match(output, /Invalid --mode 'ipv4'\.\n.*→ Expected --mode dualstack or --mode ipv6-only\./);
+  });
+});
