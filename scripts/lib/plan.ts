@@ -30,8 +30,8 @@ import {
   sharedNetworkStackName,
 } from './environment.ts';
 import { awsErrorName, describeError, UserError } from './errors.ts';
+import { localTemplateReferences, packageTemplate } from './packaging.ts';
 import { parseParameterFile, resolveParameters, toCfnParameters } from './parameters.ts';
-import { localTemplateUrls, packageTemplate } from './preview-package.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
@@ -329,8 +329,9 @@ export function deployFilledParameters(
 
 /** Local child templates referenced by the parent, resolved to paths. */
 function childTemplatePaths(parentPath: string): string[] {
-  const text = readFileSync(parentPath, 'utf8');
-  return localTemplateUrls(text).map((relative) => resolve(dirname(parentPath), relative));
+  return localTemplateReferences(readTemplate(parentPath)).map((ref) =>
+    resolve(dirname(parentPath), ref.path),
+  );
 }
 
 /**
@@ -720,11 +721,16 @@ async function changeSetStage(
       return p;
     });
     const bucket = settings.artifactBucket ?? '';
-    const templateUrl = await packageTemplate(aws.s3(context.region), context.parentPath, {
+    const packaged = await packageTemplate(context.parentPath, {
+      s3: aws.s3(context.region),
       bucket,
       region: context.region,
+      rootToS3: true,
       log: (m) => ui.info(m),
     });
+    const templateUrl = packaged.templateUrl;
+    if (templateUrl === undefined)
+      throw new Error(`packaging ${context.parentPath} returned no root template URL`);
     const runId = settings.runId ?? String(Date.now());
     return previewChangeSet(cfn, {
       stackName: environment.stackName,
