@@ -18,6 +18,8 @@ export interface DnsServer {
   address: string;
   /** Replace the records served for `name`. */
   set(name: string, records: DnsRecords): void;
+  /** Replace every record: names not in `records` get NXDOMAIN from now on. */
+  replaceAll(records: Record<string, DnsRecords>): void;
   stop(): Promise<void>;
 }
 
@@ -68,6 +70,10 @@ export async function startDnsServer(options: {
     address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
     set: (name, records) => {
       zone.set(key(name), records);
+    },
+    replaceAll: (records) => {
+      zone.clear();
+      for (const [name, value] of Object.entries(records)) zone.set(key(name), value);
     },
     stop: async () => {
       await server.close();

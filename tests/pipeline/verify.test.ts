@@ -13,8 +13,11 @@ import {
   verifyTargetFromOutputs,
 } from '../../scripts/lib/verify.ts';
 import type { EgressProbeResult } from '../../scripts/lib/verify-egress.ts';
+import { type RunningApp, startApp } from '../support/app.ts';
 import { startDns, type TestDns } from '../support/dns.ts';
 import { startTestApp, type TestApp } from '../support/http-app.ts';
+import { type Moto, startMoto } from '../support/moto.ts';
+import { freePort } from '../support/ports.ts';
 
 const withEgress = async (): Promise<EgressProbeResult> => ({
   route: { ok: true, detail: 'source address ::1' },
@@ -302,5 +305,88 @@ describe('DNS primitive variations', () => {
 
     assert.equal(report.ok, true, report.failures.join('\n'));
     assert.equal(report.checks[0]?.detail, 'no A record, as expected for dualstack-without-public-ipv4');
+  });
+});
+
+describe('verifyService against the real app (S3 and EC2 served by moto) and a loopback DNS server', () => {
+  let moto: Moto;
+  let healthy: RunningApp;
+  let broken: RunningApp;
+  let dns: TestDns;
+  const settings = (name: string, port: number): VerifySettings => ({
+    url: `http://${name}:${port}`,
+    albIpAddressType: 'dualstack',
+    resolver: { host: dns.host, port: dns.port },
+    paths: DEFAULT_PATHS,
+    deadlineMs: 6_000,
+    retryDelayMs: 300,
+    inVpc: 'never',
+    taskLaunchAllowanceMs: 0,
+  });
+  const deps = () => ({ ui: createUi({ write: () => {} }) });
+  const appEnv = (ec2: string) => ({
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_ENDPOINT_URL_S3: moto.endpoint,
+    AWS_ENDPOINT_URL_EC2: ec2,
+    AWS_TIMEOUT_MS: '1500',
+  });
+
+  before(async () => {
+    moto = await startMoto({ host: '::1' });
+    const closed = await freePort('::1');
+    [healthy, broken] = await Promise.all([
+      startApp({ env: appEnv(moto.endpoint) }),
+      startApp({ env: appEnv(`http://[::1]:${closed}`) }),
+    ]);
+    dns = await startDns({
+      'app.test': { a: ['127.0.0.1'], aaaa: ['::1'] },
+      'no-aaaa.test': { a: ['127.0.0.1'] },
+    });
+  });
+  after(async () => {
+    await Promise.all([healthy?.stop(), broken?.stop(), dns?.stop()]);
+    await moto?.stop();
+  });
+
+  test('both families pass, and the app reached AWS over IPv6', async () => {
+    const report = await verifyService(settings('app.test', healthy.port), deps());
+    assert.equal(report.ok, true, report.failures.join('\n'));
+    assert.deepEqual(
+      report.checks.map((c) => [c.name, c.status]),
+      [
+        ['DNS A app.test', 'pass'],
+        ['DNS AAAA app.test', 'pass'],
+        ['GET / over IPv4 127.0.0.1', 'pass'],
+        ['GET /list-buckets over IPv4 127.0.0.1', 'pass'],
+        ['GET /list-ec2 over IPv4 127.0.0.1', 'pass'],
+        ['GET / over IPv6 [::1]', 'pass'],
+        ['GET /list-buckets over IPv6 [::1]', 'pass'],
+        ['GET /list-ec2 over IPv6 [::1]', 'pass'],
+      ],
+    );
+    const s3 = report.checks.find((c) => c.name === 'GET /list-buckets over IPv6 [::1]');
+    assert.match(s3?.detail ?? '', /AWS over IPv6/);
+  });
+
+  test('a missing AAAA record fails naming the record', async () => {
+    const report = await verifyService(settings('no-aaaa.test', healthy.port), deps());
+    assert.equal(report.ok, false);
+    assert.ok(
+      report.failures.some((f) => /^DNS AAAA no-aaaa\.test: .*AAAA/.test(f)),
+      report.failures.join('\n'),
+    );
+  });
+
+  // No wrong-address case here: the app listens on `::`, which answers on every 127/8 address;
+  // the stand-in app above binds 127.0.0.1 alone and covers it.
+
+  test("the app's own 502 (EC2 unreachable) fails /list-ec2 on both families and nothing else", async () => {
+    const report = await verifyService(settings('app.test', broken.port), deps());
+    assert.equal(report.ok, false);
+    assert.equal(report.failures.length, 2, report.failures.join('\n'));
+    for (const failure of report.failures)
+      assert.match(failure, /^GET \/list-ec2 over IPv(4 127\.0\.0\.1|6 \[::1\]) → HTTP 502: /);
   });
 });
