@@ -1,22 +1,22 @@
 import {
-  type Change,
   type CloudFormationClient,
-  CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DeleteStackCommand,
-  DescribeChangeSetCommand,
-  type DescribeChangeSetCommandOutput,
-  DescribeStacksCommand,
   type Parameter,
   type Tag,
 } from '@aws-sdk/client-cloudformation';
-import { awsErrorName, describeError, isTransientAwsError, UserError } from './errors.ts';
-import { type Clock, poll, realClock, retry } from './retry.ts';
+import { type ChangeSetOutcome, createChangeSet } from './change-set.ts';
+import { type ChangeRow, formatChangesMarkdown } from './change-summary.ts';
+import { awsErrorName, describeError, UserError } from './errors.ts';
+import { type Clock, realClock } from './retry.ts';
+import { describeStack } from './stack-deploy.ts';
 
 /**
  * A change set that is created, described and deleted, never executed: what `plan` shows
- * when AWS credentials are available. Stack creation is also previewed (a CREATE change set);
- * the empty REVIEW_IN_PROGRESS stack that leaves behind is deleted with it.
+ * when AWS credentials are available. Creating, waiting, nested change sets and the empty
+ * change set are the deploy's `createChangeSet`; this module adds what only a preview needs:
+ * the stack-status check, the cleanup (including the empty REVIEW_IN_PROGRESS stack a CREATE
+ * preview leaves behind) and saying that nothing was executed.
  */
 
 export interface PreviewRequest {
@@ -36,113 +36,35 @@ export interface PreviewRequest {
   log?: (message: string) => void;
 }
 
-export interface PreviewChange {
-  /** Logical id path, nested stacks joined with '/': `Service/TaskDefinition`. */
-  logicalId: string;
-  action: string;
-  resourceType: string;
-  /** True, False or Conditional. */
-  replacement?: string;
-  /** Top-level properties or attributes that change. */
-  details: string[];
-}
-
 export interface PreviewResult {
   stackName: string;
   changeSetName: string;
   changeSetType: 'CREATE' | 'UPDATE';
   status: 'changes' | 'no-changes';
-  changes: PreviewChange[];
-  /** CloudFormation's status reason when the change set had no changes. */
-  reason?: string;
+  /** Resource changes, nested stacks' included: the same rows the deploy reports. */
+  rows: ChangeRow[];
+  /** False when cleanup failed and the change set (or the preview stack) is still there. */
   deleted: boolean;
 }
 
-const NO_CHANGES =
-  /didn't contain changes|No updates are to be performed|submitted information didn't contain/i;
-
-async function stackStatus(client: CloudFormationClient, stackName: string): Promise<string | undefined> {
-  try {
-    const out = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    return out.Stacks?.[0]?.StackStatus;
-  } catch (error) {
-    if (awsErrorName(error) === 'ValidationError' && /does not exist/.test(describeError(error)))
-      return undefined;
-    throw error;
-  }
-}
-
-/** Every page of a change set's description. */
-async function describeAll(
-  client: CloudFormationClient,
-  changeSetName: string,
-  stackName?: string,
-): Promise<{ first: DescribeChangeSetCommandOutput; changes: Change[] }> {
-  const changes: Change[] = [];
-  let nextToken: string | undefined;
-  let first: DescribeChangeSetCommandOutput | undefined;
-  do {
-    const page = await client.send(
-      new DescribeChangeSetCommand({
-        ChangeSetName: changeSetName,
-        ...(stackName === undefined ? {} : { StackName: stackName }),
-        ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-      }),
-    );
-    first ??= page;
-    changes.push(...(page.Changes ?? []));
-    nextToken = page.NextToken;
-  } while (nextToken);
-  return { first, changes };
-}
-
-/** Flatten changes, following nested stacks' change sets (ChangeSetId on a stack resource). */
-async function collectChanges(
-  client: CloudFormationClient,
-  changes: Change[],
-  prefix: string,
-): Promise<PreviewChange[]> {
-  const result: PreviewChange[] = [];
-  for (const change of changes) {
-    const rc = change.ResourceChange;
-    if (!rc) continue;
-    const logicalId = `${prefix}${rc.LogicalResourceId ?? '?'}`;
-    const details = [
-      ...new Set(
-        (rc.Details ?? [])
-          .map((d) => d.Target?.Name ?? d.Target?.Attribute)
-          .filter((n): n is string => typeof n === 'string'),
-      ),
-    ];
-    result.push({
-      logicalId,
-      action: rc.Action ?? 'Unknown',
-      resourceType: rc.ResourceType ?? 'Unknown',
-      ...(rc.Replacement === undefined ? {} : { replacement: rc.Replacement }),
-      details,
-    });
-    if (rc.ResourceType === 'AWS::CloudFormation::Stack' && rc.ChangeSetId) {
-      const nested = await describeAll(client, rc.ChangeSetId);
-      result.push(...(await collectChanges(client, nested.changes, `${logicalId}/`)));
-    }
-  }
-  return result;
-}
+/** Everything the templates may need; granting it is harmless because nothing is executed. */
+const CAPABILITIES = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'];
 
 /**
  * Create a change set for `stackName`, wait for it, describe it (nested stacks included),
  * then delete it, and the stack too when it only existed for this preview. Never executes.
+ * Transient AWS errors are retried by the client (plan builds it with the deploy's attempts).
  * Cleanup failures are warnings: the preview itself already succeeded.
+ * @throws UserError when the stack is busy or ROLLBACK_COMPLETE, or the change set failed.
  */
 export async function previewChangeSet(
   client: CloudFormationClient,
   request: PreviewRequest,
 ): Promise<PreviewResult> {
   const log = request.log ?? (() => {});
-  const clock = request.clock ?? realClock;
   if (!request.templateUrl && !request.templateBody)
     throw new Error('previewChangeSet needs templateUrl or templateBody');
-  const status = await stackStatus(client, request.stackName);
+  const status = (await describeStack(client, request.stackName))?.StackStatus;
   const changeSetType: 'CREATE' | 'UPDATE' =
     status === undefined || status === 'REVIEW_IN_PROGRESS' ? 'CREATE' : 'UPDATE';
   if (status?.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS') {
@@ -160,99 +82,78 @@ export async function previewChangeSet(
   log(
     `Creating change set ${request.changeSetName} (${changeSetType}) for ${request.stackName}; it will not be executed`,
   );
-  await retry(
-    () =>
-      client.send(
-        new CreateChangeSetCommand({
-          StackName: request.stackName,
-          ChangeSetName: request.changeSetName,
-          ChangeSetType: changeSetType,
-          ...(request.templateUrl ? { TemplateURL: request.templateUrl } : {}),
-          ...(request.templateBody && !request.templateUrl ? { TemplateBody: request.templateBody } : {}),
-          Parameters: request.parameters,
-          Tags: request.tags,
-          Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
-          IncludeNestedStacks: true,
-          Description: 'Preview created by npm run plan; never executed.',
-          ...(request.roleArn ? { RoleARN: request.roleArn } : {}),
-        }),
-      ),
-    { label: 'CreateChangeSet', retryable: isTransientAwsError, clock, onRetry: log },
-  );
-  let cleanupAttempted = false;
-  const clean = () => {
-    cleanupAttempted = true;
-    return cleanup(client, request, changeSetType, log);
-  };
+  let outcome: ChangeSetOutcome;
   try {
-    const settled = await poll(
-      async () => {
-        const out = await client.send(
-          new DescribeChangeSetCommand({
-            StackName: request.stackName,
-            ChangeSetName: request.changeSetName,
-          }),
-        );
-        return out.Status === 'CREATE_COMPLETE' || out.Status === 'FAILED' ? out : undefined;
-      },
+    outcome = await createChangeSet(
+      client,
       {
-        label: `change set ${request.changeSetName}`,
-        timeoutMs: request.timeoutMs ?? 300_000,
-        interval: (elapsed) => (elapsed < 10_000 ? 1_000 : 3_000),
-        clock,
-      },
-    );
-    if (settled.Status === 'FAILED') {
-      const reason = settled.StatusReason ?? 'no reason given';
-      if (!NO_CHANGES.test(reason)) {
-        throw new UserError(
-          `Change set ${request.changeSetName} for ${request.stackName} failed: ${reason}`,
-          'Fix the template or parameters; cfn-lint above may name the problem.',
-        );
-      }
-      log(`No changes: ${reason}`);
-      return {
         stackName: request.stackName,
         changeSetName: request.changeSetName,
         changeSetType,
-        status: 'no-changes',
-        changes: [],
-        reason,
-        deleted: await clean(),
-      };
-    }
-    const { changes } = await describeAll(client, request.changeSetName, request.stackName);
-    const flat = await collectChanges(client, changes, '');
-    log(`Change set lists ${flat.length} resource change(s)`);
-    const deleted = await clean();
-    return {
-      stackName: request.stackName,
-      changeSetName: request.changeSetName,
-      changeSetType,
-      status: flat.length === 0 ? 'no-changes' : 'changes',
-      changes: flat,
-      deleted,
-    };
-  } finally {
-    if (!cleanupAttempted) await clean();
+        ...(request.templateUrl ? { templateUrl: request.templateUrl } : {}),
+        ...(request.templateBody ? { templateBody: request.templateBody } : {}),
+        parameters: request.parameters,
+        tags: request.tags,
+        capabilities: CAPABILITIES,
+        ...(request.roleArn ? { roleArn: request.roleArn } : {}),
+        description: 'Preview created by npm run plan; never executed.',
+      },
+      { clock: request.clock ?? realClock, timeoutMs: request.timeoutMs ?? 300_000 },
+    );
+  } catch (error) {
+    // Failed, timed out or not describable: whatever was created must not outlive the preview.
+    await cleanup(client, request, changeSetType, true, log);
+    throw error;
   }
+  // createChangeSet has already deleted an empty change set.
+  const empty = outcome.kind === 'empty';
+  const rows = outcome.kind === 'ready' ? outcome.rows : [];
+  log(
+    empty
+      ? `No changes: change set ${request.changeSetName} was empty and has been deleted`
+      : `Change set lists ${rows.length} resource change(s)`,
+  );
+  return {
+    stackName: request.stackName,
+    changeSetName: request.changeSetName,
+    changeSetType,
+    status: rows.length === 0 ? 'no-changes' : 'changes',
+    rows,
+    deleted: await cleanup(client, request, changeSetType, !empty, log),
+  };
 }
 
-/** Delete the change set, and the stack when it is an empty REVIEW_IN_PROGRESS shell. */
+/** A change set or stack that is not there has nothing left to delete. */
+const isGone = (error: unknown): boolean =>
+  /ChangeSetNotFound/.test(awsErrorName(error) ?? '') ||
+  (awsErrorName(error) === 'ValidationError' && /does not exist/i.test(String(error)));
+
+/**
+ * Delete the change set (unless already deleted), and the stack when it is an empty
+ * REVIEW_IN_PROGRESS shell. Returns false, after a warning, when something is left behind.
+ */
 async function cleanup(
   client: CloudFormationClient,
   request: PreviewRequest,
   changeSetType: 'CREATE' | 'UPDATE',
+  deleteChangeSet: boolean,
   log: (message: string) => void,
 ): Promise<boolean> {
   try {
-    await client.send(
-      new DeleteChangeSetCommand({ StackName: request.stackName, ChangeSetName: request.changeSetName }),
-    );
-    log(`Deleted change set ${request.changeSetName}`);
+    if (deleteChangeSet) {
+      try {
+        await client.send(
+          new DeleteChangeSetCommand({ StackName: request.stackName, ChangeSetName: request.changeSetName }),
+        );
+        log(`Deleted change set ${request.changeSetName}`);
+      } catch (error) {
+        if (!isGone(error)) throw error;
+        log(`Change set ${request.changeSetName} does not exist; nothing to delete`);
+      }
+    }
     if (
       changeSetType === 'CREATE' &&
-      (await stackStatus(client, request.stackName)) === 'REVIEW_IN_PROGRESS'
+      (await describeStack(client, request.stackName))?.StackStatus === 'REVIEW_IN_PROGRESS'
     ) {
       await client.send(new DeleteStackCommand({ StackName: request.stackName }));
       log(`Deleted the empty preview stack ${request.stackName} (REVIEW_IN_PROGRESS)`);
@@ -266,19 +167,16 @@ async function cleanup(
   }
 }
 
-/** Markdown table of the changes, for the terminal, the job summary and JSON consumers. */
+/** The deploy's change table, plus what became of the change set. Pure. */
 export function formatPreview(result: PreviewResult): string {
-  if (result.status === 'no-changes')
-    return `Change set preview for ${result.stackName}: no changes${result.reason ? ` (${result.reason})` : ''}.\n`;
-  const lines = [
-    `Change set preview for ${result.stackName} (${result.changeSetType}, not executed, ${result.deleted ? 'deleted' : 'NOT deleted'}):`,
-    '',
-    '| Action | Logical id | Type | Replacement | Changed |',
-    '|---|---|---|---|---|',
-    ...result.changes.map(
-      (c) =>
-        `| ${c.action} | ${c.logicalId} | ${c.resourceType} | ${c.replacement ?? ''} | ${c.details.join(', ')} |`,
-    ),
-  ];
-  return `${lines.join('\n')}\n`;
+  const fate = result.deleted
+    ? 'deleted'
+    : `NOT deleted (delete ${result.changeSetName} on ${result.stackName} in the console)`;
+  const table = formatChangesMarkdown({
+    stackName: result.stackName,
+    status: result.status,
+    changeSetName: result.changeSetName,
+    rows: result.rows,
+  });
+  return `${table}\n${result.changeSetType} change set preview: not executed, ${fate}.\n`;
 }

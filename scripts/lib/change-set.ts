@@ -27,6 +27,8 @@ export interface ChangeSetInput {
   capabilities: string[];
   /** CloudFormation service role (CFN_EXECUTION_ROLE_ARN). */
   roleArn?: string;
+  /** Shown in the console; default `ecs-ipv6-gitops <changeSetName>`. */
+  description?: string;
 }
 
 export type ChangeSetOutcome =
@@ -62,7 +64,7 @@ export async function createChangeSet(
         Capabilities: input.capabilities as CreateChangeSetCommand['input']['Capabilities'],
         IncludeNestedStacks: true,
         ...(input.roleArn ? { RoleARN: input.roleArn } : {}),
-        Description: `ecs-ipv6-gitops ${input.changeSetName}`.slice(0, 1024),
+        Description: (input.description ?? `ecs-ipv6-gitops ${input.changeSetName}`).slice(0, 1024),
       }),
     );
     id = created.Id ?? input.changeSetName;

@@ -2,11 +2,17 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CloudFormationClient, DescribeStacksCommand, type Parameter } from '@aws-sdk/client-cloudformation';
-import { S3Client } from '@aws-sdk/client-s3';
+import {
+  type CloudFormationClient,
+  DescribeStacksCommand,
+  type Parameter,
+} from '@aws-sdk/client-cloudformation';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { type CfnLintResult, cfnLint } from './cfn-lint.ts';
+import { changeSetName } from './change-set.ts';
 import { formatPreview, type PreviewResult, previewChangeSet } from './change-set-preview.ts';
 import { loadProjectConfig } from './config.ts';
+import { type AwsClients, createAwsClients } from './context.ts';
 import {
   ASSUMPTIONS,
   type CostEstimate,
@@ -375,20 +381,24 @@ export interface PlanAws {
   s3(region: string): S3Client;
 }
 
-/** SDK clients and a credential probe that gives up after `timeoutMs`. */
+/**
+ * The deploy's SDK clients (`createAwsClients`: extra attempts ride out throttling and dropped
+ * connections), one set per region, and a credential probe that gives up after `timeoutMs`.
+ */
 export function defaultAws(timeoutMs = 3000): PlanAws {
-  const clients = new Map<string, CloudFormationClient>();
-  const cloudFormation = (region: string) => {
-    let client = clients.get(region);
-    if (!client) {
-      client = new CloudFormationClient({ region });
-      clients.set(region, client);
+  const clients = new Map<string, AwsClients>();
+  const forRegion = (region: string) => {
+    let regional = clients.get(region);
+    if (!regional) {
+      regional = createAwsClients(region);
+      clients.set(region, regional);
     }
-    return client;
+    return regional;
   };
+  const cloudFormation = (region: string) => forRegion(region).cfn;
   return {
     cloudFormation,
-    s3: (region) => new S3Client({ region }),
+    s3: (region) => forRegion(region).s3,
     async hasCredentials(region) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<undefined>((done) => {
@@ -741,7 +751,7 @@ async function changeSetStage(
         ...(context.ref ? { ref: context.ref } : {}),
       }),
       ...(settings.cfnRoleArn ? { roleArn: settings.cfnRoleArn } : {}),
-      changeSetName: `plan-${runId}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 128),
+      changeSetName: changeSetName('plan', runId),
       log: (m) => ui.info(m),
     });
   });
@@ -761,7 +771,7 @@ export function formatPlanSummary(report: PlanReport): string {
     lines.push(`- cfn-lint: ${report.lint.ok ? 'clean' : `findings (exit ${report.lint.exitCode})`}`);
   if (report.changeSet)
     lines.push(
-      `- Change set: ${'skipped' in report.changeSet ? `skipped (${report.changeSet.skipped})` : `${report.changeSet.changes.length} change(s), not executed`}`,
+      `- Change set: ${'skipped' in report.changeSet ? `skipped (${report.changeSet.skipped})` : `${report.changeSet.rows.length} change(s), not executed`}`,
     );
   for (const w of report.warnings) lines.push(`- ⚠️ ${w}`);
   if (report.cost) lines.push('', formatCostMarkdown(report.cost));

@@ -51,11 +51,12 @@ describe('previewChangeSet', () => {
     });
     cfnMock.on(CreateChangeSetCommand).resolves({ Id: 'arn:cs/plan-42' });
     cfnMock
-      .on(DescribeChangeSetCommand, { StackName: 'ipv6demo-pr-12', ChangeSetName: 'plan-42' })
-      .resolvesOnce({ Status: 'CREATE_PENDING' })
-      .resolvesOnce({ Status: 'CREATE_COMPLETE' })
-      .resolvesOnce({
+      .on(DescribeChangeSetCommand, { StackName: 'ipv6demo-pr-12', ChangeSetName: 'arn:cs/plan-42' })
+      .resolvesOnce({ Status: 'CREATE_PENDING', ChangeSetId: 'arn:cs/plan-42' })
+      .resolves({
         Status: 'CREATE_COMPLETE',
+        ChangeSetId: 'arn:cs/plan-42',
+        StackId: 'arn:stack/ipv6demo-pr-12',
         NextToken: 'page-2',
         Changes: [
           {
@@ -66,16 +67,16 @@ describe('previewChangeSet', () => {
               ResourceType: 'AWS::CloudFormation::Stack',
               Replacement: 'False',
               ChangeSetId: 'arn:cs/nested-service',
+              Scope: ['Properties'],
               Details: [{ Target: { Attribute: 'Properties', Name: 'Parameters' } }],
             },
           },
         ],
-      })
-      .resolves({ Status: 'CREATE_COMPLETE', Changes: [] });
+      });
     cfnMock
       .on(DescribeChangeSetCommand, {
         StackName: 'ipv6demo-pr-12',
-        ChangeSetName: 'plan-42',
+        ChangeSetName: 'arn:cs/plan-42',
         NextToken: 'page-2',
       })
       .resolves({
@@ -93,6 +94,8 @@ describe('previewChangeSet', () => {
       });
     cfnMock.on(DescribeChangeSetCommand, { ChangeSetName: 'arn:cs/nested-service' }).resolves({
       Status: 'CREATE_COMPLETE',
+      ChangeSetId: 'arn:cs/nested-service',
+      StackId: 'arn:stack/ipv6demo-pr-12-Service',
       Changes: [
         {
           Type: 'Resource',
@@ -101,10 +104,10 @@ describe('previewChangeSet', () => {
             LogicalResourceId: 'TaskDefinition',
             ResourceType: 'AWS::ECS::TaskDefinition',
             Replacement: 'True',
+            Scope: ['Properties'],
             Details: [
               { Target: { Attribute: 'Properties', Name: 'Cpu' } },
               { Target: { Attribute: 'Properties', Name: 'Memory' } },
-              { Target: { Attribute: 'Properties', Name: 'Cpu' } },
             ],
           },
         },
@@ -122,22 +125,31 @@ describe('previewChangeSet', () => {
       changeSetType: 'UPDATE',
       status: 'changes',
       deleted: true,
-      changes: [
+      rows: [
         {
+          action: 'Modify',
           logicalId: 'Service',
-          action: 'Modify',
-          resourceType: 'AWS::CloudFormation::Stack',
+          type: 'AWS::CloudFormation::Stack',
           replacement: 'False',
-          details: ['Parameters'],
+          scope: ['Properties'],
+          nestedStack: '',
         },
         {
-          logicalId: 'Service/TaskDefinition',
-          action: 'Modify',
-          resourceType: 'AWS::ECS::TaskDefinition',
-          replacement: 'True',
-          details: ['Cpu', 'Memory'],
+          action: 'Add',
+          logicalId: 'Alarm',
+          type: 'AWS::CloudWatch::Alarm',
+          replacement: '',
+          scope: [],
+          nestedStack: '',
         },
-        { logicalId: 'Alarm', action: 'Add', resourceType: 'AWS::CloudWatch::Alarm', details: [] },
+        {
+          action: 'Modify',
+          logicalId: 'TaskDefinition',
+          type: 'AWS::ECS::TaskDefinition',
+          replacement: 'True',
+          scope: ['Properties'],
+          nestedStack: 'Service',
+        },
       ],
     });
     const create = cfnMock.commandCalls(CreateChangeSetCommand);
@@ -154,14 +166,30 @@ describe('previewChangeSet', () => {
       Description: 'Preview created by npm run plan; never executed.',
       RoleARN: 'arn:aws:iam::123456789012:role/cfn-exec',
     });
-    assert.equal(cfnMock.commandCalls(DeleteChangeSetCommand).length, 1);
+    assert.deepEqual(
+      cfnMock.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input),
+      [{ StackName: 'ipv6demo-pr-12', ChangeSetName: 'plan-42' }],
+    );
     assert.equal(cfnMock.commandCalls(ExecuteChangeSetCommand).length, 0);
     assert.equal(cfnMock.commandCalls(DeleteStackCommand).length, 0);
-    assert.deepEqual(clock.slept, [1000]);
+    assert.deepEqual(clock.slept, [100]);
     assert.ok(log.includes('Deleted change set plan-42'), log.join('\n'));
     assert.equal(
-      formatPreview(result).split('\n')[4],
-      '| Modify | Service | AWS::CloudFormation::Stack | False | Parameters |',
+      formatPreview(result),
+      [
+        '### Changes to `ipv6demo-pr-12`',
+        '',
+        '3 resource change(s), 1 replacement(s) — change set `plan-42`.',
+        '',
+        '| Action | Logical ID | Type | Replacement | Scope | Nested stack |',
+        '|---|---|---|---|---|---|',
+        '| Modify | Service | AWS::CloudFormation::Stack | False | Properties | (root) |',
+        '| Add | Alarm | AWS::CloudWatch::Alarm | — | — | (root) |',
+        '| Modify | TaskDefinition | AWS::ECS::TaskDefinition | **True** | Properties | Service |',
+        '',
+        'UPDATE change set preview: not executed, deleted.',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -209,14 +237,76 @@ describe('previewChangeSet', () => {
     });
     cfnMock.on(DeleteChangeSetCommand).resolves({});
 
-    const result = await previewChangeSet(client, request(fakeClock(), []));
+    const log: string[] = [];
+
+    const result = await previewChangeSet(client, request(fakeClock(), log));
 
     assert.equal(result.status, 'no-changes');
-    assert.deepEqual(result.changes, []);
+    assert.deepEqual(result.rows, []);
     assert.equal(result.deleted, true);
     assert.equal(cfnMock.commandCalls(DeleteChangeSetCommand).length, 1);
     assert.equal(cfnMock.commandCalls(ExecuteChangeSetCommand).length, 0);
-    assert.match(formatPreview(result), /no changes \(The submitted information didn't contain changes/);
+    assert.ok(log.includes('No changes: change set plan-42 was empty and has been deleted'), log.join('\n'));
+    assert.equal(
+      formatPreview(result),
+      '### Changes to `ipv6demo-pr-12`\n\nNo changes: the stack already matches.\n\nUPDATE change set preview: not executed, deleted.\n',
+    );
+  });
+
+  it('warns, and reports the change set as not deleted, when cleanup fails', async () => {
+    cfnMock.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'ipv6demo-pr-12', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0) }],
+    });
+    cfnMock.on(CreateChangeSetCommand).resolves({ Id: 'arn:cs/plan-42' });
+    cfnMock.on(DescribeChangeSetCommand).resolves({
+      Status: 'CREATE_COMPLETE',
+      ChangeSetId: 'arn:cs/plan-42',
+      Changes: [
+        {
+          Type: 'Resource',
+          ResourceChange: {
+            Action: 'Add',
+            LogicalResourceId: 'Alarm',
+            ResourceType: 'AWS::CloudWatch::Alarm',
+          },
+        },
+      ],
+    });
+    cfnMock.on(DeleteChangeSetCommand).rejects(awsError('AccessDenied', 'not allowed to DeleteChangeSet'));
+    const log: string[] = [];
+
+    const result = await previewChangeSet(client, request(fakeClock(), log));
+
+    assert.equal(result.status, 'changes');
+    assert.equal(result.deleted, false);
+    assert.ok(
+      log.includes(
+        'warning: could not clean up change set plan-42 on ipv6demo-pr-12: AccessDenied: not allowed to DeleteChangeSet; delete it in the console',
+      ),
+      log.join('\n'),
+    );
+    assert.equal(cfnMock.commandCalls(ExecuteChangeSetCommand).length, 0);
+    assert.match(
+      formatPreview(result),
+      /UPDATE change set preview: not executed, NOT deleted \(delete plan-42 on ipv6demo-pr-12 in the console\)\.\n$/,
+    );
+  });
+
+  it('has nothing to clean up when CloudFormation refuses to create the change set', async () => {
+    cfnMock.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'ipv6demo-pr-12', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0) }],
+    });
+    cfnMock.on(CreateChangeSetCommand).rejects(awsError('ValidationError', 'Template format error'));
+    cfnMock
+      .on(DeleteChangeSetCommand)
+      .rejects(awsError('ChangeSetNotFoundException', 'ChangeSet [plan-42] does not exist'));
+    const log: string[] = [];
+
+    await assert.rejects(previewChangeSet(client, request(fakeClock(), log)), /Template format error/);
+    assert.equal(cfnMock.commandCalls(DeleteChangeSetCommand).length, 1);
+    assert.equal(cfnMock.commandCalls(ExecuteChangeSetCommand).length, 0);
+    assert.ok(log.includes('Change set plan-42 does not exist; nothing to delete'), log.join('\n'));
+    assert.ok(!log.some((line) => line.startsWith('warning:')), log.join('\n'));
   });
 
   it('fails with CloudFormation reason when the change set fails, deleting it once', async () => {
@@ -232,7 +322,7 @@ describe('previewChangeSet', () => {
 
     await assert.rejects(
       previewChangeSet(client, request(fakeClock(), [])),
-      /Change set plan-42 for ipv6demo-pr-12 failed: Parameters: \[ImageUri\] must have values/,
+      /Change set plan-42 for stack ipv6demo-pr-12 failed: "Parameters: \[ImageUri\] must have values"\./,
     );
     assert.equal(cfnMock.commandCalls(DeleteChangeSetCommand).length, 1);
     assert.equal(cfnMock.commandCalls(ExecuteChangeSetCommand).length, 0);

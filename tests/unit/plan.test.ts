@@ -19,6 +19,7 @@ import { formatCostMarkdown } from '../../scripts/lib/cost.ts';
 import {
   buildEvent,
   costAssumptionWarnings,
+  defaultAws,
   formatPlanSummary,
   type PlanAws,
   parsePlanArgs,
@@ -332,7 +333,16 @@ describe('runPlan with AWS (aws-sdk-client-mock)', () => {
 
     assert.equal(report.ok, true);
     assert.ok(report.changeSet && !('skipped' in report.changeSet));
-    assert.equal(report.changeSet.changes.length, 1);
+    assert.deepEqual(report.changeSet.rows, [
+      {
+        action: 'Modify',
+        logicalId: 'Service',
+        type: 'AWS::CloudFormation::Stack',
+        replacement: '',
+        scope: [],
+        nestedStack: '',
+      },
+    ]);
     // Children first (network.yml, service.yml), then the rewritten parent.
     const puts = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     assert.equal(puts.length, 3);
@@ -360,6 +370,20 @@ describe('runPlan with AWS (aws-sdk-client-mock)', () => {
     assert.equal(cfnMock.commandCalls(DeleteChangeSetCommand).length, 1);
     assert.equal(cfnMock.commandCalls(ExecuteChangeSetCommand).length, 0);
     assert.match(h.text(), /\| Modify \| Service \| AWS::CloudFormation::Stack \|/);
+  });
+});
+
+describe('defaultAws', () => {
+  it('builds the deploy clients once per region, with their extra attempts for transient errors', async () => {
+    const aws = defaultAws();
+
+    const cfn = aws.cloudFormation('us-east-1');
+
+    assert.equal(aws.cloudFormation('us-east-1'), cfn);
+    assert.equal(aws.s3('us-east-1'), aws.s3('us-east-1'));
+    assert.notEqual(aws.cloudFormation('eu-west-1'), cfn);
+    assert.equal(await cfn.config.maxAttempts(), 8);
+    assert.equal(await aws.s3('us-east-1').config.maxAttempts(), 8);
   });
 });
 
