@@ -13,6 +13,8 @@ export interface ChangeRow {
   replacement: string;
   /** Which parts change: `Properties`, `Tags`, ... */
   scope: string[];
+  /** Names of the properties or attributes that change (`Cpu`, `ContainerDefinitions`, ...), when CloudFormation says. */
+  changed: string[];
   /** Logical id path of the nested stack holding the resource ('' for the root stack). */
   nestedStack: string;
 }
@@ -29,9 +31,22 @@ export function changeRows(changes: readonly Change[], nestedStack = ''): Change
         type: resource.ResourceType ?? '?',
         replacement: resource.Replacement ?? '',
         scope: [...(resource.Scope ?? [])],
+        changed: [
+          ...new Set(
+            (resource.Details ?? [])
+              .map((detail) => detail.Target?.Name ?? detail.Target?.Attribute)
+              .filter((name): name is string => typeof name === 'string' && name !== ''),
+          ),
+        ],
         nestedStack,
       };
     });
+}
+
+/** `Properties (Cpu, Memory), Tags`: the scope, with the changed names when known. */
+function describeScope(row: ChangeRow): string {
+  const scope = row.scope.join(', ') || '—';
+  return row.changed.length > 0 ? `${scope} (${row.changed.join(', ')})` : scope;
 }
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -62,7 +77,7 @@ export function formatChangesMarkdown(input: {
   for (const row of input.rows) {
     const replacement = row.replacement === 'True' ? '**True**' : row.replacement || '—';
     lines.push(
-      `| ${cell(row.action)} | ${cell(row.logicalId)} | ${cell(row.type)} | ${replacement} | ${cell(row.scope.join(', ') || '—')} | ${cell(row.nestedStack || '(root)')} |`,
+      `| ${cell(row.action)} | ${cell(row.logicalId)} | ${cell(row.type)} | ${replacement} | ${cell(describeScope(row))} | ${cell(row.nestedStack || '(root)')} |`,
     );
   }
   return `${lines.join('\n')}\n`;

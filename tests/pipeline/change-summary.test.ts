@@ -13,6 +13,10 @@ describe('change summary', () => {
           ResourceType: 'AWS::ElasticLoadBalancingV2::TargetGroup',
           Replacement: 'True',
           Scope: ['Properties'],
+          Details: [
+            { Target: { Attribute: 'Properties', Name: 'IpAddressType' } },
+            { Target: { Attribute: 'Properties', Name: 'IpAddressType' } },
+          ],
         },
       },
       {
@@ -31,6 +35,7 @@ describe('change summary', () => {
         type: 'AWS::ElasticLoadBalancingV2::TargetGroup',
         replacement: 'True',
         scope: ['Properties'],
+        changed: ['IpAddressType'],
         nestedStack: 'Service',
       },
       {
@@ -39,6 +44,7 @@ describe('change summary', () => {
         type: 'AWS::SNS::Topic',
         replacement: '',
         scope: [],
+        changed: [],
         nestedStack: 'Service',
       },
     ]);
@@ -54,7 +60,7 @@ describe('change summary', () => {
         '',
         '| Action | Logical ID | Type | Replacement | Scope | Nested stack |',
         '|---|---|---|---|---|---|',
-        '| Modify | TargetGroup | AWS::ElasticLoadBalancingV2::TargetGroup | **True** | Properties | Service |',
+        '| Modify | TargetGroup | AWS::ElasticLoadBalancingV2::TargetGroup | **True** | Properties (IpAddressType) | Service |',
         '| Add | Topic | AWS::SNS::Topic | — | — | Service |',
         '',
       ].join('\n'),

@@ -340,6 +340,7 @@ describe('runPlan with AWS (aws-sdk-client-mock)', () => {
         type: 'AWS::CloudFormation::Stack',
         replacement: '',
         scope: [],
+        changed: [],
         nestedStack: '',
       },
     ]);
