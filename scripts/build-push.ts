@@ -9,7 +9,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { buildPush, resolvePlatform } from './lib/build-push.ts';
 import { loadProjectConfig } from './lib/config.ts';
 import { imageTag } from './lib/environment.ts';
-import { environmentFromFlags } from './lib/environment-flags.ts';
+import { environmentFromFlags, environmentOptions } from './lib/environment-flags.ts';
 import { describeError, UserError } from './lib/errors.ts';
 import { createShell } from './lib/shell.ts';
 import { repoRoot } from './lib/templates.ts';
@@ -19,9 +19,7 @@ const ui = createUi();
 try {
   const { values } = parseArgs({
     options: {
-      environment: { type: 'string' },
-      branch: { type: 'string' },
-      pr: { type: 'string' },
+      ...environmentOptions,
       sha: { type: 'string' },
       platform: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { loadProjectConfig } from './lib/config.ts';
-import { environmentFromFlags } from './lib/environment-flags.ts';
+import { environmentFromFlags, environmentOptions } from './lib/environment-flags.ts';
 import { describeError, UserError } from './lib/errors.ts';
 import { repoRoot } from './lib/templates.ts';
 import { createUi } from './lib/ui.ts';
@@ -28,9 +28,7 @@ const ui = createUi();
 try {
   const { values } = parseArgs({
     options: {
-      environment: { type: 'string' },
-      branch: { type: 'string' },
-      pr: { type: 'string' },
+      ...environmentOptions,
       outputs: { type: 'string' },
       url: { type: 'string' },
       resolver: { type: 'string' },

@@ -7,6 +7,13 @@ import {
 } from './environment.ts';
 import { UserError } from './errors.ts';
 
+/** node:util parseArgs definitions of the environment-selecting flags. */
+export const environmentOptions = {
+  environment: { type: 'string' },
+  branch: { type: 'string' },
+  pr: { type: 'string' },
+} as const;
+
 /** The environment-selecting flags every pipeline script accepts. */
 export interface EnvironmentFlags {
   environment?: string | undefined;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadProjectConfig } from './config.ts';
 import { type ContextFlags, type PipelineContext, resolveContext } from './context.ts';
 import { type Environment, type ProjectConfig, resolveEvent } from './environment.ts';
-import { environmentFromFlags } from './environment-flags.ts';
+import { environmentFromFlags, environmentOptions } from './environment-flags.ts';
 import { UserError } from './errors.ts';
 import { repoRoot } from './templates.ts';
 
@@ -15,9 +15,7 @@ import { repoRoot } from './templates.ts';
 
 /** node:util parseArgs option definitions for the common flags. */
 export const commonOptions = {
-  environment: { type: 'string' },
-  branch: { type: 'string' },
-  pr: { type: 'string' },
+  ...environmentOptions,
   'event-name': { type: 'string' },
   'event-path': { type: 'string' },
   region: { type: 'string' },
