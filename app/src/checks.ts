@@ -237,32 +237,16 @@ export async function runChecks(input: RunChecksInput): Promise<CheckResult[]> {
       try {
         addresses = await resolveAddresses(host, family, input.resolver);
         const latencyMs = Math.round(performance.now() - started);
-        if (isIP(host) !== 0) {
-          return addresses.length > 0
-            ? {
-                check: 'dns',
-                family,
-                ok: true,
-                latencyMs,
-                detail: `${host} is an IPv${family} literal; no lookup`,
-              }
-            : {
-                check: 'dns',
-                family,
-                ok: false,
-                latencyMs,
-                detail: `${host} is not an IPv${family} address`,
-              };
-        }
-        return addresses.length > 0
-          ? {
-              check: 'dns',
-              family,
-              ok: true,
-              latencyMs,
-              detail: `${kind} ${host}${via}: ${addresses.join(', ')}`,
-            }
-          : { check: 'dns', family, ok: false, latencyMs, detail: `no ${kind} record for ${host}${via}` };
+        const ok = addresses.length > 0;
+        const detail =
+          isIP(host) !== 0
+            ? ok
+              ? `${host} is an IPv${family} literal; no lookup`
+              : `${host} is not an IPv${family} address`
+            : ok
+              ? `${kind} ${host}${via}: ${addresses.join(', ')}`
+              : `no ${kind} record for ${host}${via}`;
+        return { check: 'dns', family, ok, latencyMs, detail };
       } catch (error) {
         const latencyMs = Math.round(performance.now() - started);
         const message = error instanceof Error ? error.message : String(error);

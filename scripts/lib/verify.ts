@@ -396,30 +396,27 @@ export async function verifyService(settings: VerifySettings, deps: VerifyDeps):
     dnsCheck(host, 6, true, settings, resolve, clock, deadlineAt),
   ]);
 
+  // IPv4 HTTP rows that did not run: a failure when an A record was expected but missing,
+  // a plain skip when the ALB has no public IPv4 address at all.
+  const ipv4NotRun = (status: 'fail' | 'skipped', detail: string): Promise<VerifyCheck[]> =>
+    Promise.resolve(
+      settings.paths.map((path) => ({
+        name: httpCheckName(path, 4),
+        kind: 'http' as const,
+        family: 4 as const,
+        where: 'skipped' as const,
+        status,
+        path,
+        detail,
+      })),
+    );
   const ipv4: Promise<VerifyCheck[]> = expectA
     ? a.addresses.length > 0
       ? httpChecksOnRunner(url.href, 4, a.addresses, settings, check, clock, deadlineAt, host)
-      : Promise.resolve(
-          settings.paths.map((path) => ({
-            name: httpCheckName(path, 4),
-            kind: 'http' as const,
-            family: 4 as const,
-            where: 'skipped' as const,
-            status: 'fail' as const,
-            path,
-            detail: `not run: ${a.check.detail}`,
-          })),
-        )
-    : Promise.resolve(
-        settings.paths.map((path) => ({
-          name: httpCheckName(path, 4),
-          kind: 'http' as const,
-          family: 4 as const,
-          where: 'skipped' as const,
-          status: 'skipped' as const,
-          path,
-          detail: `not expected: the ALB is ${settings.albIpAddressType} (IPv4 clients cannot connect)`,
-        })),
+      : ipv4NotRun('fail', `not run: ${a.check.detail}`)
+    : ipv4NotRun(
+        'skipped',
+        `not expected: the ALB is ${settings.albIpAddressType} (IPv4 clients cannot connect)`,
       );
 
   let ipv6Placement: string;

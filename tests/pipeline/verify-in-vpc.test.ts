@@ -10,7 +10,6 @@ import {
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CheckResult } from '../../app/src/checks.ts';
-import type { Clock } from '../../scripts/lib/retry.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import { DEFAULT_PATHS, type VerifySettings, verifyService } from '../../scripts/lib/verify.ts';
 import {
@@ -19,6 +18,7 @@ import {
   probeCommand,
   stopPollInterval,
 } from '../../scripts/lib/verify-in-vpc.ts';
+import { fakeClock } from '../support/clock.ts';
 
 const TASK_ARN = 'arn:aws:ecs:us-east-1:123456789012:task/ipv6demo-pr-7-Cluster/0a1b2c3d4e';
 const URL = 'http://alb.example.com/';
@@ -40,19 +40,6 @@ const passing: CheckResult[] = [
     }),
   ),
 ];
-
-function fakeClock(): Clock & { slept: number[] } {
-  let now = 1_700_000_000_000;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
 
 describe('in-VPC probe (ECS and CloudWatch Logs mocked)', () => {
   const ecsMock = mockClient(ECSClient);

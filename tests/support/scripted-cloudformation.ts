@@ -230,16 +230,4 @@ export class ScriptedCloudFormation {
   }
 }
 
-/** A clock that only moves when someone sleeps: scenario tests run in milliseconds. */
-export function fakeClock(start = Date.parse('2026-11-21T00:00:00Z')): Clock & { slept: number[] } {
-  let now = start;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
+export { fakeClock } from './clock.ts';

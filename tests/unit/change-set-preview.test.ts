@@ -12,22 +12,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatPreview, previewChangeSet } from '../../scripts/lib/change-set-preview.ts';
 import type { Clock } from '../../scripts/lib/retry.ts';
+import { fakeClock } from '../support/clock.ts';
 
 const cfnMock = mockClient(CloudFormationClient);
 const client = new CloudFormationClient({ region: 'us-east-1' });
-
-function fakeClock(): Clock & { slept: number[] } {
-  let now = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
 
 const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
 

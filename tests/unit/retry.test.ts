@@ -1,19 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Clock, PollTimeoutError, poll, retry } from '../../scripts/lib/retry.ts';
-
-function fakeClock(): Clock & { slept: number[] } {
-  let t = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => t,
-    sleep: async (ms) => {
-      slept.push(ms);
-      t += ms;
-    },
-  };
-}
+import { PollTimeoutError, poll, retry } from '../../scripts/lib/retry.ts';
+import { fakeClock } from '../support/clock.ts';
 
 describe('retry', () => {
   it('retries retryable errors with growing delays, then succeeds', async () => {

@@ -26,9 +26,9 @@ import {
 } from '../../scripts/lib/bootstrap.ts';
 import type { ProjectConfig } from '../../scripts/lib/environment.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
-import type { Clock } from '../../scripts/lib/retry.ts';
 import { cfnDir } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
+import { fakeClock } from '../support/clock.ts';
 
 const config: ProjectConfig = {
   app: 'ipv6demo',
@@ -70,16 +70,6 @@ const notFound = Object.assign(new Error('Stack with id ipv6demo-bootstrap does 
   name: 'ValidationError',
 });
 
-/** A clock whose sleep only advances time, so polling is instant. */
-function fakeClock(): Clock {
-  let now = 1_700_000_000_000;
-  return {
-    now: () => now,
-    sleep: async (ms) => {
-      now += ms;
-    },
-  };
-}
 const cfnMock = mockClient(CloudFormationClient);
 const iamMock = mockClient(IAMClient);
 const lines: string[] = [];
