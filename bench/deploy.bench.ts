@@ -15,23 +15,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { PipelineContext } from '../scripts/lib/context.ts';
 import { type DeploySettings, deployEnvironment } from '../scripts/lib/deploy.ts';
-import { type ProjectConfig, parseEnvironmentKey } from '../scripts/lib/environment.ts';
+import { parseEnvironmentKey } from '../scripts/lib/environment.ts';
 import { repoRoot } from '../scripts/lib/templates.ts';
 import { createUi } from '../scripts/lib/ui.ts';
 import { startMoto } from '../tests/support/moto.ts';
+import { fixtureConfig, fixtureContext } from '../tests/support/pipeline-fixtures.ts';
 import { aws, cliEnv, median, ms, report, timed } from './pipeline-support.ts';
 
 const RUNS = 5;
 const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
-const config: ProjectConfig = {
-  app: 'bench',
-  region: 'us-east-1',
-  productionBranch: 'main',
-  branchEnvironments: [],
-  ecrRepository: 'bench',
-};
+const config = fixtureConfig('bench');
 
 const moto = await startMoto();
 const out = mkdtempSync(join(tmpdir(), 'deploy-bench-'));
@@ -40,16 +34,7 @@ try {
   const s3 = new S3Client(moto.clientConfig);
   await s3.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
   const ui = createUi({ write: () => {}, env: {} });
-  const context = (runId: string): PipelineContext => ({
-    repository: 'octo/bench',
-    region: 'us-east-1',
-    roleArn: undefined,
-    cfnRoleArn: undefined,
-    artifactBucket: 'artifacts',
-    ecrRepository: 'bench',
-    runId,
-    ref: undefined,
-  });
+  const context = (runId: string) => fixtureContext('bench', { runId });
   const ours = (key: string, runId: string) => {
     const settings: DeploySettings = {
       config,

@@ -10,34 +10,19 @@ import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { PipelineContext } from '../scripts/lib/context.ts';
-import { type ProjectConfig, parseEnvironmentKey } from '../scripts/lib/environment.ts';
+import { parseEnvironmentKey } from '../scripts/lib/environment.ts';
 import { deployStack } from '../scripts/lib/stack-deploy.ts';
 import { teardownEnvironment } from '../scripts/lib/teardown.ts';
 import { repoRoot } from '../scripts/lib/templates.ts';
 import { createUi } from '../scripts/lib/ui.ts';
 import { startMoto } from '../tests/support/moto.ts';
+import { fixtureConfig, fixtureContext } from '../tests/support/pipeline-fixtures.ts';
 import { aws, cliEnv, median, ms, report, timed } from './pipeline-support.ts';
 
 const RUNS = 5;
 const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
-const config: ProjectConfig = {
-  app: 'bench',
-  region: 'us-east-1',
-  productionBranch: 'main',
-  branchEnvironments: [],
-  ecrRepository: 'bench',
-};
-const context: PipelineContext = {
-  repository: 'octo/bench',
-  region: 'us-east-1',
-  roleArn: undefined,
-  cfnRoleArn: undefined,
-  artifactBucket: 'artifacts',
-  ecrRepository: 'bench',
-  runId: 'bench',
-  ref: undefined,
-};
+const config = fixtureConfig('bench');
+const context = fixtureContext('bench', { runId: 'bench' });
 
 const moto = await startMoto();
 const out = mkdtempSync(join(tmpdir(), 'teardown-bench-'));

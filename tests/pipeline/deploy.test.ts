@@ -18,25 +18,20 @@ import { CreateRepositoryCommand, ECRClient, ListImagesCommand, PutImageCommand 
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createAwsClients, type PipelineContext } from '../../scripts/lib/context.ts';
+import { createAwsClients } from '../../scripts/lib/context.ts';
 import { type DeploySettings, deployEnvironment } from '../../scripts/lib/deploy.ts';
-import { ownershipTags, type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
+import { ownershipTags, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
 import { packageTemplate, s3TemplateUrl } from '../../scripts/lib/packaging.ts';
 import { deployStack, describeStack } from '../../scripts/lib/stack-deploy.ts';
 import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
+import { fixtureConfig, fixtureContext } from '../support/pipeline-fixtures.ts';
 import { fakeClock } from '../support/scripted-cloudformation.ts';
 
 const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
-const config: ProjectConfig = {
-  app: 'fixture',
-  region: 'us-east-1',
-  productionBranch: 'main',
-  branchEnvironments: [],
-  ecrRepository: 'fixture',
-};
+const config = fixtureConfig('fixture');
 const bucket = 'artifacts';
 
 describe('deploy and teardown against moto', () => {
@@ -73,16 +68,8 @@ describe('deploy and teardown against moto', () => {
       },
       env: {},
     });
-  const context = (runId: string): PipelineContext => ({
-    repository: 'octo/fixture',
-    region: 'us-east-1',
-    roleArn: undefined,
-    cfnRoleArn: undefined,
-    artifactBucket: bucket,
-    ecrRepository: 'fixture',
-    runId,
-    ref: 'refs/heads/feature',
-  });
+  const context = (runId: string) =>
+    fixtureContext('fixture', { artifactBucket: bucket, runId, ref: 'refs/heads/feature' });
   const settings = (key: string, runId: string): DeploySettings => ({
     config,
     environment: parseEnvironmentKey(config, key),

@@ -6,33 +6,18 @@ import { after, before, describe, it } from 'node:test';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateRepositoryCommand, ECRClient, ListImagesCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { PipelineContext } from '../../scripts/lib/context.ts';
 import { type DeploySettings, deployEnvironment } from '../../scripts/lib/deploy.ts';
-import { type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
+import { parseEnvironmentKey } from '../../scripts/lib/environment.ts';
 import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
+import { fixtureConfig, fixtureContext } from '../support/pipeline-fixtures.ts';
 
 const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
-const config: ProjectConfig = {
-  app: 'fixture',
-  region: 'us-east-1',
-  productionBranch: 'main',
-  branchEnvironments: [],
-  ecrRepository: 'fixture',
-};
-const context: PipelineContext = {
-  repository: 'octo/fixture',
-  region: 'us-east-1',
-  roleArn: undefined,
-  cfnRoleArn: undefined,
-  artifactBucket: 'artifacts',
-  ecrRepository: 'fixture',
-  runId: 'fault-1',
-  ref: undefined,
-};
+const config = fixtureConfig('fixture');
+const context = fixtureContext('fixture', { runId: 'fault-1' });
 
 describe('deploy and teardown through a fault-injecting proxy', () => {
   let moto: Moto;

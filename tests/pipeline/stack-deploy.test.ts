@@ -6,12 +6,12 @@ import { after, describe, it } from 'node:test';
 import { ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { PipelineContext } from '../../scripts/lib/context.ts';
-import { type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
+import { parseEnvironmentKey } from '../../scripts/lib/environment.ts';
 import { deployStack, type StackDeployInput } from '../../scripts/lib/stack-deploy.ts';
 import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
+import { fixtureConfig, fixtureContext } from '../support/pipeline-fixtures.ts';
 import { fakeClock, ScriptedCloudFormation, stackArn } from '../support/scripted-cloudformation.ts';
 
 const template = join(repoRoot, 'tests', 'fixtures', 'single.yml');
@@ -222,23 +222,8 @@ describe('deployStack scenarios (scripted CloudFormation)', () => {
 });
 
 describe('teardown scenarios (scripted CloudFormation)', () => {
-  const config: ProjectConfig = {
-    app: 'fixture',
-    region: 'us-east-1',
-    productionBranch: 'main',
-    branchEnvironments: [],
-    ecrRepository: 'fixture',
-  };
-  const context: PipelineContext = {
-    repository: 'octo/fixture',
-    region: 'us-east-1',
-    roleArn: undefined,
-    cfnRoleArn: undefined,
-    artifactBucket: undefined,
-    ecrRepository: 'fixture',
-    runId: '1-1',
-    ref: undefined,
-  };
+  const config = fixtureConfig('fixture');
+  const context = fixtureContext('fixture', { artifactBucket: undefined, runId: '1-1' });
   const owned = (key: string) => [
     { Key: 'gitops:app', Value: 'fixture' },
     { Key: 'gitops:environment', Value: key },
