@@ -80,7 +80,7 @@ export async function deployStack(
   const clock = deps.clock ?? realClock;
   const started = clock.now();
   const deadline = () => Math.max(1_000, input.timeoutMs - (clock.now() - started));
-  const watch = (stack: string, label: string, since: Date) =>
+  const watch = (stack: string, label: string, since: Date, operationAlreadyRunning = false) =>
     watchStack({
       cfn,
       stack,
@@ -89,6 +89,7 @@ export async function deployStack(
       log,
       clock,
       timeoutMs: deadline(),
+      operationAlreadyRunning,
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
     });
 
@@ -226,6 +227,7 @@ type Watch = (
   stack: string,
   label: string,
   since: Date,
+  operationAlreadyRunning?: boolean,
 ) => Promise<{ status: string; stack: Stack | undefined; events: StackEvent[] }>;
 
 /**
@@ -253,7 +255,7 @@ async function recoverStack(
         return stack;
       case 'wait': {
         log(`${input.stackName} is ${status}; waiting for that operation to finish first`);
-        await watch(stackId, `${input.stackName} (${status})`, since);
+        await watch(stackId, `${input.stackName} (${status})`, since, true);
         break;
       }
       case 'recreate': {

@@ -75,6 +75,12 @@ export interface WatchOptions {
   log: (line: string) => void;
   clock?: Clock;
   schedule?: PollSchedule;
+  /**
+   * The operation was already running when the watch began (waiting for someone else's
+   * update). Otherwise a terminal status counts only once this operation has shown itself
+   * (see watchStack), so a status left from the previous operation never ends the wait.
+   */
+  operationAlreadyRunning?: boolean;
 }
 
 export interface WatchResult {
@@ -113,6 +119,15 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
   let throttleFactor = 1;
   let callsLastCycle = 1;
   let lastStatus = 'unknown';
+  // Evidence that the status we read belongs to this operation, not the previous one.
+  let operationSeen = options.operationAlreadyRunning ?? false;
+  let staleReported = false;
+  const sinceThisOperation = (stack: Stack | undefined): boolean =>
+    stack === undefined ||
+    (stack.StackStatus ?? '').endsWith('_IN_PROGRESS') ||
+    [stack.CreationTime, stack.LastUpdatedTime, stack.DeletionTime].some(
+      (time) => time !== undefined && time >= options.since,
+    );
 
   const describe = async (): Promise<Stack | undefined> => {
     calls += 1;
@@ -185,6 +200,7 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
       if (event.LogicalResourceId === event.StackName && event.StackId !== undefined) {
         rootId = event.StackId;
         lastStatus = event.ResourceStatus ?? lastStatus;
+        operationSeen = true; // fetchEvents only returns events since `since`
       }
     }
     if (isTerminalStatus(lastStatus) && lastStatus !== 'unknown') rootTerminal = true;
@@ -214,7 +230,14 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
             const stack = await describe();
             const status = stack?.StackStatus ?? 'DELETE_COMPLETE';
             lastStatus = status;
-            if (isTerminalStatus(status)) {
+            if (sinceThisOperation(stack)) operationSeen = true;
+            if (isTerminalStatus(status) && !operationSeen && !staleReported) {
+              staleReported = true;
+              options.log(
+                `${options.label}: CloudFormation still reports ${status} from before; waiting for this operation to show`,
+              );
+            }
+            if (isTerminalStatus(status) && operationSeen) {
               await sweep(true);
               throttleFactor = Math.max(1, throttleFactor / 2);
               return { status, stack, events, calls, throttled };

@@ -364,7 +364,8 @@ describe('deployEnvironment on the shared network (mocked CloudFormation)', () =
               StackName: 'fixture-pr-7',
               StackId: 'arn:pr-7',
               StackStatus: 'CREATE_COMPLETE',
-              CreationTime: new Date(0),
+              // Created by this run: the fake clock's start, after the watch's `since`.
+              CreationTime: new Date('2026-11-21T00:00:00Z'),
               Outputs: [{ OutputKey: 'ServiceUrl', OutputValue: 'http://example.test' }],
             },
           ],
