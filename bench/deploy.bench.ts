@@ -15,16 +15,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { type DeploySettings, deployEnvironment } from '../scripts/lib/deploy.ts';
-import { parseEnvironmentKey } from '../scripts/lib/environment.ts';
+import { deployEnvironment } from '../scripts/lib/deploy.ts';
 import { repoRoot } from '../scripts/lib/templates.ts';
 import { createUi } from '../scripts/lib/ui.ts';
 import { startMoto } from '../tests/support/moto.ts';
-import { fixtureConfig, fixtureContext } from '../tests/support/pipeline-fixtures.ts';
+import {
+  fixtureConfig,
+  fixtureContext,
+  nestedFixtureDeploySettings,
+  nestedFixtureDir,
+} from '../tests/support/pipeline-fixtures.ts';
 import { aws, cliEnv, median, ms, report, timed } from './pipeline-support.ts';
 
 const RUNS = 5;
-const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
+const fixtures = nestedFixtureDir;
 const config = fixtureConfig('bench');
 
 const moto = await startMoto();
@@ -36,20 +40,7 @@ try {
   const ui = createUi({ write: () => {}, env: {} });
   const context = (runId: string) => fixtureContext('bench', { runId });
   const ours = (key: string, runId: string) => {
-    const settings: DeploySettings = {
-      config,
-      environment: parseEnvironmentKey(config, key),
-      context: context(runId),
-      imageUri: undefined,
-      imageUriDualstack: undefined,
-      templatePath: join(fixtures, 'parent.yml'),
-      parametersFile: join(fixtures, 'parameters.yml'),
-      networkTemplatePath: join(fixtures, 'unused.yml'),
-      networkParametersFile: undefined,
-      timeoutMinutes: 5,
-      execute: true,
-      outDir: join(out, key),
-    };
+    const settings = nestedFixtureDeploySettings(config, key, context(runId), join(out, key), 5);
     return deployEnvironment(settings, { cfn, s3, ui });
   };
   const env = cliEnv(moto.port);

@@ -13,14 +13,13 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseEnvironmentKey } from '../scripts/lib/environment.ts';
 import { deployStack } from '../scripts/lib/stack-deploy.ts';
 import { teardownEnvironment } from '../scripts/lib/teardown.ts';
-import { repoRoot } from '../scripts/lib/templates.ts';
 import { createUi } from '../scripts/lib/ui.ts';
 import { startMoto } from '../tests/support/moto.ts';
-import { fixtureConfig, fixtureContext } from '../tests/support/pipeline-fixtures.ts';
+import { fixtureConfig, fixtureContext, nestedFixtureDir } from '../tests/support/pipeline-fixtures.ts';
 import { aws, cliEnv, median, ms, report, timed } from './pipeline-support.ts';
 
 const RUNS = 5;
-const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
+const fixtures = nestedFixtureDir;
 const config = fixtureConfig('bench');
 const context = fixtureContext('bench', { runId: 'bench' });
 

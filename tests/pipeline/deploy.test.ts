@@ -27,10 +27,15 @@ import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
-import { fixtureConfig, fixtureContext } from '../support/pipeline-fixtures.ts';
+import {
+  fixtureConfig,
+  fixtureContext,
+  nestedFixtureDeploySettings,
+  nestedFixtureDir,
+} from '../support/pipeline-fixtures.ts';
 import { fakeClock } from '../support/scripted-cloudformation.ts';
 
-const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
+const fixtures = nestedFixtureDir;
 const config = fixtureConfig('fixture');
 const bucket = 'artifacts';
 
@@ -70,20 +75,8 @@ describe('deploy and teardown against moto', () => {
     });
   const context = (runId: string) =>
     fixtureContext('fixture', { artifactBucket: bucket, runId, ref: 'refs/heads/feature' });
-  const settings = (key: string, runId: string): DeploySettings => ({
-    config,
-    environment: parseEnvironmentKey(config, key),
-    context: context(runId),
-    imageUri: undefined,
-    imageUriDualstack: undefined,
-    templatePath: join(fixtures, 'parent.yml'),
-    parametersFile: join(fixtures, 'parameters.yml'),
-    networkTemplatePath: join(fixtures, 'unused.yml'),
-    networkParametersFile: undefined,
-    timeoutMinutes: 1,
-    execute: true,
-    outDir: join(out, key),
-  });
+  const settings = (key: string, runId: string) =>
+    nestedFixtureDeploySettings(config, key, context(runId), join(out, key));
 
   it('packages nested templates to S3 under content-hash keys and rewrites TemplateURL', async () => {
     const packaged = await packageTemplate(join(fixtures, 'parent.yml'), { s3, bucket, region: 'us-east-1' });

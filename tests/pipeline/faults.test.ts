@@ -6,16 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateRepositoryCommand, ECRClient, ListImagesCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { type DeploySettings, deployEnvironment } from '../../scripts/lib/deploy.ts';
-import { parseEnvironmentKey } from '../../scripts/lib/environment.ts';
+import { deployEnvironment } from '../../scripts/lib/deploy.ts';
 import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
-import { fixtureConfig, fixtureContext } from '../support/pipeline-fixtures.ts';
+import { fixtureConfig, fixtureContext, nestedFixtureDeploySettings } from '../support/pipeline-fixtures.ts';
 
-const fixtures = join(repoRoot, 'tests', 'fixtures', 'nested');
 const config = fixtureConfig('fixture');
 const context = fixtureContext('fixture', { runId: 'fault-1' });
 
@@ -59,20 +56,7 @@ describe('deploy and teardown through a fault-injecting proxy', () => {
     }
     const lines: string[] = [];
     const ui = createUi({ write: (line) => lines.push(line), env: {} });
-    const settings: DeploySettings = {
-      config,
-      environment: parseEnvironmentKey(config, 'pr-7'),
-      context,
-      imageUri: undefined,
-      imageUriDualstack: undefined,
-      templatePath: join(fixtures, 'parent.yml'),
-      parametersFile: join(fixtures, 'parameters.yml'),
-      networkTemplatePath: join(fixtures, 'unused.yml'),
-      networkParametersFile: undefined,
-      timeoutMinutes: 1,
-      execute: true,
-      outDir: join(out, 'pr-7'),
-    };
+    const settings = nestedFixtureDeploySettings(config, 'pr-7', context, join(out, 'pr-7'));
     const live = async () =>
       ((await direct.cfn.send(new DescribeStacksCommand({}))).Stacks ?? [])
         .filter((s) => s.StackStatus !== 'DELETE_COMPLETE')

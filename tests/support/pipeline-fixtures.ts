@@ -1,5 +1,8 @@
+import { join } from 'node:path';
 import type { PipelineContext } from '../../scripts/lib/context.ts';
-import type { ProjectConfig } from '../../scripts/lib/environment.ts';
+import type { DeploySettings } from '../../scripts/lib/deploy.ts';
+import { type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
+import { repoRoot } from '../../scripts/lib/templates.ts';
 
 /** cfn/project.yml settings for a fixture app named `app` (stack prefix and ECR repository). */
 export function fixtureConfig(app = 'fixture'): ProjectConfig {
@@ -18,5 +21,32 @@ export function fixtureContext(app = 'fixture', overrides: Partial<PipelineConte
     runId: '1',
     ref: undefined,
     ...overrides,
+  };
+}
+
+/** The nested fixture (parent + 2 children + 1 grandchild; only resources moto can create). */
+export const nestedFixtureDir = join(repoRoot, 'tests', 'fixtures', 'nested');
+
+/** Deploy settings for the nested fixture as environment `key`, writing outputs under `outDir`. */
+export function nestedFixtureDeploySettings(
+  config: ProjectConfig,
+  key: string,
+  context: PipelineContext,
+  outDir: string,
+  timeoutMinutes = 1,
+): DeploySettings {
+  return {
+    config,
+    environment: parseEnvironmentKey(config, key),
+    context,
+    imageUri: undefined,
+    imageUriDualstack: undefined,
+    templatePath: join(nestedFixtureDir, 'parent.yml'),
+    parametersFile: join(nestedFixtureDir, 'parameters.yml'),
+    networkTemplatePath: join(nestedFixtureDir, 'unused.yml'),
+    networkParametersFile: undefined,
+    timeoutMinutes,
+    execute: true,
+    outDir,
   };
 }
