@@ -76,6 +76,8 @@ interface Context {
   mode?: LabMode;
   parameters?: Record<string, string>;
   tree?: RenderedTree;
+  /** What the rendered stacks say about the data path; derived once from `tree`. */
+  facts?: DataPathFacts;
   builder?: ImageBuilder;
   namespaces?: { available: boolean; reason: string };
   lab?: Lab;
@@ -118,12 +120,14 @@ function firstOfType(template: Template | undefined, type: string): Record<strin
 }
 
 /** Facts of the rendered service stack that shape the local data path. */
-export function dataPathFacts(tree: RenderedTree): {
+export interface DataPathFacts {
   albIpAddressType: string;
   targetFamily: 4 | 6;
   containerPort: number;
   healthCheckPath: string;
-} {
+}
+
+export function dataPathFacts(tree: RenderedTree): DataPathFacts {
   const service = tree.children.Service?.template;
   const alb = firstOfType(service, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
   const targetGroup = firstOfType(service, 'AWS::ElasticLoadBalancingV2::TargetGroup');
@@ -273,6 +277,24 @@ function listeningSockets(context: Context): string[] {
   );
 }
 
+/**
+ * The likely cause of a failure in the app's data path, from its listening sockets, its
+ * environment, its log lines plus `extra` messages (failed checks), and its exit code.
+ */
+function diagnose(c: Context, extra: string[] = []): { listening: string[]; cause: string | undefined } {
+  const app = c.app;
+  const listening = listeningSockets(c);
+  const cause = diagnoseIpv6Failure({
+    mode: c.mode as LabMode,
+    listening,
+    containerPort: Number(app?.env.PORT ?? c.facts?.containerPort ?? CONTAINER_PORT_DEFAULT),
+    env: app?.env ?? {},
+    messages: [...(app?.logs ?? []), ...extra],
+    ...(app && app.process.exitCode !== null ? { exitCode: app.process.exitCode } : {}),
+  });
+  return { listening, cause };
+}
+
 function stages(): Stage<Context>[] {
   return [
     {
@@ -384,6 +406,7 @@ function stages(): Stage<Context>[] {
           },
         );
         const facts = dataPathFacts(c.tree);
+        c.facts = facts;
         const nested = Object.keys(c.tree.children).join(', ');
         return {
           detail: `${mode}${c.settings.mode ? '' : ` (from cfn/environments/${environment.kind}.yml)`}; cfn-lint clean (${paths.length} templates); nested stacks ${nested}; ALB ${facts.albIpAddressType}, target group IPv${facts.targetFamily}`,
@@ -517,7 +540,7 @@ function stages(): Stage<Context>[] {
       name: 'Start the service',
       async run(c) {
         const emulator = c.emulator as Emulator;
-        const facts = dataPathFacts(c.tree as RenderedTree);
+        const facts = c.facts as DataPathFacts;
         const environment = c.environment as Environment;
         const port = c.lab ? facts.containerPort : await freePort('::1');
         const env: Record<string, string> = {
@@ -549,17 +572,9 @@ function stages(): Stage<Context>[] {
         const dns = c.dns;
         c.cleanups.push(() => dns.stop());
         c.url = `http://${name}:${door.port}`;
-        await waitHealthy(`http://[::1]:${door.port}${facts.healthCheckPath}`, app, 60_000, () => {
-          const listening = listeningSockets(c);
-          const cause = diagnoseIpv6Failure({
-            mode: c.mode as LabMode,
-            listening,
-            containerPort: port,
-            env,
-            messages: app.logs,
-          });
-          return { listening, cause };
-        });
+        await waitHealthy(`http://[::1]:${door.port}${facts.healthCheckPath}`, app, 60_000, () =>
+          diagnose(c),
+        );
         const where = c.lab
           ? `in ${c.lab.namespace}${c.imageTag ? ` from image ${c.imageTag}` : ' from the bundle'}`
           : 'on loopback from the bundle';
@@ -572,7 +587,7 @@ function stages(): Stage<Context>[] {
       name: 'Verify over IPv4 and IPv6',
       async run(c) {
         const dns = c.dns as DnsServer;
-        const facts = dataPathFacts(c.tree as RenderedTree);
+        const facts = c.facts as DataPathFacts;
         c.report = await verifyService(
           {
             url: c.url as string,
@@ -591,14 +606,7 @@ function stages(): Stage<Context>[] {
           { ui: c.ui },
         );
         if (!c.report.ok) {
-          const cause = diagnoseIpv6Failure({
-            mode: c.mode as LabMode,
-            listening: listeningSockets(c),
-            containerPort: Number(c.app?.env.PORT ?? facts.containerPort),
-            env: c.app?.env ?? {},
-            messages: [...(c.app?.logs ?? []), ...c.report.failures],
-            ...(c.app && c.app.process.exitCode !== null ? { exitCode: c.app.process.exitCode } : {}),
-          });
+          const { cause } = diagnose(c, c.report.failures);
           throw new UserError(
             `${c.report.failures.length} check(s) failed: ${c.report.failures.join('; ')}`,
             cause ? `Likely cause: ${cause}.` : 'See the report above and the app log lines.',
