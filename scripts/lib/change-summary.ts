@@ -1,4 +1,5 @@
 import type { Change } from '@aws-sdk/client-cloudformation';
+import { tableCell } from './markdown.ts';
 
 /**
  * The change summary a reviewer reads in the PR comment and the job summary: one row per
@@ -49,8 +50,6 @@ function describeScope(row: ChangeRow): string {
   return row.changed.length > 0 ? `${scope} (${row.changed.join(', ')})` : scope;
 }
 
-const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
 /** Markdown for `.out/<env>/changes.md`. */
 export function formatChangesMarkdown(input: {
   stackName: string;
@@ -77,7 +76,7 @@ export function formatChangesMarkdown(input: {
   for (const row of input.rows) {
     const replacement = row.replacement === 'True' ? '**True**' : row.replacement || '—';
     lines.push(
-      `| ${cell(row.action)} | ${cell(row.logicalId)} | ${cell(row.type)} | ${replacement} | ${cell(describeScope(row))} | ${cell(row.nestedStack || '(root)')} |`,
+      `| ${tableCell(row.action)} | ${tableCell(row.logicalId)} | ${tableCell(row.type)} | ${replacement} | ${tableCell(describeScope(row))} | ${tableCell(row.nestedStack || '(root)')} |`,
     );
   }
   return `${lines.join('\n')}\n`;

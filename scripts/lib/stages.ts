@@ -1,4 +1,5 @@
 import { UserError } from './errors.ts';
+import { tableCell } from './markdown.ts';
 import { formatDuration, type Ui } from './ui.ts';
 
 /**
@@ -70,8 +71,7 @@ export async function runStages<C>(
 export function formatStages(outcomes: StageOutcome[]): string {
   const icon = { ok: '✅', skipped: '⏭️', failed: '❌' } as const;
   const rows = outcomes.map(
-    (o) =>
-      `| ${icon[o.status]} | ${o.name} | ${o.detail.replace(/\|/g, '\\|').replace(/\n/g, ' ')} | ${formatDuration(o.durationMs)} |`,
+    (o) => `| ${icon[o.status]} | ${o.name} | ${tableCell(o.detail)} | ${formatDuration(o.durationMs)} |`,
   );
   return ['| | Stage | Result | Time |', '|---|---|---|---|', ...rows].join('\n');
 }

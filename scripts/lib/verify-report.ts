@@ -1,4 +1,5 @@
 import type { CheckResult, Family } from '../../app/src/checks.ts';
+import { tableCell } from './markdown.ts';
 import { formatDuration } from './ui.ts';
 
 /**
@@ -96,7 +97,7 @@ export function summarize(checks: VerifyCheck[]): { ok: boolean; failures: strin
 function cell(text: string, max = 160): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   const short = flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-  return short.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;');
+  return tableCell(short.replace(/\\/g, '\\\\')).replace(/</g, '&lt;');
 }
 
 const STATUS = { pass: '✅ pass', fail: '❌ fail', skipped: '⏭️ skipped' } as const;
