@@ -149,7 +149,8 @@ describe('checks', () => {
       deadlineMs: 400,
       retryDelayMs: 100,
     });
-    assert.ok(Date.now() - started < 2000);
+    // A deadline that were ignored would retry for ever; the bound is loose for busy CI machines.
+    assert.ok(Date.now() - started < 6000, `took ${Date.now() - started} ms for deadlineMs=400`);
     assert.equal(results.length, 1);
     assert.equal(results[0]?.ok, false);
     assert.equal(results[0]?.detail, `no AAAA record for v4only.test via ${dns.host}:${dns.port}`);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { repoRoot } from '../../scripts/lib/templates.ts';
@@ -12,8 +13,16 @@ export interface RunningApp {
   url6: string;
   /** Every structured log line so far, parsed. */
   logs: Record<string, unknown>[];
+  /**
+   * The first log line matching `match`, waiting for it: a line is written after the response it
+   * describes, so it can reach this process after the response does.
+   */
+  waitForLog(
+    match: (entry: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   child: ChildProcess;
-  /** Resolves with the exit code once the process has ended. */
+  /** Resolves with the exit code once the process has ended and its output has been read. */
   exited: Promise<number | null>;
   /** SIGTERM and wait for the exit code (SIGKILL after 10 s). Safe to call twice. */
   stop(): Promise<number | null>;
@@ -48,8 +57,10 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
       : ['--import', 'tsx', join(repoRoot, 'app', 'src', 'server.ts')];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
+  const logged = new EventEmitter();
   let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': 'exit' can come before the last stdout chunk has been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   child.stderr?.on('data', (chunk) => {
     stderr = (stderr + String(chunk)).slice(-4000);
   });
@@ -65,6 +76,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
         try {
           const entry = JSON.parse(line) as Record<string, unknown>;
           logs.push(entry);
+          logged.emit('entry', entry);
           if (entry.msg === 'listening') {
             clearTimeout(timer);
             resolve(Number(entry.port));
@@ -85,6 +97,27 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
     url4: `http://127.0.0.1:${port}`,
     url6: `http://[::1]:${port}`,
     logs,
+    waitForLog(match, timeoutMs = 5000) {
+      const found = logs.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const onEntry = (entry: Record<string, unknown>) => {
+          if (!match(entry)) return;
+          clearTimeout(timer);
+          logged.off('entry', onEntry);
+          resolve(entry);
+        };
+        const timer = setTimeout(() => {
+          logged.off('entry', onEntry);
+          reject(
+            new Error(
+              `no matching log line within ${timeoutMs} ms; last lines: ${JSON.stringify(logs.slice(-5))}`,
+            ),
+          );
+        }, timeoutMs);
+        logged.on('entry', onEntry);
+      });
+    },
     child,
     exited,
     async stop() {
