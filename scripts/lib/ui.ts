@@ -32,10 +32,25 @@ export interface UiOptions {
   now?: () => number;
 }
 
+let stdoutGuarded = false;
+/**
+ * Write a line to stdout. A reader that goes away (`npm run deploy | head`) must not crash the
+ * run halfway through a deploy: output to a closed pipe is dropped and the work goes on.
+ */
+function writeStdout(line: string): void {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
+  }
+  if (!process.stdout.destroyed) process.stdout.write(`${line}\n`);
+}
+
 /** Build the Ui for this process. Tests pass `write` to capture lines. */
 export function createUi(options: UiOptions = {}): Ui {
   const env = options.env ?? process.env;
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const write = options.write ?? writeStdout;
   const now = options.now ?? Date.now;
   const started = now();
   const core = env.GITHUB_ACTIONS === 'true' && options.write === undefined ? actionsCore : undefined;

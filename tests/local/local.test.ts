@@ -29,7 +29,7 @@ async function rehearse(
   const outDir = join(outRoot, name);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'scripts', 'local.ts'), '--out-dir', outDir, ...args],
+    [join(repoRoot, 'scripts', 'run.mjs'), 'local', '--out-dir', outDir, ...args],
     {
       cwd: repoRoot,
       env: { ...process.env, GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: '' },
@@ -126,11 +126,9 @@ describe(`npm run local (${dataPath}; ${image})`, { concurrency: false }, () => 
   });
 
   it('rejects a bad --mode before starting anything', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'scripts', 'local.ts'), '--mode', 'ipv4'],
-      { cwd: repoRoot },
-    );
+    const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'run.mjs'), 'local', '--mode', 'ipv4'], {
+      cwd: repoRoot,
+    });
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += String(chunk);

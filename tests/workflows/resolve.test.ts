@@ -259,13 +259,13 @@ describe('readEvent', () => {
   });
 });
 
-describe('scripts/resolve.ts in GitHub Actions', () => {
+describe('npm run resolve in GitHub Actions', () => {
   const run = (eventName: string, file: string) => {
     const dir = mkdtempSync(join(summaryDir, 'gha-'));
     const outputFile = join(dir, 'output');
     const summaryFile = join(dir, 'summary');
     writeFileSync(outputFile, '');
-    const result = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'resolve.ts')], {
+    const result = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'run.mjs'), 'resolve'], {
       cwd: repoRoot,
       encoding: 'utf8',
       env: {

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { repoRoot } from '../../scripts/lib/templates.ts';
+
+// scripts/run.mjs is what every `npm run <script>` calls. It is exercised here on a small
+// repository of its own (a copy of the launcher, two TypeScript files, the real node_modules), so
+// that the cache can be inspected and sources edited without touching the real scripts/.
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function launch(root: string, args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'scripts', 'run.mjs'), ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const hello = `import { parseArgs } from 'node:util';
+import { greet } from './lib/greet.ts';
+
+const { values } = parseArgs({
+  options: { name: { type: 'string' }, exit: { type: 'string' }, throw: { type: 'boolean' } },
+  strict: true,
+});
+const name: string = values.name ?? 'world';
+console.log(greet(name, values.throw === true));
+if (values.exit) process.exitCode = Number(values.exit);
+`;
+
+const greet = (word: string) => `import { resolve } from 'node:path';
+
+/** Two levels up from scripts/lib/, as scripts/lib/templates.ts computes the repository root. */
+const root = resolve(import.meta.dirname, '..', '..');
+
+export function greet(name: string, fail: boolean): string {
+  if (fail) throw new Error('greet was asked to fail');
+  return \`${word} \${name} from \${root}\`;
+}
+`;
+
+const chatty = `import { createUi } from './lib/ui.ts';
+
+const ui = createUi();
+for (let i = 0; i < 20_000; i++) ui.info(\`line \${i} \${'x'.repeat(60)}\`);
+console.error('still working after the reader left');
+`;
+
+describe('scripts/run.mjs (the launcher behind npm run)', () => {
+  let root: string;
+  const bundles = () =>
+    readdirSync(join(root, '.cache', 'scripts'))
+      .filter((file) => file.startsWith('hello-'))
+      .sort();
+
+  before(() => {
+    root = realpathSync(mkdtempSync(join(tmpdir(), 'launcher-')));
+    mkdirSync(join(root, 'scripts', 'lib'), { recursive: true });
+    writeFileSync(join(root, 'package.json'), '{ "type": "module" }\n');
+    copyFileSync(join(repoRoot, 'scripts', 'run.mjs'), join(root, 'scripts', 'run.mjs'));
+    writeFileSync(join(root, 'scripts', 'hello.ts'), hello);
+    writeFileSync(join(root, 'scripts', 'lib', 'greet.ts'), greet('hello'));
+    writeFileSync(join(root, 'scripts', 'chatty.ts'), chatty);
+    copyFileSync(join(repoRoot, 'scripts', 'lib', 'ui.ts'), join(root, 'scripts', 'lib', 'ui.ts'));
+    symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'), 'dir');
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('builds the script into one bundle on first use and reuses it, with paths relative to the root intact', async () => {
+    const first = await launch(root, ['hello', '--name', 'ada']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, `hello ada from ${root}\n`);
+    assert.deepEqual(
+      bundles().map((file) => file.replace(/[0-9a-f]{16}/, 'HASH')),
+      ['hello-HASH.mjs', 'hello-HASH.mjs.map'],
+    );
+    const [bundle] = bundles();
+    assert.ok(bundle);
+    const builtAt = statSync(join(root, '.cache', 'scripts', bundle)).mtimeMs;
+
+    const second = await launch(root, ['hello', '--name', 'grace']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, `hello grace from ${root}\n`);
+    assert.equal(
+      statSync(join(root, '.cache', 'scripts', bundle)).mtimeMs,
+      builtAt,
+      'rebuilt without a change',
+    );
+  });
+
+  it('rebuilds after an edit to any source file and removes the stale bundle', async () => {
+    const before = bundles();
+    writeFileSync(join(root, 'scripts', 'lib', 'greet.ts'), greet('goodbye'));
+    const result = await launch(root, ['hello', '--name', 'ada']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `goodbye ada from ${root}\n`);
+    const after = bundles();
+    assert.equal(after.length, 2);
+    assert.notDeepEqual(after, before);
+  });
+
+  it('gives the script only its own flags and passes its exit code through', async () => {
+    const exit = await launch(root, ['hello', '--exit', '3']);
+    assert.equal(exit.code, 3);
+    const unknown = await launch(root, ['hello', '--bogus']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /Unknown option '--bogus'/);
+  });
+
+  it('points stack traces at the TypeScript source, not at the bundle', async () => {
+    const result = await launch(root, ['hello', '--throw']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /greet was asked to fail/);
+    assert.match(result.stderr, /scripts\/lib\/greet\.ts:7/);
+  });
+
+  it('names the scripts it can run when the one asked for does not exist', async () => {
+    const missing = await launch(root, ['helo']);
+    assert.equal(missing.code, 2);
+    assert.equal(
+      missing.stderr,
+      'error: there is no scripts/helo.ts; usage: node scripts/run.mjs <chatty | hello> [flags]\n',
+    );
+    const none = await launch(root, []);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^error: name the script to run; usage/);
+  });
+
+  it('two first runs at once both succeed and leave one complete bundle', async () => {
+    rmSync(join(root, '.cache'), { recursive: true, force: true });
+    const results = await Promise.all([
+      launch(root, ['hello', '--name', 'a']),
+      launch(root, ['hello', '--name', 'b']),
+    ]);
+    assert.deepEqual(
+      results.map((r) => [r.code, r.stdout]),
+      [
+        [0, `goodbye a from ${root}\n`],
+        [0, `goodbye b from ${root}\n`],
+      ],
+    );
+    assert.equal(bundles().length, 2);
+    assert.ok(!readdirSync(join(root, '.cache', 'scripts')).some((file) => file.endsWith('.tmp')));
+  });
+
+  it('keeps working, without a crash, when the reader of its output goes away (| head)', async () => {
+    const child = spawn(process.execPath, [join(root, 'scripts', 'run.mjs'), 'chatty'], { cwd: root });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(stderr, 'still working after the reader left\n');
+    assert.equal(code, 0);
+  });
+
+  it('RUN_FROM_SOURCE=1 runs the TypeScript through tsx with the same result and builds nothing', async () => {
+    rmSync(join(root, '.cache'), { recursive: true, force: true });
+    const result = await launch(root, ['hello', '--name', 'ada'], { RUN_FROM_SOURCE: '1' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `goodbye ada from ${root}\n`);
+    assert.throws(() => statSync(join(root, '.cache')), /ENOENT/);
+  });
+});
