@@ -1,19 +1,17 @@
 /**
  * Benchmark 1 — deploy orchestration. On one moto server with the nested fixture
- * (tests/fixtures/nested: parent + 2 children + 1 grandchild): our deploy (package + change
- * set + execute + wait + outputs files) against `aws cloudformation package` followed by
+ * (tests/fixtures/nested: parent + 2 children + 1 grandchild): `npm run deploy` (package +
+ * change set + execute + wait + outputs files) against `aws cloudformation package` followed by
  * `aws cloudformation deploy`, for a create and for a no-op redeploy. Target: ours ≤ 0.5× the
- * CLI's median wall time, where "ours" is the deploy library call the entry point makes
- * (in-process, after start-up) and the CLI's wall time includes its Python start-up. Against
- * moto the work itself is tiny, so both tools' whole-process times are mostly interpreter
- * start-up: those are measured and printed too (whole processes for create and no-op, and one
- * process's start-up of each tool), so the comparison is never read without them.
+ * CLI's median wall time, whole process against whole processes (start-up included on both
+ * sides). The deploy library call alone (in-process, after start-up) and one process's start-up
+ * of each tool are printed beside them: against moto the work itself is tiny, so much of both
+ * tools' time is interpreter start-up.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { deployEnvironment } from '../scripts/lib/deploy.ts';
 import { repoRoot } from '../scripts/lib/templates.ts';
@@ -25,7 +23,7 @@ import {
   nestedFixtureDeploySettings,
   nestedFixtureDir,
 } from '../tests/support/pipeline-fixtures.ts';
-import { aws, cliEnv, median, ms, report, timed } from './pipeline-support.ts';
+import { aws, cliEnv, median, ms, report, runScript, timed } from './pipeline-support.ts';
 
 const RUNS = 5;
 const fixtures = nestedFixtureDir;
@@ -82,110 +80,89 @@ try {
       if (!(noop && /No updates are to be performed/.test(error.message))) throw error;
     });
   };
+  // Our entry point as a whole process, as `npm run deploy` runs it (minus npm's own start-up).
   const entryPoint = (key: string) =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(repoRoot, 'scripts', 'deploy.ts'),
-          '--environment',
-          key,
-          '--template',
-          join(fixtures, 'parent.yml'),
-          '--parameters-file',
-          join(fixtures, 'parameters.yml'),
-          '--artifact-bucket',
-          'artifacts',
-          '--repository',
-          'octo/bench',
-        ],
-        { env: { ...process.env, ...moto.env }, stdio: 'ignore', cwd: repoRoot },
-      );
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`deploy.ts exited ${code}`))));
-    });
+    runScript(
+      'deploy',
+      [
+        '--environment',
+        key,
+        '--template',
+        join(fixtures, 'parent.yml'),
+        '--parameters-file',
+        join(fixtures, 'parameters.yml'),
+        '--artifact-bucket',
+        'artifacts',
+        '--repository',
+        'octo/bench',
+      ],
+      moto.env,
+    );
+  // Start-up alone: the entry point exits 1 right after loading everything (an unknown flag is
+  // rejected by the argument parser, which runs after every import).
+  const entryPointStartup = () => runScript('deploy', ['--startup-only-probe'], moto.env, 1);
 
-  const entryPointStartup = () =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(repoRoot, 'scripts', 'deploy.ts'), '--startup-only-probe'],
-        {
-          env: { ...process.env, ...moto.env },
-          stdio: 'ignore',
-          cwd: repoRoot,
-        },
-      );
-      child.on('close', (code) =>
-        code === 1 ? resolve() : reject(new Error(`deploy.ts start-up probe exited ${code}`)),
-      );
-    });
-
-  // Warm up moto's CloudFormation backend and both tools once.
+  // Warm up moto's CloudFormation backend, the entry point's bundle cache and the CLI once.
   await ours('pr-900', 'warm');
+  await entryPoint('pr-901');
   await theirs('warm-cli');
 
-  const create = { ours: [] as number[], theirs: [] as number[] };
-  const noop = { ours: [] as number[], theirs: [] as number[] };
+  const series = () => ({ process: [] as number[], library: [] as number[], cli: [] as number[] });
+  const create = series();
+  const noop = series();
+  // Rotate the order each round so that drift in the machine's load hits all three alike.
+  const rotated = async (round: number, steps: (() => Promise<unknown>)[]) => {
+    for (let k = 0; k < steps.length; k++) await steps[(round + k) % steps.length]?.();
+  };
   for (let i = 0; i < RUNS; i++) {
-    // Alternate the order so drift in the machine's load hits both alike.
-    const a = async () => create.ours.push(await timed(() => ours(`pr-${100 + i}`, `c${i}`)));
-    const b = async () => create.theirs.push(await timed(() => theirs(`cli-${i}`)));
-    if (i % 2) await b().then(a);
-    else await a().then(b);
-    const c = async () => noop.ours.push(await timed(() => ours(`pr-${100 + i}`, `n${i}`)));
-    const d = async () => noop.theirs.push(await timed(() => theirs(`cli-${i}`, true)));
-    if (i % 2) await d().then(c);
-    else await c().then(d);
+    await rotated(i, [
+      async () => create.process.push(await timed(() => entryPoint(`pr-${200 + i}`))),
+      async () => create.library.push(await timed(() => ours(`pr-${100 + i}`, `c${i}`))),
+      async () => create.cli.push(await timed(() => theirs(`cli-${i}`))),
+    ]);
+    await rotated(i, [
+      async () => noop.process.push(await timed(() => entryPoint(`pr-${200 + i}`))),
+      async () => noop.library.push(await timed(() => ours(`pr-${100 + i}`, `n${i}`))),
+      async () => noop.cli.push(await timed(() => theirs(`cli-${i}`, true))),
+    ]);
   }
-  // Whole processes: our entry point (create, then the no-op redeploy of the same stack).
-  const entry = { create: [] as number[], noop: [] as number[] };
-  for (let i = 0; i < 3; i++) {
-    entry.create.push(await timed(() => entryPoint(`pr-${200 + i}`)));
-    entry.noop.push(await timed(() => entryPoint(`pr-${200 + i}`)));
+  // The processes really deployed: every stack they were timed on is complete.
+  for (let i = 0; i < RUNS; i++) {
+    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: `ipv6demo-pr-${200 + i}` }));
+    if (Stacks?.[0]?.StackStatus !== 'CREATE_COMPLETE')
+      throw new Error(`ipv6demo-pr-${200 + i} is ${Stacks?.[0]?.StackStatus}, not CREATE_COMPLETE`);
   }
-  // Start-up of one process of each tool: the CLI making one small request, and our entry
-  // point exiting right after loading (an unknown flag is rejected once everything is imported).
+  // Start-up of one process of each tool: the CLI making one small request, and our entry point
+  // exiting right after loading.
   const startup = { ours: [] as number[], theirs: [] as number[] };
   for (let i = 0; i < RUNS; i++) {
     startup.theirs.push(await timed(() => aws(['cloudformation', 'list-stacks', '--max-items', '1'], env)));
     startup.ours.push(await timed(() => entryPointStartup()));
   }
-  const cliStartup = median(startup.theirs);
 
-  const row = (name: string, values: { ours: number[]; theirs: number[] }) =>
-    console.log(
-      `${name}: ours median ${ms(median(values.ours))} [${values.ours.map(Math.round).join(', ')}], aws cli median ${ms(
-        median(values.theirs),
-      )} [${values.theirs.map(Math.round).join(', ')}], ratio ${(median(values.ours) / median(values.theirs)).toFixed(3)}`,
-    );
+  const list = (values: number[]) => `median ${ms(median(values))} [${values.map(Math.round).join(', ')}]`;
   console.log(
-    `start-up of one process: aws cli median ${ms(cliStartup)} [${startup.theirs.map(Math.round).join(', ')}], ` +
-      `scripts/deploy.ts median ${ms(median(startup.ours))} [${startup.ours.map(Math.round).join(', ')}]`,
+    `start-up of one process: aws cli ${list(startup.theirs)}, npm run deploy (node scripts/run.mjs deploy) ${list(startup.ours)}`,
   );
-  row('create (wall time)', create);
-  row('no-op redeploy (wall time)', noop);
-  for (const [name, values, cli] of [
-    ['create', entry.create, create.theirs],
-    ['no-op', entry.noop, noop.theirs],
+  for (const [name, values] of [
+    ['create', create],
+    ['no-op redeploy', noop],
   ] as const) {
     console.log(
-      `whole processes, ${name}: scripts/deploy.ts median ${ms(median(values))} [${values.map(Math.round).join(', ')}] = ${(
-        median(values) / median(cli)
-      ).toFixed(2)}× the aws cli's ${ms(median(cli))}`,
+      `${name}: npm run deploy ${list(values.process)}; aws cloudformation package + deploy ${list(values.cli)}; ` +
+        `deployEnvironment in-process ${list(values.library)} = ${(median(values.library) / median(values.cli)).toFixed(3)}× (reported)`,
     );
   }
   report([
     {
-      name: 'create: ours (library) / aws cli (wall)',
-      value: median(create.ours) / median(create.theirs),
+      name: 'create: npm run deploy / aws cloudformation package + deploy (whole processes)',
+      value: median(create.process) / median(create.cli),
       target: 0.5,
       unit: 'x',
     },
     {
-      name: 'no-op: ours (library) / aws cli (wall)',
-      value: median(noop.ours) / median(noop.theirs),
+      name: 'no-op redeploy: npm run deploy / aws cloudformation package + deploy (whole processes)',
+      value: median(noop.process) / median(noop.cli),
       target: 0.5,
       unit: 'x',
     },
@@ -195,6 +172,6 @@ try {
 } finally {
   await moto.stop();
   rmSync(out, { recursive: true, force: true });
-  for (let i = 0; i < 3; i++)
-    rmSync(join(repoRoot, '.out', `pr-${200 + i}`), { recursive: true, force: true });
+  for (const key of ['pr-901', ...Array.from({ length: RUNS }, (_, i) => `pr-${200 + i}`)])
+    rmSync(join(repoRoot, '.out', key), { recursive: true, force: true });
 }

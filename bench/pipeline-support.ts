@@ -3,6 +3,8 @@
  * the AWS CLI against moto, and the target check.
  */
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../scripts/lib/templates.ts';
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,6 +33,39 @@ export function aws(args: string[], env: Record<string, string>): Promise<string
     child.on('error', reject);
     child.on('close', (code) =>
       code === 0 ? resolve(output) : reject(new Error(`aws ${args.join(' ')} exited ${code}: ${output}`)),
+    );
+  });
+}
+
+/**
+ * Run one of our entry points as a whole process, exactly as `npm run <script>` does minus npm's
+ * own start-up: `node scripts/run.mjs <script> ...args`. Rejects on an exit code other than
+ * `expectedCode`, with the script's output.
+ */
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  expectedCode = 0,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'run.mjs'), script, ...args], {
+      env: { ...process.env, ...env },
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output = (output + String(chunk)).slice(-4000);
+    });
+    child.stderr.on('data', (chunk) => {
+      output = (output + String(chunk)).slice(-4000);
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === expectedCode
+        ? resolve()
+        : reject(new Error(`npm run ${script} ${args.join(' ')} exited ${code}: ${output}`)),
     );
   });
 }

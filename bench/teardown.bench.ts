@@ -1,22 +1,24 @@
 /**
  * Benchmark 2 — teardown. On one moto server, stacks of the nested fixture are created
- * (untimed), then torn down: our teardown (ownership check, delete, watch until
+ * (untimed), then torn down: `npm run teardown` (ownership check, delete, watch until
  * DELETE_COMPLETE, preview image tags, teardown.json) against `aws cloudformation delete-stack`
- * + `aws cloudformation wait stack-delete-complete`. Target: ours ≤ 0.5× the CLI's median.
+ * + `aws cloudformation wait stack-delete-complete`. Target: ours ≤ 0.5× the CLI's median, whole
+ * process against whole processes; the teardown library call alone is printed beside it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseEnvironmentKey } from '../scripts/lib/environment.ts';
 import { deployStack } from '../scripts/lib/stack-deploy.ts';
 import { teardownEnvironment } from '../scripts/lib/teardown.ts';
+import { repoRoot } from '../scripts/lib/templates.ts';
 import { createUi } from '../scripts/lib/ui.ts';
 import { startMoto } from '../tests/support/moto.ts';
 import { fixtureConfig, fixtureContext, nestedFixtureDir } from '../tests/support/pipeline-fixtures.ts';
-import { aws, cliEnv, median, ms, report, timed } from './pipeline-support.ts';
+import { aws, cliEnv, median, ms, report, runScript, timed } from './pipeline-support.ts';
 
 const RUNS = 5;
 const fixtures = nestedFixtureDir;
@@ -31,6 +33,8 @@ try {
   const ecr = new ECRClient(moto.clientConfig);
   await s3.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
   await ecr.send(new CreateRepositoryCommand({ repositoryName: 'bench' }));
+  // The entry points read cfn/project.yml (app and ECR repository ipv6demo).
+  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'ipv6demo' }));
   const ui = createUi({ write: () => {}, env: {} });
   const create = (stackName: string, key: string) =>
     deployStack(
@@ -76,30 +80,71 @@ try {
     await aws(['cloudformation', 'wait', 'stack-delete-complete', '--stack-name', stack], env);
   };
 
-  // Warm up both paths once.
+  const stackExists = async (stackName: string) => {
+    try {
+      const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+      return Stacks?.[0]?.StackStatus !== 'DELETE_COMPLETE';
+    } catch (error) {
+      if (/does not exist/.test(String(error))) return false;
+      throw error;
+    }
+  };
+  // Whole processes, as `npm run deploy` / `npm run teardown` run them (minus npm's start-up).
+  const entryCreate = (key: string) =>
+    runScript(
+      'deploy',
+      [
+        '--environment',
+        key,
+        '--template',
+        join(fixtures, 'parent.yml'),
+        '--parameters-file',
+        join(fixtures, 'parameters.yml'),
+        '--artifact-bucket',
+        'artifacts',
+        '--repository',
+        'octo/bench',
+      ],
+      moto.env,
+    );
+  const entryTeardown = (key: string) =>
+    runScript('teardown', ['--environment', key, '--repository', 'octo/bench'], moto.env);
+
+  // Warm up every path once.
   await create('bench-pr-900', 'pr-900');
   await ours('pr-900');
+  await entryCreate('pr-901');
+  await entryTeardown('pr-901');
   await create('warm-cli', 'warm');
   await theirs('warm-cli');
 
-  const times = { ours: [] as number[], theirs: [] as number[] };
+  const times = { process: [] as number[], library: [] as number[], cli: [] as number[] };
   for (let i = 0; i < RUNS; i++) {
     await create(`bench-pr-${100 + i}`, `pr-${100 + i}`);
+    await entryCreate(`pr-${200 + i}`);
     await create(`cli-${i}`, `cli-${i}`);
-    const a = async () => times.ours.push(await timed(() => ours(`pr-${100 + i}`)));
-    const b = async () => times.theirs.push(await timed(() => theirs(`cli-${i}`)));
-    if (i % 2) await b().then(a);
-    else await a().then(b);
+    // Rotate the order each round so that drift in the machine's load hits all three alike.
+    const steps = [
+      async () => times.process.push(await timed(() => entryTeardown(`pr-${200 + i}`))),
+      async () => times.library.push(await timed(() => ours(`pr-${100 + i}`))),
+      async () => times.cli.push(await timed(() => theirs(`cli-${i}`))),
+    ];
+    if (!(await stackExists(`ipv6demo-pr-${200 + i}`)))
+      throw new Error(`ipv6demo-pr-${200 + i} was not created`);
+    for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]?.();
+    // "Nothing to do" also exits 0: make sure the process really deleted the stack it was timed on.
+    if (await stackExists(`ipv6demo-pr-${200 + i}`))
+      throw new Error(`npm run teardown left ipv6demo-pr-${200 + i} behind`);
   }
+  const list = (values: number[]) => `median ${ms(median(values))} [${values.map(Math.round).join(', ')}]`;
   console.log(
-    `teardown: ours median ${ms(median(times.ours))} [${times.ours.map(Math.round).join(', ')}], aws cli median ${ms(
-      median(times.theirs),
-    )} [${times.theirs.map(Math.round).join(', ')}], ratio ${(median(times.ours) / median(times.theirs)).toFixed(3)}`,
+    `teardown: npm run teardown ${list(times.process)}; aws cloudformation delete-stack + wait ${list(times.cli)}; ` +
+      `teardownEnvironment in-process ${list(times.library)} = ${(median(times.library) / median(times.cli)).toFixed(3)}× (reported)`,
   );
   report([
     {
-      name: 'teardown: ours / aws cli',
-      value: median(times.ours) / median(times.theirs),
+      name: 'teardown: npm run teardown / aws cloudformation delete-stack + wait (whole processes)',
+      value: median(times.process) / median(times.cli),
       target: 0.5,
       unit: 'x',
     },
@@ -108,4 +153,6 @@ try {
 } finally {
   await moto.stop();
   rmSync(out, { recursive: true, force: true });
+  for (const key of ['pr-901', ...Array.from({ length: RUNS }, (_, i) => `pr-${200 + i}`)])
+    rmSync(join(repoRoot, '.out', key), { recursive: true, force: true });
 }
