@@ -58,7 +58,10 @@ async function runFromSource() {
   await import(pathToFileURL(entry).href);
 }
 
-/** @returns {Promise<string>} the bundle's path, built if needed */
+/**
+ * @returns {Promise<string | undefined>} the bundle's path, built if needed; undefined when the
+ * cache cannot be written (a read-only checkout), after saying so
+ */
 async function bundle() {
   const hash = createHash('sha256');
   hash.update(`format ${BUILD_FORMAT}\0`);
@@ -90,30 +93,43 @@ async function bundle() {
     logLevel: 'error',
     write: false,
   });
-  mkdirSync(cacheDir, { recursive: true });
-  // Drop this script's stale bundles, then write the map before the bundle (the bundle's
-  // existence is what marks the cache entry complete), each through a rename so that two runs
-  // building at once never see half a file.
-  const ours = new RegExp(`^${name}-[0-9a-f]{16}\\.mjs(\\.map)?$`);
-  for (const file of readdirSync(cacheDir)) {
-    if (ours.test(file) && !file.startsWith(basename(outfile))) rmSync(join(cacheDir, file), { force: true });
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    // Drop this script's stale bundles, then write the map before the bundle (the bundle's
+    // existence is what marks the cache entry complete), each through a rename so that two runs
+    // building at once never see half a file.
+    const ours = new RegExp(`^${name}-[0-9a-f]{16}\\.mjs(\\.map)?$`);
+    for (const file of readdirSync(cacheDir)) {
+      if (ours.test(file) && !file.startsWith(basename(outfile)))
+        rmSync(join(cacheDir, file), { force: true });
+    }
+    const outputs = [...result.outputFiles].sort(
+      (a, b) => Number(b.path.endsWith('.map')) - Number(a.path.endsWith('.map')),
+    );
+    for (const output of outputs) {
+      const temporary = `${output.path}.${process.pid}.tmp`;
+      writeFileSync(temporary, output.contents);
+      renameSync(temporary, output.path);
+    }
+    return outfile;
+  } catch (error) {
+    const reason = /** @type {NodeJS.ErrnoException} */ (error).code ?? String(error);
+    console.error(
+      `note: cannot write ${relative(root, cacheDir)}/ (${reason}); running from source through tsx (slower start-up).`,
+    );
+    return undefined;
   }
-  const outputs = [...result.outputFiles].sort(
-    (a, b) => Number(b.path.endsWith('.map')) - Number(a.path.endsWith('.map')),
-  );
-  for (const output of outputs) {
-    const temporary = `${output.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, output.contents);
-    renameSync(temporary, output.path);
-  }
-  return outfile;
 }
 
 if (process.env.RUN_FROM_SOURCE === '1' || process.env.RUN_FROM_SOURCE === 'true') {
   await runFromSource();
 } else {
   const built = await bundle();
-  // Stack traces point at scripts/**/*.ts, not at the bundle.
-  process.setSourceMapsEnabled(true);
-  await import(pathToFileURL(built).href);
+  if (built) {
+    // Stack traces point at scripts/**/*.ts, not at the bundle.
+    process.setSourceMapsEnabled(true);
+    await import(pathToFileURL(built).href);
+  } else {
+    await runFromSource();
+  }
 }

@@ -184,6 +184,22 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     assert.equal(code, 0);
   });
 
+  it('runs from source, and says why, where the cache cannot be written', async () => {
+    rmSync(join(root, '.cache'), { recursive: true, force: true });
+    writeFileSync(join(root, '.cache'), 'not a directory');
+    try {
+      const result = await launch(root, ['hello', '--name', 'ada']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, `goodbye ada from ${root}\n`);
+      assert.equal(
+        result.stderr,
+        'note: cannot write .cache/scripts/ (ENOTDIR); running from source through tsx (slower start-up).\n',
+      );
+    } finally {
+      rmSync(join(root, '.cache'), { force: true });
+    }
+  });
+
   it('RUN_FROM_SOURCE=1 runs the TypeScript through tsx with the same result and builds nothing', async () => {
     rmSync(join(root, '.cache'), { recursive: true, force: true });
     const result = await launch(root, ['hello', '--name', 'ada'], { RUN_FROM_SOURCE: '1' });
