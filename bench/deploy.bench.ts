@@ -11,10 +11,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { deployEnvironment } from '../scripts/lib/deploy.ts';
-import { repoRoot } from '../scripts/lib/templates.ts';
+import { describeStack } from '../scripts/lib/stack-deploy.ts';
 import { createUi } from '../scripts/lib/ui.ts';
 import { startMoto } from '../tests/support/moto.ts';
 import {
@@ -23,7 +23,18 @@ import {
   nestedFixtureDeploySettings,
   nestedFixtureDir,
 } from '../tests/support/pipeline-fixtures.ts';
-import { aws, cliEnv, median, ms, report, runScript, timed } from './pipeline-support.ts';
+import {
+  aws,
+  cliEnv,
+  deployFixtureProcess,
+  inRotatedOrder,
+  median,
+  medianOf,
+  removeProcessOutputs,
+  report,
+  runScript,
+  timed,
+} from './pipeline-support.ts';
 
 const RUNS = 5;
 const fixtures = nestedFixtureDir;
@@ -81,23 +92,7 @@ try {
     });
   };
   // Our entry point as a whole process, as `npm run deploy` runs it (minus npm's own start-up).
-  const entryPoint = (key: string) =>
-    runScript(
-      'deploy',
-      [
-        '--environment',
-        key,
-        '--template',
-        join(fixtures, 'parent.yml'),
-        '--parameters-file',
-        join(fixtures, 'parameters.yml'),
-        '--artifact-bucket',
-        'artifacts',
-        '--repository',
-        'octo/bench',
-      ],
-      moto.env,
-    );
+  const entryPoint = (key: string) => deployFixtureProcess(key, moto.env);
   // Start-up alone: the entry point exits 1 right after loading everything (an unknown flag is
   // rejected by the argument parser, which runs after every import).
   const entryPointStartup = () => runScript('deploy', ['--startup-only-probe'], moto.env, 1);
@@ -110,17 +105,13 @@ try {
   const series = () => ({ process: [] as number[], library: [] as number[], cli: [] as number[] });
   const create = series();
   const noop = series();
-  // Rotate the order each round so that drift in the machine's load hits all three alike.
-  const rotated = async (round: number, steps: (() => Promise<unknown>)[]) => {
-    for (let k = 0; k < steps.length; k++) await steps[(round + k) % steps.length]?.();
-  };
   for (let i = 0; i < RUNS; i++) {
-    await rotated(i, [
+    await inRotatedOrder(i, [
       async () => create.process.push(await timed(() => entryPoint(`pr-${200 + i}`))),
       async () => create.library.push(await timed(() => ours(`pr-${100 + i}`, `c${i}`))),
       async () => create.cli.push(await timed(() => theirs(`cli-${i}`))),
     ]);
-    await rotated(i, [
+    await inRotatedOrder(i, [
       async () => noop.process.push(await timed(() => entryPoint(`pr-${200 + i}`))),
       async () => noop.library.push(await timed(() => ours(`pr-${100 + i}`, `n${i}`))),
       async () => noop.cli.push(await timed(() => theirs(`cli-${i}`, true))),
@@ -128,9 +119,9 @@ try {
   }
   // The processes really deployed: every stack they were timed on is complete.
   for (let i = 0; i < RUNS; i++) {
-    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: `ipv6demo-pr-${200 + i}` }));
-    if (Stacks?.[0]?.StackStatus !== 'CREATE_COMPLETE')
-      throw new Error(`ipv6demo-pr-${200 + i} is ${Stacks?.[0]?.StackStatus}, not CREATE_COMPLETE`);
+    const status = (await describeStack(cfn, `ipv6demo-pr-${200 + i}`))?.StackStatus;
+    if (status !== 'CREATE_COMPLETE')
+      throw new Error(`ipv6demo-pr-${200 + i} is ${status ?? 'missing'}, not CREATE_COMPLETE`);
   }
   // Start-up of one process of each tool: the CLI making one small request, and our entry point
   // exiting right after loading.
@@ -140,17 +131,16 @@ try {
     startup.ours.push(await timed(() => entryPointStartup()));
   }
 
-  const list = (values: number[]) => `median ${ms(median(values))} [${values.map(Math.round).join(', ')}]`;
   console.log(
-    `start-up of one process: aws cli ${list(startup.theirs)}, npm run deploy (node scripts/run.mjs deploy) ${list(startup.ours)}`,
+    `start-up of one process: aws cli ${medianOf(startup.theirs)}, npm run deploy (node scripts/run.mjs deploy) ${medianOf(startup.ours)}`,
   );
   for (const [name, values] of [
     ['create', create],
     ['no-op redeploy', noop],
   ] as const) {
     console.log(
-      `${name}: npm run deploy ${list(values.process)}; aws cloudformation package + deploy ${list(values.cli)}; ` +
-        `deployEnvironment in-process ${list(values.library)} = ${(median(values.library) / median(values.cli)).toFixed(3)}× (reported)`,
+      `${name}: npm run deploy ${medianOf(values.process)}; aws cloudformation package + deploy ${medianOf(values.cli)}; ` +
+        `deployEnvironment in-process ${medianOf(values.library)} = ${(median(values.library) / median(values.cli)).toFixed(3)}× (reported)`,
     );
   }
   report([
@@ -172,6 +162,5 @@ try {
 } finally {
   await moto.stop();
   rmSync(out, { recursive: true, force: true });
-  for (const key of ['pr-901', ...Array.from({ length: RUNS }, (_, i) => `pr-${200 + i}`)])
-    rmSync(join(repoRoot, '.out', key), { recursive: true, force: true });
+  removeProcessOutputs(RUNS);
 }

@@ -3,8 +3,10 @@
  * the AWS CLI against moto, and the target check.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../scripts/lib/templates.ts';
+import { nestedFixtureDir } from '../tests/support/pipeline-fixtures.ts';
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -69,6 +71,48 @@ export function runScript(
     );
   });
 }
+
+/**
+ * `npm run deploy` of the nested fixture as environment `key` (stack `ipv6demo-<key>`, owned by
+ * `octo/bench`), as a whole process.
+ */
+export function deployFixtureProcess(key: string, env: Record<string, string>): Promise<void> {
+  return runScript(
+    'deploy',
+    [
+      '--environment',
+      key,
+      '--template',
+      join(nestedFixtureDir, 'parent.yml'),
+      '--parameters-file',
+      join(nestedFixtureDir, 'parameters.yml'),
+      '--artifact-bucket',
+      'artifacts',
+      '--repository',
+      'octo/bench',
+    ],
+    env,
+  );
+}
+
+/**
+ * Remove the `.out/<key>` directories the entry-point processes wrote: the `pr-901` warm-up and
+ * `pr-200` … `pr-<200 + runs - 1>`, the keys both the deploy and the teardown benchmark time.
+ */
+export function removeProcessOutputs(runs: number): void {
+  for (const key of ['pr-901', ...Array.from({ length: runs }, (_, i) => `pr-${200 + i}`)])
+    rmSync(join(repoRoot, '.out', key), { recursive: true, force: true });
+}
+
+/** Run `steps` one after another, starting at `round` (mod length), so that drift in the
+ * machine's load hits every measured tool alike over the rounds. */
+export async function inRotatedOrder(round: number, steps: (() => Promise<unknown>)[]): Promise<void> {
+  for (let k = 0; k < steps.length; k++) await steps[(round + k) % steps.length]?.();
+}
+
+/** `median 345 ms [331, 345, …]`: the median and every run. */
+export const medianOf = (values: readonly number[]): string =>
+  `median ${ms(median(values))} [${values.map(Math.round).join(', ')}]`;
 
 /** Environment that points the AWS CLI at moto (REFERENCE.md: package needs AWS_ENDPOINT_URL_S3 with `localhost`). */
 export function cliEnv(port: number): Record<string, string> {

@@ -8,17 +8,27 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseEnvironmentKey } from '../scripts/lib/environment.ts';
-import { deployStack } from '../scripts/lib/stack-deploy.ts';
+import { deployStack, describeStack } from '../scripts/lib/stack-deploy.ts';
 import { teardownEnvironment } from '../scripts/lib/teardown.ts';
-import { repoRoot } from '../scripts/lib/templates.ts';
 import { createUi } from '../scripts/lib/ui.ts';
 import { startMoto } from '../tests/support/moto.ts';
 import { fixtureConfig, fixtureContext, nestedFixtureDir } from '../tests/support/pipeline-fixtures.ts';
-import { aws, cliEnv, median, ms, report, runScript, timed } from './pipeline-support.ts';
+import {
+  aws,
+  cliEnv,
+  deployFixtureProcess,
+  inRotatedOrder,
+  median,
+  medianOf,
+  removeProcessOutputs,
+  report,
+  runScript,
+  timed,
+} from './pipeline-support.ts';
 
 const RUNS = 5;
 const fixtures = nestedFixtureDir;
@@ -80,33 +90,9 @@ try {
     await aws(['cloudformation', 'wait', 'stack-delete-complete', '--stack-name', stack], env);
   };
 
-  const stackExists = async (stackName: string) => {
-    try {
-      const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-      return Stacks?.[0]?.StackStatus !== 'DELETE_COMPLETE';
-    } catch (error) {
-      if (/does not exist/.test(String(error))) return false;
-      throw error;
-    }
-  };
+  const stackExists = async (stackName: string) => (await describeStack(cfn, stackName)) !== undefined;
   // Whole processes, as `npm run deploy` / `npm run teardown` run them (minus npm's start-up).
-  const entryCreate = (key: string) =>
-    runScript(
-      'deploy',
-      [
-        '--environment',
-        key,
-        '--template',
-        join(fixtures, 'parent.yml'),
-        '--parameters-file',
-        join(fixtures, 'parameters.yml'),
-        '--artifact-bucket',
-        'artifacts',
-        '--repository',
-        'octo/bench',
-      ],
-      moto.env,
-    );
+  const entryCreate = (key: string) => deployFixtureProcess(key, moto.env);
   const entryTeardown = (key: string) =>
     runScript('teardown', ['--environment', key, '--repository', 'octo/bench'], moto.env);
 
@@ -123,23 +109,20 @@ try {
     await create(`bench-pr-${100 + i}`, `pr-${100 + i}`);
     await entryCreate(`pr-${200 + i}`);
     await create(`cli-${i}`, `cli-${i}`);
-    // Rotate the order each round so that drift in the machine's load hits all three alike.
-    const steps = [
+    if (!(await stackExists(`ipv6demo-pr-${200 + i}`)))
+      throw new Error(`ipv6demo-pr-${200 + i} was not created`);
+    await inRotatedOrder(i, [
       async () => times.process.push(await timed(() => entryTeardown(`pr-${200 + i}`))),
       async () => times.library.push(await timed(() => ours(`pr-${100 + i}`))),
       async () => times.cli.push(await timed(() => theirs(`cli-${i}`))),
-    ];
-    if (!(await stackExists(`ipv6demo-pr-${200 + i}`)))
-      throw new Error(`ipv6demo-pr-${200 + i} was not created`);
-    for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]?.();
+    ]);
     // "Nothing to do" also exits 0: make sure the process really deleted the stack it was timed on.
     if (await stackExists(`ipv6demo-pr-${200 + i}`))
       throw new Error(`npm run teardown left ipv6demo-pr-${200 + i} behind`);
   }
-  const list = (values: number[]) => `median ${ms(median(values))} [${values.map(Math.round).join(', ')}]`;
   console.log(
-    `teardown: npm run teardown ${list(times.process)}; aws cloudformation delete-stack + wait ${list(times.cli)}; ` +
-      `teardownEnvironment in-process ${list(times.library)} = ${(median(times.library) / median(times.cli)).toFixed(3)}× (reported)`,
+    `teardown: npm run teardown ${medianOf(times.process)}; aws cloudformation delete-stack + wait ${medianOf(times.cli)}; ` +
+      `teardownEnvironment in-process ${medianOf(times.library)} = ${(median(times.library) / median(times.cli)).toFixed(3)}× (reported)`,
   );
   report([
     {
@@ -153,6 +136,5 @@ try {
 } finally {
   await moto.stop();
   rmSync(out, { recursive: true, force: true });
-  for (const key of ['pr-901', ...Array.from({ length: RUNS }, (_, i) => `pr-${200 + i}`)])
-    rmSync(join(repoRoot, '.out', key), { recursive: true, force: true });
+  removeProcessOutputs(RUNS);
 }
