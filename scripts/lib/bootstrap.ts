@@ -4,14 +4,14 @@ import {
   DeleteChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
-  DescribeStacksCommand,
   ExecuteChangeSetCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import { type IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import { ownershipTags, type ProjectConfig } from './environment.ts';
-import { awsErrorName, describeError, UserError } from './errors.ts';
+import { describeError, UserError } from './errors.ts';
 import { type Clock, poll, realClock } from './retry.ts';
+import { describeStack } from './stack-deploy.ts';
 import { parseTemplate } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -140,16 +140,6 @@ export function repositoryVariables(outputs: Record<string, string>, region: str
 
 const outputsOf = (stack: Stack | undefined): Record<string, string> =>
   Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-
-async function describeStack(cfn: CloudFormationClient, stackName: string): Promise<Stack | undefined> {
-  try {
-    const { Stacks = [] } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-    return Stacks[0];
-  } catch (error) {
-    if (awsErrorName(error) === 'ValidationError' && /does not exist/.test(String(error))) return undefined;
-    throw error;
-  }
-}
 
 /** 2 s for the first half minute, then 5 s: quick for small updates, gentle on Describe* limits. */
 const interval = (elapsedMs: number) => (elapsedMs < 30_000 ? 2_000 : 5_000);
