@@ -2,9 +2,9 @@
  * Shared pieces of the pipeline benchmarks (deploy, teardown, poller): timing, medians,
  * the AWS CLI against moto, and the target check.
  */
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createShell } from '../scripts/lib/shell.ts';
 import { repoRoot } from '../scripts/lib/templates.ts';
 import { nestedFixtureDir } from '../tests/support/pipeline-fixtures.ts';
 
@@ -21,22 +21,25 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
+/** Output is collected for error messages, not echoed into the benchmark's log. */
+const shell = createShell(() => {});
+
+/** Run `command` with `env` added; reject, naming it `described`, with its output on an exit code other than `expectedCode`. */
+async function runChecked(
+  described: string,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  expectedCode = 0,
+): Promise<void> {
+  const result = await shell(command, args, { env: { ...process.env, ...env }, cwd: repoRoot });
+  if (result.exitCode !== expectedCode)
+    throw new Error(`${described} exited ${result.exitCode}: ${result.stdout}${result.stderr}`);
+}
+
 /** Run the AWS CLI (v1) with `env`; reject with its output on a non-zero exit. */
-export function aws(args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('aws', args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += String(chunk);
-    });
-    child.stderr.on('data', (chunk) => {
-      output += String(chunk);
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`aws ${args.join(' ')} exited ${code}: ${output}`)),
-    );
-  });
+export function aws(args: string[], env: Record<string, string>): Promise<void> {
+  return runChecked(`aws ${args.join(' ')}`, 'aws', args, env);
 }
 
 /**
@@ -50,26 +53,13 @@ export function runScript(
   env: Record<string, string>,
   expectedCode = 0,
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'run.mjs'), script, ...args], {
-      env: { ...process.env, ...env },
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output = (output + String(chunk)).slice(-4000);
-    });
-    child.stderr.on('data', (chunk) => {
-      output = (output + String(chunk)).slice(-4000);
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === expectedCode
-        ? resolve()
-        : reject(new Error(`npm run ${script} ${args.join(' ')} exited ${code}: ${output}`)),
-    );
-  });
+  return runChecked(
+    `npm run ${script} -- ${args.join(' ')}`,
+    process.execPath,
+    [join(repoRoot, 'scripts', 'run.mjs'), script, ...args],
+    env,
+    expectedCode,
+  );
 }
 
 /**

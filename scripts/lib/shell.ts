@@ -15,6 +15,10 @@ export interface ShellResult {
 export interface ShellOptions {
   /** Written to the child's stdin, then closed (e.g. a password for `--password-stdin`). */
   input?: string;
+  /** Working directory (default: this process's). */
+  cwd?: string;
+  /** The child's whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type Shell = (
@@ -37,7 +41,11 @@ export function formatCommand(command: string, args: readonly string[]): string 
 export function createShell(write: (chunk: string) => void = (chunk) => process.stderr.write(chunk)): Shell {
   return (command, args, options = {}) =>
     new Promise((resolve, reject) => {
-      const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(command, args, {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        cwd: options.cwd,
+        env: options.env,
+      });
       let stdout = '';
       let stderr = '';
       const keep = (text: string) => text.slice(-65_536);

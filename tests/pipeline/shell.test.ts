@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, test } from 'node:test';
 import { createShell, formatCommand } from '../../scripts/lib/shell.ts';
 
@@ -19,6 +21,19 @@ describe('shell', () => {
     assert.equal(result.exitCode, 3);
     assert.deepEqual(JSON.parse(result.stdout), [hostile, 'secret']);
     assert.equal(written.join(''), result.stdout);
+  });
+  test('runs in the given working directory with the given environment', async () => {
+    const shell = createShell(() => {});
+    const result = await shell(
+      process.execPath,
+      [
+        '-e',
+        'console.log(JSON.stringify([process.cwd(), process.env.SHELL_TEST, process.env.HOME ?? null]))',
+      ],
+      { cwd: tmpdir(), env: { PATH: process.env.PATH, SHELL_TEST: 'given' } },
+    );
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), [realpathSync(tmpdir()), 'given', null]);
   });
   test('formatCommand quotes for display', () => {
     assert.equal(formatCommand('docker', ['tag', "a b'c", 'x:y']), "docker tag 'a b'\\''c' x:y");

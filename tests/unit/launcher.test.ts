@@ -14,34 +14,18 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createShell } from '../../scripts/lib/shell.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 
 // scripts/run.mjs is what every `npm run <script>` calls. It is exercised here on a small
 // repository of its own (a copy of the launcher, two TypeScript files, the real node_modules), so
 // that the cache can be inspected and sources edited without touching the real scripts/.
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function launch(root: string, args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'scripts', 'run.mjs'), ...args], {
-      cwd: root,
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += String(chunk);
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += String(chunk);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+/** Run the launcher in `root` with `args`; its output is collected, not echoed. */
+function launch(root: string, args: string[], env: Record<string, string> = {}) {
+  return createShell(() => {})(process.execPath, [join(root, 'scripts', 'run.mjs'), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
   });
 }
 
@@ -97,7 +81,7 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
 
   it('builds the script into one bundle on first use and reuses it, with paths relative to the root intact', async () => {
     const first = await launch(root, ['hello', '--name', 'ada']);
-    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.exitCode, 0, first.stderr);
     assert.equal(first.stdout, `hello ada from ${root}\n`);
     assert.deepEqual(
       bundles().map((file) => file.replace(/[0-9a-f]{16}/, 'HASH')),
@@ -108,7 +92,7 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     const builtAt = statSync(join(root, '.cache', 'scripts', bundle)).mtimeMs;
 
     const second = await launch(root, ['hello', '--name', 'grace']);
-    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.exitCode, 0, second.stderr);
     assert.equal(second.stdout, `hello grace from ${root}\n`);
     assert.equal(
       statSync(join(root, '.cache', 'scripts', bundle)).mtimeMs,
@@ -121,7 +105,7 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     const before = bundles();
     writeFileSync(join(root, 'scripts', 'lib', 'greet.ts'), greet('goodbye'));
     const result = await launch(root, ['hello', '--name', 'ada']);
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.exitCode, 0, result.stderr);
     assert.equal(result.stdout, `goodbye ada from ${root}\n`);
     const after = bundles();
     assert.equal(after.length, 2);
@@ -130,28 +114,28 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
 
   it('gives the script only its own flags and passes its exit code through', async () => {
     const exit = await launch(root, ['hello', '--exit', '3']);
-    assert.equal(exit.code, 3);
+    assert.equal(exit.exitCode, 3);
     const unknown = await launch(root, ['hello', '--bogus']);
-    assert.equal(unknown.code, 1);
+    assert.equal(unknown.exitCode, 1);
     assert.match(unknown.stderr, /Unknown option '--bogus'/);
   });
 
   it('points stack traces at the TypeScript source, not at the bundle', async () => {
     const result = await launch(root, ['hello', '--throw']);
-    assert.equal(result.code, 1);
+    assert.equal(result.exitCode, 1);
     assert.match(result.stderr, /greet was asked to fail/);
     assert.match(result.stderr, /scripts\/lib\/greet\.ts:7/);
   });
 
   it('names the scripts it can run when the one asked for does not exist', async () => {
     const missing = await launch(root, ['helo']);
-    assert.equal(missing.code, 2);
+    assert.equal(missing.exitCode, 2);
     assert.equal(
       missing.stderr,
       'error: there is no scripts/helo.ts; usage: node scripts/run.mjs <chatty | hello> [flags]\n',
     );
     const none = await launch(root, []);
-    assert.equal(none.code, 2);
+    assert.equal(none.exitCode, 2);
     assert.match(none.stderr, /^error: name the script to run; usage/);
   });
 
@@ -162,7 +146,7 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
       launch(root, ['hello', '--name', 'b']),
     ]);
     assert.deepEqual(
-      results.map((r) => [r.code, r.stdout]),
+      results.map((r) => [r.exitCode, r.stdout]),
       [
         [0, `goodbye a from ${root}\n`],
         [0, `goodbye b from ${root}\n`],
@@ -189,7 +173,7 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     writeFileSync(join(root, '.cache'), 'not a directory');
     try {
       const result = await launch(root, ['hello', '--name', 'ada']);
-      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.exitCode, 0, result.stderr);
       assert.equal(result.stdout, `goodbye ada from ${root}\n`);
       assert.equal(
         result.stderr,
@@ -203,7 +187,7 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
   it('RUN_FROM_SOURCE=1 runs the TypeScript through tsx with the same result and builds nothing', async () => {
     rmSync(join(root, '.cache'), { recursive: true, force: true });
     const result = await launch(root, ['hello', '--name', 'ada'], { RUN_FROM_SOURCE: '1' });
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.exitCode, 0, result.stderr);
     assert.equal(result.stdout, `goodbye ada from ${root}\n`);
     assert.throws(() => statSync(join(root, '.cache')), /ENOENT/);
   });
