@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CreateChangeSetCommand, type CreateChangeSetCommandInput } from '@aws-sdk/client-cloudformation';
+import {
+  CreateChangeSetCommand,
+  type CreateChangeSetCommandInput,
+  type Tag,
+} from '@aws-sdk/client-cloudformation';
 import { ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -489,7 +493,7 @@ describe('re-runs never reuse an earlier attempt’s change set', () => {
 });
 
 describe('deploy refuses stacks this repository does not own', () => {
-  const problem = (tags: readonly { Key?: string; Value?: string }[]) => {
+  const problem = (tags: readonly Tag[]) => {
     const repository = tags.find((t) => t.Key === 'gitops:repository')?.Value;
     return repository === 'octo/fixture'
       ? undefined
