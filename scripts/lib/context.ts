@@ -19,7 +19,7 @@ export interface PipelineContext {
   cfnRoleArn: string | undefined;
   artifactBucket: string | undefined;
   ecrRepository: string;
-  /** Unique per workflow run attempt; part of change-set names. */
+  /** Unique per workflow run attempt (`<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>`); part of change-set names. */
   runId: string;
   /** Git ref for the gitops:ref tag. */
   ref: string | undefined;
@@ -82,9 +82,14 @@ export function resolveContext(
       'Fix --region or AWS_REGION.',
     );
   }
-  const githubRun = env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined;
+  const attempt = env.GITHUB_RUN_ATTEMPT || '1';
+  const githubRun = env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${attempt}` : undefined;
+  // A re-run keeps GITHUB_RUN_ID: `--run-id "$GITHUB_RUN_ID"` alone would give every attempt
+  // the same change-set names, so that value gets the attempt number too.
+  const flagRun =
+    flags.runId !== undefined && flags.runId === env.GITHUB_RUN_ID ? `${flags.runId}-${attempt}` : flags.runId;
   const runId =
-    flags.runId ??
+    flagRun ??
     githubRun ??
     `local-${now()
       .toISOString()
