@@ -193,3 +193,26 @@ async function gitAncestry(
   if (backward === undefined) return undefined;
   return backward ? 'behind' : 'diverged';
 }
+
+/**
+ * The commit a deploy puts on the stack: `--sha`, else the checked-out commit (`git rev-parse
+ * HEAD`: the pull request's head in the preview workflow, which checks it out, where GITHUB_SHA
+ * would be the merge commit), else GITHUB_SHA, else undefined.
+ */
+export async function deployedCommit(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  git: OrderDeps['git'],
+): Promise<string | undefined> {
+  if (flag !== undefined && flag !== '') return flag;
+  if (git) {
+    try {
+      const head = await git(['rev-parse', 'HEAD']);
+      const sha = head.stdout.trim();
+      if (head.exitCode === 0 && /^[0-9a-f]{40}$/.test(sha)) return sha;
+    } catch {
+      // No git on this machine: fall through to the environment.
+    }
+  }
+  return env.GITHUB_SHA || undefined;
+}

@@ -3,14 +3,19 @@ import { join } from 'node:path';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatChangesMarkdown } from './change-summary.ts';
+import { checkCommitOrder, type OrderDeps } from './commit-order.ts';
 import type { PipelineContext } from './context.ts';
 import {
   type Environment,
+  environmentForBranch,
+  ownershipProblem,
   ownershipTags,
   type ProjectConfig,
+  SHA_TAG,
   sharedNetworkStackName,
 } from './environment.ts';
 import { UserError } from './errors.ts';
+import type { GitHubRepo } from './github-repo.ts';
 import {
   loadParameterFile,
   type ParameterFile,
@@ -43,6 +48,10 @@ export interface DeploySettings {
   execute: boolean;
   /** Where outputs.json / changes.md / changes.json go: `.out/<env>`. */
   outDir: string;
+  /** The commit being deployed (tagged `gitops:sha`; checked against the deployed one); undefined: unknown. */
+  sha?: string | undefined;
+  /** Take over stacks whose ownership tags name another repository or app (`--adopt`). */
+  adopt?: boolean;
 }
 
 export interface DeployDeps {
@@ -51,10 +60,15 @@ export interface DeployDeps {
   ui: Ui;
   clock?: Clock;
   schedule?: PollSchedule;
+  /** GitHub REST access (GITHUB_TOKEN) for the commit-order check; undefined on a laptop. */
+  github?: GitHubRepo | undefined;
+  /** git in the checkout, the commit-order check's fallback where GitHub cannot answer. */
+  git?: OrderDeps['git'];
 }
 
 export interface DeployReport {
-  status: StackDeployResult['status'];
+  /** `superseded`: a newer commit is deployed, or the pull request or branch moved on (exit 0). */
+  status: StackDeployResult['status'] | 'superseded';
   stackName: string;
   outputs: Record<string, string>;
   sharedNetwork?: { stackName: string; status: StackDeployResult['status'] };
@@ -124,12 +138,17 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     fill('ImageUri', settings.imageUri);
     fill('DualStackImageUri', settings.imageUriDualstack);
 
+    const owned =
+      (key: string) =>
+      (tags: Parameters<typeof ownershipProblem>[3]): string | undefined =>
+        ownershipProblem(config, key, { repository: context.repository }, tags);
     const common = {
       runId: context.runId,
       region: context.region,
       artifactBucket: context.artifactBucket,
       roleArn: context.cfnRoleArn,
       timeoutMs: settings.timeoutMinutes * 60_000,
+      adopt: settings.adopt ?? false,
     };
     const stackDeps = {
       cfn: deps.cfn,
@@ -138,6 +157,21 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
     };
+
+    // Never older over newer: before anything changes, is this commit still the one to deploy?
+    if (settings.execute) {
+      const superseded = await ui.group(`Commit order ${environment.stackName}`, () =>
+        supersededBy(settings, deps),
+      );
+      if (superseded) {
+        ui.notice(superseded.notice);
+        ui.setOutput('status', 'superseded');
+        ui.setOutput('stack-name', environment.stackName);
+        summary.push(`Status: **superseded** — nothing was changed.`, '', `> ${superseded.notice}`);
+        report = { status: 'superseded', stackName: environment.stackName, outputs: superseded.outputs };
+        return report;
+      }
+    }
 
     let sharedNetwork: DeployReport['sharedNetwork'];
     if (environment.sharedNetwork && 'ExistingVpcId' in declared) {
@@ -176,6 +210,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
             templatePath: settings.networkTemplatePath,
             parameters: values,
             tags: ownershipTags(config, { key: 'shared-network' }, { repository: context.repository }),
+            ownershipProblem: owned('shared-network'),
             execute: true,
             terminationProtection: true,
           },
@@ -211,7 +246,9 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
           tags: ownershipTags(config, environment, {
             repository: context.repository,
             ...(context.ref ? { ref: context.ref } : {}),
+            ...(settings.sha ? { sha: settings.sha } : {}),
           }),
+          ownershipProblem: owned(environment.key),
           execute: settings.execute,
           terminationProtection: environment.kind === 'production',
         },
@@ -244,6 +281,43 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
   } finally {
     ui.summary(summary.join('\n'));
   }
+}
+
+/**
+ * The notice and the deployed stack's outputs when this deploy is superseded, else undefined.
+ * Without a commit there is nothing to compare: said, and the deploy goes on.
+ */
+async function supersededBy(
+  settings: DeploySettings,
+  deps: DeployDeps,
+): Promise<{ notice: string; outputs: Record<string, string> } | undefined> {
+  const { ui } = deps;
+  if (!settings.sha) {
+    ui.info('commit order: the commit being deployed is unknown (no --sha, no git checkout); not checked');
+    return undefined;
+  }
+  const stack = await describeStack(deps.cfn, settings.environment.stackName);
+  const deployedSha = stack?.Tags?.find((tag) => tag.Key === SHA_TAG)?.Value;
+  // `--environment br-<slug>` does not name the branch; a push's GITHUB_REF does.
+  let environment = settings.environment;
+  const ref = settings.context.ref;
+  if (environment.branch === undefined && environment.kind !== 'preview' && ref?.startsWith('refs/heads/')) {
+    const branch = ref.slice('refs/heads/'.length);
+    if (environmentForBranch(settings.config, branch).key === environment.key)
+      environment = { ...environment, branch };
+  }
+  const decision = await checkCommitOrder(
+    { environment, sha: settings.sha, deployedSha },
+    { github: deps.github, git: deps.git },
+  );
+  if (decision.proceed) {
+    for (const line of decision.lines) ui.info(line);
+    return undefined;
+  }
+  const outputs: Record<string, string> = {};
+  for (const output of stack?.Outputs ?? [])
+    if (output.OutputKey) outputs[output.OutputKey] = output.OutputValue ?? '';
+  return { notice: decision.notice, outputs };
 }
 
 function writeOutputs(settings: DeploySettings, result: StackDeployResult, ui: Ui): void {

@@ -300,7 +300,7 @@ export function ownershipProblem(
   config: ProjectConfig,
   environmentKey: string,
   context: OwnershipContext,
-  tags: { Key?: string | undefined; Value?: string | undefined }[],
+  tags: readonly { Key?: string | undefined; Value?: string | undefined }[],
 ): string | undefined {
   const value = (key: string) => tags.find((tag) => tag.Key === key)?.Value;
   const expected: [string, string][] = [
