@@ -87,7 +87,9 @@ export function resolveContext(
   // A re-run keeps GITHUB_RUN_ID: `--run-id "$GITHUB_RUN_ID"` alone would give every attempt
   // the same change-set names, so that value gets the attempt number too.
   const flagRun =
-    flags.runId !== undefined && flags.runId === env.GITHUB_RUN_ID ? `${flags.runId}-${attempt}` : flags.runId;
+    flags.runId !== undefined && flags.runId === env.GITHUB_RUN_ID
+      ? `${flags.runId}-${attempt}`
+      : flags.runId;
   const runId =
     flagRun ??
     githubRun ??

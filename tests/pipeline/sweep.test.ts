@@ -194,7 +194,7 @@ describe('sweep against moto, with GitHub served on loopback', () => {
     assert.deepEqual(report.images.removed, ['old-ccc']);
     assert.ok(
       lines.includes(
-        'Tore down 3 environment(s) in ' + lines.find((l) => l.startsWith('Tore down'))?.split(' in ')[1],
+        `Tore down 3 environment(s) in ${lines.find((l) => l.startsWith('Tore down'))?.split(' in ')[1]}`,
       ),
     );
     assert.ok(

@@ -129,8 +129,16 @@ export function environmentConcurrency(workflow: Workflow): string[] {
     });
 }
 
+/**
+ * A workflow only a schedule or a person with write access starts: it runs the default
+ * branch's code and carries no untrusted event payload, so there is no resolve decision to wait for.
+ */
+export const maintenanceOnly = (workflow: Workflow): boolean =>
+  triggers(workflow).every((trigger) => trigger === 'schedule' || trigger === 'workflow_dispatch');
+
 /** Jobs with credentials run only after resolve said so (so fork PRs and skips never reach them). */
 export function credentialsGatedByResolve(workflow: Workflow): string[] {
+  if (maintenanceOnly(workflow)) return [];
   return Object.entries(workflow.jobs)
     .filter(([, job]) => usesAws(job))
     .flatMap(([id, job]) => {
