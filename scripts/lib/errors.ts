@@ -11,6 +11,14 @@ export class UserError extends Error {
   }
 }
 
+/** A wrong or missing flag (value): the command-line edge exits 2, as for an unknown flag. */
+export class UsageError extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'UsageError';
+  }
+}
+
 /** One line for a log: the message, and the hint when there is one. */
 export function describeError(error: unknown): string {
   if (error instanceof UserError) return error.hint ? `${error.message}\n  → ${error.hint}` : error.message;
