@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { withCallContext } from './lib/aws-errors.ts';
 import { type BootstrapSettings, type Exec, parseGitHubRemote, runBootstrap } from './lib/bootstrap.ts';
 import { main, type Values } from './lib/cli.ts';
 import { bootstrapCommand } from './lib/commands.ts';
@@ -61,8 +62,8 @@ async function parseSettings(values: Values<typeof bootstrapCommand.options>): P
 await main(bootstrapCommand, async (values, { ui }) => {
   const settings = await parseSettings(values);
   await runBootstrap(settings, {
-    cfn: new CloudFormationClient({ region: settings.region }),
-    iam: new IAMClient({ region: settings.region }),
+    cfn: withCallContext(new CloudFormationClient({ region: settings.region })),
+    iam: withCallContext(new IAMClient({ region: settings.region })),
     exec,
     ui,
   });

@@ -1,6 +1,7 @@
 /** `npm run build-push`: see `npm run build-push -- --help` (option table in scripts/lib/commands.ts). */
 import { join } from 'node:path';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { withCallContext } from './lib/aws-errors.ts';
 import { buildPush, resolvePlatform } from './lib/build-push.ts';
 import { main } from './lib/cli.ts';
 import { buildPushCommand } from './lib/commands.ts';
@@ -33,6 +34,6 @@ await main(buildPushCommand, async (values, { ui }) => {
       dryRun: values['dry-run'],
       repository: values.repository ?? process.env.GITHUB_REPOSITORY,
     },
-    { ecr: new ECRClient({ region }), shell: createShell(), ui, env: process.env },
+    { ecr: withCallContext(new ECRClient({ region })), shell: createShell(), ui, env: process.env },
   );
 });

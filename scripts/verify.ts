@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { withCallContext } from './lib/aws-errors.ts';
 import { main } from './lib/cli.ts';
 import { verifyCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
@@ -63,7 +64,10 @@ await main(verifyCommand, async (values, { ui }) => {
     {
       ui,
       ipv6EgressProbe: createIpv6EgressProbe(),
-      aws: { ecs: new ECSClient({ region }), logs: new CloudWatchLogsClient({ region }) },
+      aws: {
+        ecs: withCallContext(new ECSClient({ region })),
+        logs: withCallContext(new CloudWatchLogsClient({ region })),
+      },
     },
     outDir,
   );

@@ -1,12 +1,13 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
+import { withCallContext } from './aws-errors.ts';
 import { UserError } from './errors.ts';
 
 /**
  * Where and as whom the pipeline runs: repository, region, roles, artifact bucket and a run
- * id, from flags first, then the repository variables the workflows export (CONTRACTS
- * "Additions"), then local fallbacks (git remote, cfn/project.yml, a timestamp).
+ * id, from flags first, then the repository variables the workflows export, then local
+ * fallbacks (git remote, cfn/project.yml, a timestamp).
  */
 
 export interface PipelineContext {
@@ -120,8 +121,8 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv = proces
   const emulated = Boolean(env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_S3);
   const common = { region, maxAttempts: 8 };
   return {
-    cfn: new CloudFormationClient(common),
-    s3: new S3Client({ ...common, forcePathStyle: emulated }),
-    ecr: new ECRClient(common),
+    cfn: withCallContext(new CloudFormationClient(common)),
+    s3: withCallContext(new S3Client({ ...common, forcePathStyle: emulated })),
+    ecr: withCallContext(new ECRClient(common)),
   };
 }
