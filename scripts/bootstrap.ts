@@ -10,6 +10,7 @@ import { main, type Values } from './lib/cli.ts';
 import { bootstrapCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
 import { UsageError, UserError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { cfnDir } from './lib/templates.ts';
 
 const exec: Exec = (command, args) =>
@@ -52,7 +53,7 @@ async function parseSettings(values: Values<typeof bootstrapCommand.options>): P
   return {
     config,
     repository,
-    region: values.region ?? process.env.AWS_REGION ?? config.region,
+    region: resolveRegion(values.region, process.env, config.region),
     templateText,
     dryRun: values['dry-run'],
     timeoutMs: minutes * 60_000,

@@ -9,6 +9,7 @@ import { loadProjectConfig } from './lib/config.ts';
 import { imageTag } from './lib/environment.ts';
 import { environmentFromFlags } from './lib/environment-flags.ts';
 import { UsageError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { createShell } from './lib/shell.ts';
 import { repoRoot } from './lib/templates.ts';
 
@@ -20,7 +21,7 @@ await main(buildPushCommand, async (values, { ui }) => {
     throw new UsageError('Missing --sha.', 'Pass the commit to build, e.g. --sha $(git rev-parse HEAD).');
   }
   imageTag(environment, sha); // validate the SHA before reading parameter files
-  const region = values.region ?? (process.env.AWS_REGION || config.region);
+  const region = resolveRegion(values.region, process.env, config.region);
   await buildPush(
     {
       environment,
