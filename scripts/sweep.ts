@@ -4,6 +4,7 @@
  * See docs/lifecycle.md.
  */
 import { main } from './lib/cli.ts';
-import { sweepCommand, sweepSpec } from './lib/sweep-cli.ts';
+import { sweepCommand } from './lib/commands.ts';
+import { runSweep } from './lib/sweep-cli.ts';
 
-await main(sweepSpec, sweepCommand);
+await main(sweepCommand, runSweep);
