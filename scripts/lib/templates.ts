@@ -120,8 +120,8 @@ const TEMPLATE_SECTIONS = [
  * @throws UserError naming `source` for a YAML error, a misspelled section or no Resources.
  */
 export function parseTemplate(text: string, source = 'template'): Template {
-  // biome-ignore lint/suspicious/noExplicitAny: the yaml package's custom tag type is loose
   const template = parseYaml(text, source, {
+    // biome-ignore lint/suspicious/noExplicitAny: the yaml package's custom tag type is loose
     customTags: customTags as any,
     maxAliasCount: -1,
   }) as Template | null;
