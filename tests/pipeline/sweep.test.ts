@@ -166,7 +166,7 @@ describe('sweep against moto, with GitHub served on loopback', () => {
     assert.match(summary, /^\| Environment \| Age \| Commit \| Status \| Est\. monthly cost \| Action \|$/m);
     assert.match(
       summary,
-      /^\| pr-5 \| \d+m \| 999999999999 \| CREATE_COMPLETE \| — \| would tear down: pull request #5 is not open \|$/m,
+      /^\| pr-5 \| \d+m \| 999999999999 \| CREATE_COMPLETE \| \$\d+\.\d{2} \| would tear down: pull request #5 is not open \|$/m,
     );
     assert.match(summary, /^Image tags in fixture: would remove 2, kept 2 \(old-ccc, pr-5-bbb\)$/m);
   });
