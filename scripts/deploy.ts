@@ -4,12 +4,18 @@ import { main } from './lib/cli.ts';
 import { deployCommand } from './lib/commands.ts';
 import { createAwsClients } from './lib/context.ts';
 import { defaultTemplates, deployEnvironment } from './lib/deploy.ts';
+import { sharedNetworkStackName } from './lib/environment.ts';
+import { reportStacksOnInterrupt } from './lib/interrupt.ts';
 import { commonSettings } from './lib/pipeline-cli.ts';
 
-await main(deployCommand, async (values, { ui }) => {
+await main(deployCommand, async (values, { ui, signal }) => {
   const common = commonSettings(values, 'deploy');
   const clients = createAwsClients(common.context.region);
-  await deployEnvironment(
+  const stacks = [
+    ...(common.environment.sharedNetwork ? [sharedNetworkStackName(common.config)] : []),
+    common.environment.stackName,
+  ];
+  const deploying = deployEnvironment(
     {
       ...common,
       imageUri: values['image-uri'],
@@ -22,4 +28,12 @@ await main(deployCommand, async (values, { ui }) => {
     },
     { cfn: clients.cfn, s3: clients.s3, ui },
   );
+  await reportStacksOnInterrupt(deploying, {
+    signal,
+    cfn: clients.cfn,
+    ui,
+    command: 'deploy',
+    stacks,
+    argv: process.argv.slice(2),
+  });
 });
