@@ -120,9 +120,9 @@ const TEMPLATE_SECTIONS = [
  * @throws UserError naming `source` for a YAML error, a misspelled section or no Resources.
  */
 export function parseTemplate(text: string, source = 'template'): Template {
-  // biome-ignore lint/suspicious/noExplicitAny: the yaml package's custom tag type is loose
   const template = parseYaml(text, source, {
-    customTags: customTags as any,
+    // The yaml package's custom tag type is loose; these tags are well formed.
+    customTags: customTags as unknown as NonNullable<SchemaOptions['customTags']>,
     maxAliasCount: -1,
   }) as Template | null;
   if (template === null || typeof template !== 'object' || Array.isArray(template)) {
