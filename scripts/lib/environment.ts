@@ -17,6 +17,11 @@ export interface ProjectConfig {
   productionBranch: string;
   branchEnvironments: string[];
   ecrRepository: string;
+  /**
+   * Form of the OIDC `sub` claim of this repository's tokens: `classic` (`repo:owner/name:...`,
+   * the default) or `immutable` (`repo:owner@ID/name@ID:...`). Only bootstrap reads it.
+   */
+  oidcSubjectFormat?: 'classic' | 'immutable';
 }
 
 export interface Environment {
