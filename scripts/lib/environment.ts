@@ -295,6 +295,17 @@ export function imageTag(environment: Environment, sha: string): string {
   return environment.kind === 'preview' ? `${environment.key}-${sha}` : sha;
 }
 
+/**
+ * Prefix shared by every preview image tag: the non-production repository's lifecycle rule
+ * expires images by it (cfn/bootstrap/bootstrap.yml, rule 2, `tagPrefixList: ["pr-"]`).
+ */
+export const PREVIEW_TAG_PREFIX = 'pr-';
+
+/** True for a preview image tag (`pr-<n>-<sha>`). Pure. */
+export function isPreviewTag(tag: string): boolean {
+  return tag.startsWith(PREVIEW_TAG_PREFIX);
+}
+
 /** Prefix of every image tag a preview environment owns (what teardown removes). */
 export function previewTagPrefix(environment: Environment): string | undefined {
   return environment.kind === 'preview' ? `${environment.key}-` : undefined;
