@@ -5,8 +5,13 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAwsClients } from './lib/context.ts';
-import { defaultTemplates, deployEnvironment } from './lib/deploy.ts';
-import { describeError } from './lib/errors.ts';
+import {
+  defaultTemplates,
+  deployEnvironment,
+  SHARED_NETWORK_MODES,
+  type SharedNetworkMode,
+} from './lib/deploy.ts';
+import { describeError, UserError } from './lib/errors.ts';
 import { commonOptions, commonSettings } from './lib/pipeline-cli.ts';
 import { createUi } from './lib/ui.ts';
 
@@ -20,9 +25,16 @@ try {
       'no-execute': { type: 'boolean', default: false },
       template: { type: 'string' },
       'parameters-file': { type: 'string' },
+      'shared-network': { type: 'string', default: 'deploy' },
     },
     strict: true,
   });
+  const mode = values['shared-network'] as SharedNetworkMode;
+  if (!SHARED_NETWORK_MODES.includes(mode))
+    throw new UserError(
+      `Invalid --shared-network '${values['shared-network']}'.`,
+      'Expected deploy (the network, then the environment), only (just the shared network) or use (the network as it is).',
+    );
   const common = commonSettings(values, 'deploy');
   const clients = createAwsClients(common.context.region);
   await deployEnvironment(
@@ -35,6 +47,7 @@ try {
       networkTemplatePath: defaultTemplates.network,
       networkParametersFile: undefined,
       execute: !values['no-execute'],
+      sharedNetworkMode: mode,
     },
     { cfn: clients.cfn, s3: clients.s3, ui },
   );
