@@ -117,6 +117,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     const networkMode = file.values.NetworkMode ?? String(declared.NetworkMode?.Default ?? 'dualstack');
     if ('NetworkMode' in declared) assertNetworkModeSupported(context.region, networkMode);
 
+    const mode = settings.sharedNetworkMode ?? 'deploy';
     const pipeline: Record<string, string> = {};
     const fill = (name: string, value: string | undefined) => {
       if (name in declared && value !== undefined) pipeline[name] = value;
@@ -136,7 +137,12 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       );
     }
     fill('PermissionsBoundaryArn', context.permissionsBoundaryArn);
-    if ('ImageUri' in declared && declared.ImageUri?.Default === undefined && !settings.imageUri) {
+    if (
+      mode !== 'only' &&
+      'ImageUri' in declared &&
+      declared.ImageUri?.Default === undefined &&
+      !settings.imageUri
+    ) {
       throw new UserError(
         'The image to deploy is missing.',
         'Pass --image-uri (the build-push output image-uri).',
@@ -160,7 +166,6 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
     };
 
-    const mode = settings.sharedNetworkMode ?? 'deploy';
     let sharedNetwork: DeployReport['sharedNetwork'];
     if (mode === 'only' && !(environment.sharedNetwork && 'ExistingVpcId' in declared)) {
       ui.info(`${environment.key} has its own network: no shared network to deploy, nothing to do.`);

@@ -471,7 +471,7 @@ describe('deployEnvironment on the shared network (mocked CloudFormation)', () =
   it('--shared-network only deploys the shared network and leaves the environment stack alone', async () => {
     const { cfn, mock, created, settings, ui, s3 } = arrange('us-east-1');
     const report = await deployEnvironment(
-      { ...settings, sharedNetworkMode: 'only' },
+      { ...settings, sharedNetworkMode: 'only', imageUri: undefined },
       { cfn, s3, ui, clock: fakeClock() },
     );
     assert.deepEqual(
