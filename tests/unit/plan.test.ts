@@ -172,11 +172,12 @@ describe('runPlan (fixture templates, offline)', () => {
     assert.equal(report.networkMode, 'ipv6-only');
     assert.deepEqual(report.parameters?.NetworkMode, { value: 'ipv6-only', source: 'file' });
     assert.deepEqual(report.parameters?.ContainerPort, { value: '8080', source: 'default' });
+    // A preview's image comes from the non-production repository.
     assert.deepEqual(report.parameters?.ImageUri, {
       value:
-        '000000000000.dkr.ecr.us-east-1.amazonaws.com/ipv6demo@sha256:0000000000000000000000000000000000000000000000000000000000000000',
+        '000000000000.dkr.ecr.us-east-1.amazonaws.com/ipv6demo-nonproduction@sha256:0000000000000000000000000000000000000000000000000000000000000000',
       source: 'deploy',
-      atDeploy: '<built at deploy: ipv6demo@sha256:…>',
+      atDeploy: '<built at deploy: ipv6demo-nonproduction@sha256:…>',
     });
     assert.equal(
       report.parameters?.ExistingTaskSubnetIds?.atDeploy,
