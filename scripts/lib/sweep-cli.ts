@@ -36,7 +36,7 @@ export async function runSweep(
       cfnRoleArn: values['cfn-role-arn'],
     },
     env,
-    { region: config.region, ecrRepository: config.ecrRepository },
+    { region: config.region, ecrRepository: config.ecrRepository, tier: 'nonproduction' },
     () => {
       try {
         return execFileSync('git', ['remote', 'get-url', 'origin'], {

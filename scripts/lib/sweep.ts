@@ -379,7 +379,7 @@ async function sweepImages(
   const production = stacks.find((s) => s.StackName === stackName(settings.config, 'production'));
   const inProduction = production ? imageReferencesOf(production, repository) : { digests: [], tags: [] };
   if (inProduction.digests.length + inProduction.tags.length > 0) {
-    const skipped = `not swept: ${repository} holds production's image (stack ${production?.StackName}); the sweeper cleans only the non-production repository (ECR_REPOSITORY / --ecr-repository).`;
+    const skipped = `not swept: ${repository} holds production's image (stack ${production?.StackName}); the sweeper cleans only the non-production repository (NONPRODUCTION_ECR_REPOSITORY / --ecr-repository).`;
     ui.warn(`Image tags ${skipped}`);
     return { repository, removed: [], kept: 0, skipped };
   }

@@ -121,8 +121,8 @@ const TEMPLATE_SECTIONS = [
  */
 export function parseTemplate(text: string, source = 'template'): Template {
   const template = parseYaml(text, source, {
-    // biome-ignore lint/suspicious/noExplicitAny: the yaml package's custom tag type is loose
-    customTags: customTags as any,
+    // The yaml package's custom tag type is loose; these tags are well formed.
+    customTags: customTags as unknown as NonNullable<SchemaOptions['customTags']>,
     maxAliasCount: -1,
   }) as Template | null;
   if (template === null || typeof template !== 'object' || Array.isArray(template)) {

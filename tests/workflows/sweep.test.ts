@@ -81,7 +81,7 @@ describe('sweep workflow', () => {
     const aws = job?.steps?.find((s) => s.uses === './.github/actions/aws');
     assert.equal(aws?.with?.['role-arn'], expression('vars.AWS_NONPRODUCTION_ROLE_ARN'));
     assert.doesNotMatch(text.replace(/NONPRODUCTION/g, ''), /PRODUCTION/);
-    assert.equal(jobEnv.ECR_REPOSITORY, expression('vars.NONPRODUCTION_ECR_REPOSITORY'));
+    assert.equal(jobEnv.NONPRODUCTION_ECR_REPOSITORY, expression('vars.NONPRODUCTION_ECR_REPOSITORY'));
   });
 
   it('is serialized with the shared-network group and never cancels work in flight', () => {
