@@ -1,3 +1,6 @@
+import { loadProjectConfig } from '../../scripts/lib/config.ts';
+import { sharedNetworkStackName } from '../../scripts/lib/environment.ts';
+
 /**
  * Security rules for GitHub Actions YAML (STYLE.md item 12, REFERENCE.md "GitHub Actions").
  * Each rule returns a list of problems (empty = compliant), so a test can show both that the
@@ -148,7 +151,14 @@ export function awsJobsSerialized(workflow: Workflow): string[] {
       if (typeof c !== 'object') return [`job ${id} holds AWS credentials without a concurrency group`];
       const problems: string[] = [];
       const sharedNetworkJob = deploySteps(job).some(createsSharedNetwork);
-      const want = sharedNetworkJob ? SHARED_NETWORK_GROUP : ENVIRONMENT_GROUP;
+      // The sweeper has no resolve job: its group is the shared network's stack name itself,
+      // the value SHARED_NETWORK_GROUP takes at run time.
+      const sweeps = (job.steps ?? []).some((s) => /npm run sweep\b/.test(s.run ?? ''));
+      const want = sweeps
+        ? sharedNetworkStackName(loadProjectConfig())
+        : sharedNetworkJob
+          ? SHARED_NETWORK_GROUP
+          : ENVIRONMENT_GROUP;
       if (c.group !== want) problems.push(`job ${id}: concurrency group must be ${want}`);
       if (c['cancel-in-progress'] !== false) problems.push(`job ${id}: cancel-in-progress must be false`);
       if (!sharedNetworkJob)
