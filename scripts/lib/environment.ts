@@ -38,6 +38,23 @@ export type Resolution =
   | { action: 'teardown'; environment: Environment; reason: string }
   | { action: 'skip'; reason: string; notice?: 'fork' };
 
+/** Credential tier: production has its own deploy role, execution role, repository and bucket. */
+export type Tier = 'production' | 'nonproduction';
+
+/**
+ * The tier whose credentials act for an environment key: `production` for `production`,
+ * `nonproduction` for previews (`pr-*`) and branch environments (`br-*`).
+ * @throws UserError for anything else.
+ */
+export function tierOf(key: string): Tier {
+  if (key === 'production') return 'production';
+  if (key.startsWith('pr-') || key.startsWith('br-')) return 'nonproduction';
+  throw new UserError(
+    `No credential tier for environment '${key}'.`,
+    'Environment keys are production, pr-<number> or br-<slug>.',
+  );
+}
+
 /** Longest slug (the part after `br-`), hash included. */
 export const MAX_SLUG_LENGTH = 32;
 const HASH_LENGTH = 8;
