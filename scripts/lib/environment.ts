@@ -38,23 +38,6 @@ export type Resolution =
   | { action: 'teardown'; environment: Environment; reason: string }
   | { action: 'skip'; reason: string; notice?: 'fork' };
 
-/** Credential tier: production has its own deploy role, execution role, repository and bucket. */
-export type Tier = 'production' | 'nonproduction';
-
-/**
- * The tier whose credentials act for an environment key: `production` for `production`,
- * `nonproduction` for previews (`pr-*`) and branch environments (`br-*`).
- * @throws UserError for anything else.
- */
-export function tierOf(key: string): Tier {
-  if (key === 'production') return 'production';
-  if (key.startsWith('pr-') || key.startsWith('br-')) return 'nonproduction';
-  throw new UserError(
-    `No credential tier for environment '${key}'.`,
-    'Environment keys are production, pr-<number> or br-<slug>.',
-  );
-}
-
 /** Longest slug (the part after `br-`), hash included. */
 export const MAX_SLUG_LENGTH = 32;
 const HASH_LENGTH = 8;
@@ -101,6 +84,38 @@ export function branchSlug(branch: string): string {
   if (!needsHash) return slug;
   const head = slug.slice(0, MAX_SLUG_LENGTH - HASH_LENGTH - 1).replace(/-+$/, '');
   return `${head}-${shortHash(branch)}`;
+}
+
+/**
+ * The two credential tiers (see docs/security.md). Production has its own deploy role,
+ * CloudFormation execution role, ECR repository and artifact bucket; previews and branch
+ * environments share the non-production ones and can never reach production's.
+ */
+export type Tier = 'production' | 'nonproduction';
+
+export const TIERS: readonly Tier[] = ['production', 'nonproduction'];
+
+/**
+ * The tier of an environment key: `production` for `production`, `nonproduction` for every
+ * `pr-*` and `br-*` key (and the shared network, which only they use). Pure; the one place
+ * that decides which role, repository, bucket and role path an environment gets.
+ */
+export function tierOf(key: string): Tier {
+  return key === 'production' ? 'production' : 'nonproduction';
+}
+
+/**
+ * The ECR repository of a tier, named from cfn/project.yml `ecrRepository`: production keeps
+ * that name, non-production gets `<ecrRepository>-nonproduction`. Bootstrap creates both
+ * under these names; the pipeline falls back to them when the repository variables are unset.
+ */
+export function ecrRepositoryName(config: Pick<ProjectConfig, 'ecrRepository'>, tier: Tier): string {
+  return tier === 'production' ? config.ecrRepository : `${config.ecrRepository}-nonproduction`;
+}
+
+/** IAM path of the roles an environment's stacks create: `/<app>/<tier>/` (see cfn/parent.yml Tier). */
+export function appRolePath(config: Pick<ProjectConfig, 'app'>, tier: Tier): string {
+  return `/${config.app}/${tier}/`;
 }
 
 export function stackName(config: Pick<ProjectConfig, 'app'>, key: string): string {

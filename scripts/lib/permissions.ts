@@ -1,4 +1,4 @@
-import type { Tier } from './environment.ts';
+import { appRolePath, type Tier } from './environment.ts';
 
 /**
  * Every AWS action the pipeline's deploy roles call, per tier, with the resource each call is
@@ -154,9 +154,9 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
     },
     {
       actions: ['iam:PassRole'],
-      resources: [`arn:${partition}:iam::${accountId}:role/${app}/*`],
+      resources: [`arn:${partition}:iam::${accountId}:role${appRolePath({ app }, tier)}*`],
       purpose:
-        'RunTask passes the task definition task and execution roles (created by the stacks under /<app>/) to ECS',
+        'RunTask passes the task definition task and execution roles (created by the stacks under /<app>/<tier>/) to ECS',
     },
     {
       actions: ['logs:GetLogEvents'],

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Tier } from '../../../scripts/lib/environment.ts';
+import { bootstrapParameters, bootstrapStackName } from '../../../scripts/lib/bootstrap.ts';
+import { loadProjectConfig } from '../../../scripts/lib/config.ts';
+import type { ProjectConfig, Tier } from '../../../scripts/lib/environment.ts';
 import type { PermissionScope } from '../../../scripts/lib/permissions.ts';
 import {
   type PhysicalResource,
   type PseudoParameters,
   resolveTemplate,
 } from '../../../scripts/lib/render.ts';
-import { parseTemplate, repoRoot, type Template } from '../../../scripts/lib/templates.ts';
+import { parseTemplate, repoRelative, repoRoot, type Template } from '../../../scripts/lib/templates.ts';
 
 /**
  * The bootstrap template as IAM sees it after CloudFormation deployed it: every role with its
@@ -139,26 +141,61 @@ function asList(value: unknown): unknown[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
-/** Parameters without a default that the proof knows how to fill. */
-const KNOWN_VALUES: Record<string, string> = { GitHubRepository: DEFAULT_REPOSITORY };
+/** One deployment of the bootstrap on paper: the project settings and the repository. */
+export interface Deployment {
+  config: ProjectConfig;
+  repository: string;
+}
 
 /**
- * Deploy `path` on paper with `overrides` (AppName=... and so on) and model its IAM.
- * @throws Error naming a parameter without a value, an unmodelled policy attachment, or a
- *   tier output that points at nothing.
+ * The parameter values `npm run bootstrap` would pass (bootstrapParameters), for the names
+ * this template declares, checked the way CloudFormation checks them (AllowedPattern as a
+ * whole-value match, AllowedValues, MinLength/MaxLength; each item of a list).
+ * @throws Error naming the parameter and the rule it breaks.
  */
-export function loadBootstrapModel(path: string, overrides: Record<string, string> = {}): BootstrapModel {
-  const raw = parseTemplate(readFileSync(path, 'utf8'));
-  const parameters: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(raw.Parameters ?? {})) {
-    if (name in overrides) parameters[name] = overrides[name] as string;
-    else if (spec.Default === undefined && KNOWN_VALUES[name] !== undefined)
-      parameters[name] = KNOWN_VALUES[name] as string;
+export function deploymentParameters(
+  template: Template,
+  deployment: Deployment,
+  path: string,
+): Record<string, string> {
+  const declared = template.Parameters ?? {};
+  const all = bootstrapParameters(deployment.config, deployment.repository, undefined);
+  const parameters = Object.fromEntries(Object.entries(all).filter(([name]) => name in declared));
+  for (const [name, value] of Object.entries(parameters)) {
+    const spec = declared[name] ?? {};
+    const type = String(spec.Type ?? 'String');
+    const items = type === 'CommaDelimitedList' ? value.split(',') : [value];
+    for (const item of items) {
+      const pattern =
+        typeof spec.AllowedPattern === 'string' ? new RegExp(`^(?:${spec.AllowedPattern})$`) : undefined;
+      const problem =
+        pattern && !pattern.test(item)
+          ? `does not match AllowedPattern ${spec.AllowedPattern}`
+          : Array.isArray(spec.AllowedValues) && !spec.AllowedValues.map(String).includes(item)
+            ? `is not one of ${spec.AllowedValues.join(', ')}`
+            : typeof spec.MaxLength === 'number' && item.length > spec.MaxLength
+              ? `is longer than ${spec.MaxLength}`
+              : undefined;
+      if (problem !== undefined) {
+        throw new Error(`${path}: CloudFormation would reject ${name}='${item}': it ${problem}.`);
+      }
+    }
   }
+  return parameters;
+}
+
+/**
+ * Deploy `path` on paper for `deployment` and model its IAM.
+ * @throws Error naming a parameter CloudFormation would reject, an unmodelled policy
+ *   attachment, or a tier output that points at nothing.
+ */
+export function loadBootstrapModel(path: string, deployment: Deployment): BootstrapModel {
+  const raw = parseTemplate(readFileSync(path, 'utf8'));
+  const parameters = deploymentParameters(raw, deployment, path);
   const appDefault = raw.Parameters?.AppName?.Default;
   const appName = parameters.AppName ?? (typeof appDefault === 'string' ? appDefault : undefined);
   if (appName === undefined) throw new Error(`${path}: the bootstrap template has no AppName parameter.`);
-  const stackName = `${appName}-bootstrap`;
+  const stackName = bootstrapStackName(deployment.config);
   const pseudo: PseudoParameters = {
     partition: 'aws',
     region: REGION,
@@ -286,7 +323,7 @@ export function loadBootstrapModel(path: string, overrides: Record<string, strin
   if (outputs.OidcProviderArn === undefined) missingOutputs.push('OidcProviderArn');
 
   return {
-    label: `${path} (AppName=${appName})`,
+    label: `${repoRelative(path)} (AppName=${appName})`,
     scope: { partition: 'aws', region: REGION, accountId: ACCOUNT_ID, appName },
     parameters,
     template,
@@ -301,19 +338,26 @@ export function loadBootstrapModel(path: string, overrides: Record<string, strin
   };
 }
 
-/**
- * The two deployments every proof runs against: the defaults, and the app renamed (every
- * parameter whose default is the default app name takes the new name, e.g. the repository).
- */
+/** The project as configured, and a renamed app with two branch environments. */
+export function proofDeployments(): Deployment[] {
+  const config = loadProjectConfig();
+  return [
+    { config, repository: DEFAULT_REPOSITORY },
+    {
+      config: {
+        ...config,
+        app: 'shop',
+        ecrRepository: 'shop',
+        branchEnvironments: ['staging', 'release/2.0'],
+      },
+      repository: 'octo-org/shop',
+    },
+  ];
+}
+
+/** The bootstrap under proof, deployed on paper for each of `proofDeployments()`. */
 export function proofModels(path = bootstrapTemplatePath()): BootstrapModel[] {
-  const raw = parseTemplate(readFileSync(path, 'utf8'));
-  const defaultApp = String(raw.Parameters?.AppName?.Default ?? '');
-  const renamed = Object.fromEntries(
-    Object.entries(raw.Parameters ?? {})
-      .filter(([name, spec]) => name === 'AppName' || (defaultApp !== '' && spec.Default === defaultApp))
-      .map(([name]) => [name, 'shop']),
-  );
-  return [loadBootstrapModel(path), loadBootstrapModel(path, renamed)];
+  return proofDeployments().map((deployment) => loadBootstrapModel(path, deployment));
 }
 
 export { statements };
