@@ -24,8 +24,8 @@ type Statement = {
 const list = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
-/** IAM's `*` (any run of characters) and `?` (one character), anchored. */
-function like(pattern: string, value: string): boolean {
+/** IAM's `*` (any run of characters) and `?` (one character), anchored; also how IAM matches resource ARNs. */
+export function matchesPattern(pattern: string, value: string): boolean {
   const source = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')
@@ -36,7 +36,7 @@ function like(pattern: string, value: string): boolean {
 const matchers: Record<string, (expected: string, actual: string) => boolean> = {
   StringEquals: (expected, actual) => expected === actual,
   StringEqualsIgnoreCase: (expected, actual) => expected.toLowerCase() === actual.toLowerCase(),
-  StringLike: like,
+  StringLike: matchesPattern,
 };
 
 /** One condition `operator: { key: values }` against the token's claims. */
@@ -75,7 +75,8 @@ function conditionHolds(operator: string, key: string, expected: string[], claim
 
 function statementApplies(statement: Statement, providerArn: string, claims: Claims): boolean {
   const actions = list(statement.Action);
-  if (!actions.some((action) => like(action.toLowerCase(), 'sts:assumerolewithwebidentity'))) return false;
+  if (!actions.some((action) => matchesPattern(action.toLowerCase(), 'sts:assumerolewithwebidentity')))
+    return false;
   const principal = statement.Principal;
   const federated = typeof principal === 'string' ? [principal] : list(principal?.Federated);
   if (!federated.some((arn) => arn === '*' || arn === providerArn)) return false;
