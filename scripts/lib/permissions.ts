@@ -64,19 +64,15 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
       purpose: 'deploy, plan and teardown read the stack and watch its events',
     },
     {
-      actions: [
-        'cloudformation:CreateChangeSet',
-        'cloudformation:DescribeChangeSet',
-        'cloudformation:DeleteChangeSet',
-      ],
+      actions: ['cloudformation:CreateChangeSet', 'cloudformation:DeleteChangeSet'],
       resources: roots,
       purpose:
-        'deploy and plan create a change set (with the tier execution role as RoleARN), read it, delete an empty or previewed one',
+        'deploy and plan create a change set (with the tier execution role as RoleARN) and delete an empty or previewed one',
     },
     {
       actions: ['cloudformation:DescribeChangeSet'],
       resources: stacks,
-      purpose: 'deploy and plan read the nested change sets of a nested stack',
+      purpose: 'deploy and plan read the change set and the nested change sets of its nested stacks',
     },
     {
       actions: ['cloudformation:ExecuteChangeSet', 'cloudformation:GetTemplate'],

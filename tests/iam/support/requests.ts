@@ -84,11 +84,27 @@ export function tierSignal(call: RecordedCall): Tier | undefined {
   return undefined;
 }
 
+/**
+ * CloudFormation operations the pipeline calls with RoleARN: the workflows always set the
+ * tier's execution role (CFN_EXECUTION_ROLE_ARN); most tests leave it unset, so these
+ * requests are evaluated as CI makes them.
+ */
+const PASSES_ROLE = new Set([
+  'cloudformation:CreateChangeSet',
+  'cloudformation:CreateStack',
+  'cloudformation:UpdateStack',
+  'cloudformation:DeleteStack',
+  'cloudformation:ContinueUpdateRollback',
+]);
+
 /** Context keys the pipeline's requests carry, by what they act on. */
 export function contextFor(model: BootstrapModel, tier: Tier, request: IamRequest): IamRequest {
   const execution = model.tiers[tier].executionRole.arn;
   const { action, resource } = request;
   const context: Record<string, string | string[]> = { ...request.context };
+  if (PASSES_ROLE.has(action) && context['cloudformation:RoleArn'] === undefined) {
+    context['cloudformation:RoleArn'] = execution;
+  }
   if (action === 'iam:PassRole' && context['iam:PassedToService'] === undefined) {
     context['iam:PassedToService'] =
       resource === execution ? 'cloudformation.amazonaws.com' : 'ecs-tasks.amazonaws.com';
@@ -129,15 +145,6 @@ export function listedFor(
   );
 }
 
-/** CloudFormation operations the pipeline calls with RoleARN (the tier's execution role). */
-const PASSES_ROLE = new Set([
-  'cloudformation:CreateChangeSet',
-  'cloudformation:CreateStack',
-  'cloudformation:UpdateStack',
-  'cloudformation:DeleteStack',
-  'cloudformation:ContinueUpdateRollback',
-]);
-
 export type Mapped =
   | { kind: 'requests'; requests: IamRequest[] }
   | { kind: 'no-permission' }
@@ -173,12 +180,8 @@ export function requestsOf(call: RecordedCall, model: BootstrapModel, tier: Tier
       const renamed = rename(stackName(named), model);
       if (renamed === undefined) return synthetic(`stack '${named}'`);
       const resource = `arn:aws:cloudformation:${region}:${accountId}:stack/${renamed}/00000000-0000-4000-8000-000000000001`;
-      // The workflows always set the tier's execution role (CFN_EXECUTION_ROLE_ARN), which these
-      // operations pass as RoleARN; most tests leave it unset, so the request is evaluated as CI makes it.
-      if (PASSES_ROLE.has(action)) {
-        requests.push({ action, resource, context: { 'cloudformation:RoleArn': own.executionRole.arn } });
-        requests.push({ action: 'iam:PassRole', resource: own.executionRole.arn });
-      } else requests.push({ action, resource });
+      requests.push({ action, resource });
+      if (PASSES_ROLE.has(action)) requests.push({ action: 'iam:PassRole', resource: own.executionRole.arn });
       break;
     }
     case 's3': {
