@@ -1,13 +1,17 @@
 /**
  * Usage: npm run bootstrap -- [--repository owner/name] [--region us-east-1] [--dry-run]
- * Run once per account and region with admin credentials. Deploys <app>-bootstrap from
- * cfn/bootstrap/bootstrap.yml and prints (or, with a logged-in gh CLI, sets) the repository variables.
+ *   [--oidc-subject-repository owner@OWNER_ID/name@REPO_ID] [--timeout-minutes 30]
+ * Run once per account and region with admin credentials. Checks the ECS dualStackIPv6
+ * account setting, deploys <app>-bootstrap from cfn/bootstrap/bootstrap.yml (two tiers, see
+ * docs/security.md) and prints (or, with a logged-in gh CLI, sets) the repository variables.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { type BootstrapSettings, type Exec, parseGitHubRemote, runBootstrap } from './lib/bootstrap.ts';
 import { loadProjectConfig } from './lib/config.ts';
@@ -29,6 +33,7 @@ async function parseSettings(): Promise<BootstrapSettings> {
       repository: { type: 'string' },
       region: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      'oidc-subject-repository': { type: 'string' },
       'timeout-minutes': { type: 'string', default: '30' },
     },
     strict: true,
@@ -66,6 +71,7 @@ async function parseSettings(): Promise<BootstrapSettings> {
     repository,
     region: values.region ?? process.env.AWS_REGION ?? config.region,
     templateText,
+    oidcSubjectRepository: values['oidc-subject-repository'],
     dryRun: values['dry-run'],
     timeoutMs: minutes * 60_000,
   };
@@ -77,6 +83,8 @@ try {
   await runBootstrap(settings, {
     cfn: new CloudFormationClient({ region: settings.region }),
     iam: new IAMClient({ region: settings.region }),
+    ecr: new ECRClient({ region: settings.region }),
+    ecs: new ECSClient({ region: settings.region }),
     exec,
     ui,
   });

@@ -2,13 +2,16 @@
  * npm run build-push -- --environment K --sha S [--platform linux/arm64] [--dry-run]
  *   [--region R] [--ecr-repository NAME] [--repository owner/name]
  * Builds and pushes the app image tagged by commit, or reuses the commit's existing image.
+ * The repository is the environment's tier's: --ecr-repository, else PRODUCTION_ECR_REPOSITORY
+ * or NONPRODUCTION_ECR_REPOSITORY, else the name bootstrap gives it.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { buildPush, resolvePlatform } from './lib/build-push.ts';
 import { loadProjectConfig } from './lib/config.ts';
-import { imageTag } from './lib/environment.ts';
+import { tierVariable } from './lib/context.ts';
+import { ecrRepositoryName, imageTag, tierOf } from './lib/environment.ts';
 import { environmentFromFlags, environmentOptions } from './lib/environment-flags.ts';
 import { describeError, UserError } from './lib/errors.ts';
 import { createShell } from './lib/shell.ts';
@@ -36,12 +39,18 @@ try {
   }
   imageTag(environment, sha); // validate the SHA before reading parameter files
   const region = values.region ?? (process.env.AWS_REGION || config.region);
+  // Each tier pushes to its own repository: production images never share one with previews.
+  const tier = tierOf(environment.key);
+  const repositoryName =
+    values['ecr-repository'] ||
+    process.env[tierVariable('ecrRepository', tier)] ||
+    ecrRepositoryName(config, tier);
   await buildPush(
     {
       environment,
       sha,
       region,
-      repositoryName: values['ecr-repository'] ?? (process.env.ECR_REPOSITORY || config.ecrRepository),
+      repositoryName,
       platform: resolvePlatform(environment, values.platform),
       context: join(repoRoot, 'app'),
       dockerfile: join(repoRoot, 'app', 'Dockerfile'),

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatChangesMarkdown } from './change-summary.ts';
-import type { PipelineContext } from './context.ts';
+import { type PipelineContext, tierVariable } from './context.ts';
 import {
   type Environment,
   ownershipTags,
   type ProjectConfig,
   sharedNetworkStackName,
+  tierOf,
 } from './environment.ts';
 import { UserError } from './errors.ts';
 import {
@@ -115,6 +116,17 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     // cfn/project.yml is the one source of these names; templates default to the sample's.
     fill('AppName', config.app);
     fill('EcrRepositoryName', context.ecrRepository);
+    // The tier decides the IAM path of the stack's roles, and every such role carries the
+    // bootstrap's permissions boundary (the execution roles may create roles only with it).
+    const tier = tierOf(environment.key);
+    fill('Tier', tier);
+    if ('PermissionsBoundaryArn' in declared && !context.permissionsBoundaryArn) {
+      throw new UserError(
+        `${environment.stackName} needs the permissions boundary for its IAM roles.`,
+        `Set the repository variable ${tierVariable('permissionsBoundaryArn', tier)} (the bootstrap output PermissionsBoundaryArn) or pass --permissions-boundary-arn.`,
+      );
+    }
+    fill('PermissionsBoundaryArn', context.permissionsBoundaryArn);
     if ('ImageUri' in declared && declared.ImageUri?.Default === undefined && !settings.imageUri) {
       throw new UserError(
         'The image to deploy is missing.',
@@ -163,8 +175,14 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
           networkTemplate,
           networkFile.values,
           Object.fromEntries(
-            Object.entries({ EnvironmentKey: 'shared-network', AppName: config.app }).filter(
-              ([name]) => name in (networkTemplate.Parameters ?? {}),
+            Object.entries({
+              EnvironmentKey: 'shared-network',
+              AppName: config.app,
+              Tier: tierOf('shared-network'),
+              PermissionsBoundaryArn: context.permissionsBoundaryArn,
+            }).filter(
+              (entry): entry is [string, string] =>
+                entry[1] !== undefined && entry[0] in (networkTemplate.Parameters ?? {}),
             ),
           ),
           networkFile.source,

@@ -17,6 +17,11 @@ export interface ProjectConfig {
   productionBranch: string;
   branchEnvironments: string[];
   ecrRepository: string;
+  /**
+   * Form of the OIDC `sub` claim of this repository's tokens: `classic` (`repo:owner/name:...`,
+   * the default) or `immutable` (`repo:owner@ID/name@ID:...`). Only bootstrap reads it.
+   */
+  oidcSubjectFormat?: 'classic' | 'immutable';
 }
 
 export interface Environment {
@@ -288,6 +293,17 @@ export function imageTag(environment: Environment, sha: string): string {
     );
   }
   return environment.kind === 'preview' ? `${environment.key}-${sha}` : sha;
+}
+
+/**
+ * Prefix shared by every preview image tag: the non-production repository's lifecycle rule
+ * expires images by it (cfn/bootstrap/bootstrap.yml, rule 2, `tagPrefixList: ["pr-"]`).
+ */
+export const PREVIEW_TAG_PREFIX = 'pr-';
+
+/** True for a preview image tag (`pr-<n>-<sha>`). Pure. */
+export function isPreviewTag(tag: string): boolean {
+  return tag.startsWith(PREVIEW_TAG_PREFIX);
 }
 
 /** Prefix of every image tag a preview environment owns (what teardown removes). */

@@ -2,8 +2,20 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProjectConfig } from './config.ts';
-import { type ContextFlags, type PipelineContext, resolveContext } from './context.ts';
-import { type Environment, type ProjectConfig, resolveEvent } from './environment.ts';
+import {
+  type ContextFlags,
+  type PipelineContext,
+  requireTierSettings,
+  resolveContext,
+  type TierSetting,
+} from './context.ts';
+import {
+  type Environment,
+  ecrRepositoryName,
+  type ProjectConfig,
+  resolveEvent,
+  tierOf,
+} from './environment.ts';
 import { environmentFromFlags, environmentOptions } from './environment-flags.ts';
 import { UserError } from './errors.ts';
 import { repoRoot } from './templates.ts';
@@ -24,9 +36,16 @@ export const commonOptions = {
   'cfn-role-arn': { type: 'string' },
   'artifact-bucket': { type: 'string' },
   'ecr-repository': { type: 'string' },
+  'permissions-boundary-arn': { type: 'string' },
   'run-id': { type: 'string' },
   'timeout-minutes': { type: 'string' },
 } as const;
+
+/** What deploy and teardown cannot do without when run by a workflow. */
+const CI_REQUIRED: Record<'deploy' | 'teardown', readonly TierSetting[]> = {
+  deploy: ['cfnRoleArn', 'artifactBucket', 'permissionsBoundaryArn'],
+  teardown: ['cfnRoleArn'],
+};
 
 export type CommonValues = { [K in keyof typeof commonOptions]?: string | undefined };
 
@@ -72,12 +91,14 @@ export function commonSettings(
     cfnRoleArn: values['cfn-role-arn'],
     artifactBucket: values['artifact-bucket'],
     ecrRepository: values['ecr-repository'],
+    permissionsBoundaryArn: values['permissions-boundary-arn'],
     runId: values['run-id'],
   };
+  const tier = tierOf(environment.key);
   const context = resolveContext(
     flags,
     env,
-    { region: config.region, ecrRepository: config.ecrRepository },
+    { region: config.region, ecrRepository: ecrRepositoryName(config, tier), tier },
     () => {
       try {
         return execFileSync('git', ['remote', 'get-url', 'origin'], {
@@ -89,6 +110,10 @@ export function commonSettings(
       }
     },
   );
+  // In GitHub Actions the workflow must hand over the tier's settings: without the execution
+  // role, CloudFormation would act with the deploy role's own (deliberately narrow) rights.
+  // A laptop run with admin credentials may go without them.
+  if (env.GITHUB_ACTIONS === 'true') requireTierSettings(context, CI_REQUIRED[expectedAction], env);
   const timeoutMinutes = Number(values['timeout-minutes'] ?? '60');
   if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) {
     throw new UserError(

@@ -12,7 +12,7 @@ import { type CfnLintResult, cfnLint } from './cfn-lint.ts';
 import { changeSetName } from './change-set.ts';
 import { formatPreview, type PreviewResult, previewChangeSet } from './change-set-preview.ts';
 import { loadProjectConfig } from './config.ts';
-import { type AwsClients, createAwsClients } from './context.ts';
+import { type AwsClients, createAwsClients, type TierSetting, tierVariable } from './context.ts';
 import {
   ASSUMPTIONS,
   type CostEstimate,
@@ -25,6 +25,7 @@ import {
 } from './cost.ts';
 import {
   type Environment,
+  ecrRepositoryName,
   environmentForBranch,
   environmentForPullRequest,
   type GitHubEvent,
@@ -34,6 +35,9 @@ import {
   type Resolution,
   resolveEvent,
   sharedNetworkStackName,
+  TIERS,
+  type Tier,
+  tierOf,
 } from './environment.ts';
 import { awsErrorName, describeError, UserError } from './errors.ts';
 import { localTemplateReferences, packageTemplate } from './packaging.ts';
@@ -69,10 +73,15 @@ export interface PlanSettings {
   /** auto: preview a change set when credentials are found; always: require them; never: offline. */
   aws: 'auto' | 'always' | 'never';
   repository?: string;
-  artifactBucket?: string;
-  cfnRoleArn?: string;
+  /** Per tier (the environment's tier is known only after resolving the target): flag, else the tier's repository variable. */
+  tierSettings: Record<Tier, PlanTierSettings>;
   runId?: string;
 }
+
+/** The tier settings the change-set preview uses. */
+export type PlanTierSettings = Partial<
+  Record<'artifactBucket' | 'cfnRoleArn' | 'permissionsBoundaryArn', string>
+>;
 
 const USAGE = `Usage: npm run plan -- (--environment K | --branch NAME | --pr N
                         | --event push --ref refs/heads/main [--sha SHA]
@@ -80,7 +89,8 @@ const USAGE = `Usage: npm run plan -- (--environment K | --branch NAME | --pr N
                         | --event delete --ref BRANCH
                         | --event-name NAME --event-path FILE)
                         [--region R] [--json] [--cost-markdown FILE] [--out-dir DIR] [--cfn-dir DIR]
-                        [--with-aws | --offline] [--artifact-bucket B] [--cfn-role-arn ARN] [--repository owner/name]`;
+                        [--with-aws | --offline] [--artifact-bucket B] [--cfn-role-arn ARN]
+                        [--permissions-boundary-arn ARN] [--repository owner/name]`;
 
 const OPTIONS = {
   environment: { type: 'string' },
@@ -102,6 +112,7 @@ const OPTIONS = {
   offline: { type: 'boolean' },
   'artifact-bucket': { type: 'string' },
   'cfn-role-arn': { type: 'string' },
+  'permissions-boundary-arn': { type: 'string' },
   'run-id': { type: 'string' },
 } as const;
 
@@ -168,8 +179,20 @@ export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     ...optional('region', pick(values.region, 'AWS_REGION')),
     ...optional('costMarkdownFile', values['cost-markdown']),
     ...optional('repository', pick(values.repository, 'GITHUB_REPOSITORY')),
-    ...optional('artifactBucket', pick(values['artifact-bucket'], 'ARTIFACT_BUCKET')),
-    ...optional('cfnRoleArn', pick(values['cfn-role-arn'], 'CFN_EXECUTION_ROLE_ARN')),
+    tierSettings: Object.fromEntries(
+      TIERS.map((tier) => {
+        const setting = (name: TierSetting, flag: string | undefined) =>
+          optional(name, pick(flag, tierVariable(name, tier)));
+        return [
+          tier,
+          {
+            ...setting('artifactBucket', values['artifact-bucket']),
+            ...setting('cfnRoleArn', values['cfn-role-arn']),
+            ...setting('permissionsBoundaryArn', values['permissions-boundary-arn']),
+          },
+        ];
+      }),
+    ) as Record<Tier, PlanTierSettings>,
     ...optional('runId', pick(values['run-id'], 'GITHUB_RUN_ID')),
   };
 }
@@ -289,6 +312,11 @@ export interface PlanReport {
 }
 
 const EXAMPLE_ACCOUNT = '000000000000';
+
+/** A well-formed stand-in for the bootstrap's PermissionsBoundaryArn in offline plans. Pure. */
+export function examplePermissionsBoundaryArn(config: Pick<ProjectConfig, 'app'>): string {
+  return `arn:aws:iam::${EXAMPLE_ACCOUNT}:policy/${config.app}-bootstrap/example-permissions-boundary`;
+}
 const EXAMPLE_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 /**
@@ -303,10 +331,16 @@ export function deployFilledParameters(
   networkMode: string,
 ): Record<string, { example: string; atDeploy: string }> {
   const declared = template.Parameters ?? {};
-  const repo = config.ecrRepository;
+  const repo = ecrRepositoryName(config, tierOf(environment.key));
   const shared = sharedNetworkStackName(config);
+  const tier = tierOf(environment.key);
   const all: Record<string, { example: string; atDeploy: string }> = {
     EnvironmentKey: { example: environment.key, atDeploy: environment.key },
+    Tier: { example: tier, atDeploy: tier },
+    PermissionsBoundaryArn: {
+      example: examplePermissionsBoundaryArn(config),
+      atDeploy: `<bootstrap output PermissionsBoundaryArn (${tierVariable('permissionsBoundaryArn', tier)})>`,
+    },
     ImageUri: {
       example: `${EXAMPLE_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${repo}@${EXAMPLE_DIGEST}`,
       atDeploy: `<built at deploy: ${repo}@sha256:…>`,
@@ -581,11 +615,19 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   });
   const sharedFile = join(settings.cfnDir, 'environments', 'shared-network.yml');
   if (environment.sharedNetwork && existsSync(sharedFile)) {
-    const networkParameters = existsSync(networkPath)
+    const networkTemplate = existsSync(networkPath) ? readTemplate(networkPath) : undefined;
+    const networkFilled = {
+      EnvironmentKey: 'shared',
+      Tier: tierOf('shared-network'),
+      PermissionsBoundaryArn: examplePermissionsBoundaryArn(config),
+    };
+    const networkParameters = networkTemplate
       ? resolveParameters(
-          readTemplate(networkPath),
+          networkTemplate,
           parseParameterFile(readFileSync(sharedFile, 'utf8'), sharedFile),
-          { EnvironmentKey: 'shared' },
+          Object.fromEntries(
+            Object.entries(networkFilled).filter(([name]) => name in (networkTemplate.Parameters ?? {})),
+          ),
           sharedFile,
         )
       : parseParameterFile(readFileSync(sharedFile, 'utf8'), sharedFile);
@@ -688,8 +730,12 @@ async function changeSetStage(
       );
     return { skipped: 'no AWS credentials found (offline plan)' };
   }
+  const tier = tierOf(context.environment.key);
+  const tierSettings = settings.tierSettings[tier];
   const missing = [
-    settings.artifactBucket ? undefined : 'ARTIFACT_BUCKET (or --artifact-bucket)',
+    tierSettings.artifactBucket
+      ? undefined
+      : `${tierVariable('artifactBucket', tier)} (or --artifact-bucket)`,
     context.repository ? undefined : 'GITHUB_REPOSITORY (or --repository owner/name)',
   ].filter((m): m is string => m !== undefined);
   if (missing.length > 0) {
@@ -697,7 +743,7 @@ async function changeSetStage(
     if (settings.aws === 'always')
       throw new UserError(
         `Cannot preview a change set: ${message}.`,
-        'The artifact bucket is the bootstrap output ArtifactBucketName.',
+        `The artifact bucket is the bootstrap output ${tier === 'production' ? 'ProductionArtifactBucketName' : 'NonProductionArtifactBucketName'}.`,
       );
     ui.warn(`Skipping the change-set preview: ${message}.`);
     return { skipped: message };
@@ -721,7 +767,9 @@ async function changeSetStage(
     };
     const parameters: Parameter[] = toCfnParameters(context.resolved).map((p) => {
       const name = p.ParameterKey;
-      if (!context.filledNames.includes(name) || name === 'EnvironmentKey') return p;
+      if (!context.filledNames.includes(name) || name === 'EnvironmentKey' || name === 'Tier') return p;
+      if (name === 'PermissionsBoundaryArn' && tierSettings.permissionsBoundaryArn)
+        return { ParameterKey: name, ParameterValue: tierSettings.permissionsBoundaryArn };
       const sharedValue = fromShared[name];
       if (sharedValue !== undefined) return { ParameterKey: name, ParameterValue: sharedValue };
       if (current?.parameters.has(name)) return { ParameterKey: name, UsePreviousValue: true };
@@ -730,7 +778,7 @@ async function changeSetStage(
       );
       return p;
     });
-    const bucket = settings.artifactBucket ?? '';
+    const bucket = tierSettings.artifactBucket ?? '';
     const packaged = await packageTemplate(context.parentPath, {
       s3: aws.s3(context.region),
       bucket,
@@ -750,7 +798,7 @@ async function changeSetStage(
         repository: context.repository ?? '',
         ...(context.ref ? { ref: context.ref } : {}),
       }),
-      ...(settings.cfnRoleArn ? { roleArn: settings.cfnRoleArn } : {}),
+      ...(tierSettings.cfnRoleArn ? { roleArn: tierSettings.cfnRoleArn } : {}),
       changeSetName: changeSetName('plan', runId),
       log: (m) => ui.info(m),
     });

@@ -67,7 +67,8 @@ function effectiveParameters(template: Template, parameters: Record<string, stri
  * `renderTemplate(template, parameters)` → the template with Conditions evaluated (and the
  * Conditions section removed), resources and outputs whose condition is false dropped,
  * `Fn::If` resolved, `Ref` to parameters replaced by their values (lists for
- * CommaDelimitedList / List<> types) and `AWS::NoValue` removed. Other intrinsics (`Fn::Sub`,
+ * CommaDelimitedList / List<> types), `Fn::Join` / `Fn::Split` / `Fn::Select` folded once
+ * their arguments are literal, and `AWS::NoValue` removed. Other intrinsics (`Fn::Sub`,
  * `Fn::GetAtt`, `Ref` to resources or pseudo parameters...) are left as they are.
  * @throws UserError when a parameter is unknown or missing, or a condition cannot be
  *   evaluated from parameter values alone.
@@ -95,6 +96,11 @@ export function renderTemplate(template: Template, parameters: Record<string, st
     const fn = intrinsic(value);
     if (fn?.[0] === 'Ref' && typeof fn[1] === 'string' && values.has(fn[1])) {
       return values.get(fn[1]) as string;
+    }
+    // Fn::Join / Fn::Select over parameter values (e.g. "is this list parameter empty?").
+    if (fn?.[0] === 'Fn::Join' || fn?.[0] === 'Fn::Select') {
+      const folded = fold(fn[0], resolve(fn[1]));
+      if (typeof folded === 'string') return folded;
     }
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       return String(value);
@@ -142,6 +148,12 @@ export function renderTemplate(template: Template, parameters: Record<string, st
       if (key === 'Fn::If' && Array.isArray(args) && args.length === 3) {
         return resolve(conditionValue(String(args[0])) ? args[1] : args[2]);
       }
+      if (key === 'Fn::Join' || key === 'Fn::Split' || key === 'Fn::Select') {
+        const resolvedArgs = resolve(args);
+        const folded = fold(key, resolvedArgs);
+        if (folded !== undefined) return folded;
+        return { [key]: resolvedArgs };
+      }
     }
     const out: Record<string, Json> = {};
     for (const [k, v] of Object.entries(value)) {
@@ -149,6 +161,23 @@ export function renderTemplate(template: Template, parameters: Record<string, st
       if (resolved !== NO_VALUE) out[k] = resolved;
     }
     return out;
+  };
+
+  /**
+   * Fn::Join, Fn::Split and Fn::Select once their arguments are plain strings and lists, as
+   * CloudFormation evaluates them; undefined while an argument is still an unresolved intrinsic.
+   */
+  const fold = (key: string, args: Json | typeof NO_VALUE): string | string[] | undefined => {
+    if (!Array.isArray(args) || args.length !== 2) return undefined;
+    const [first, second] = args as [Json, Json];
+    const strings = (list: Json): string[] | undefined =>
+      Array.isArray(list) && list.every((item) => typeof item === 'string') ? (list as string[]) : undefined;
+    if (key === 'Fn::Join' && typeof first === 'string') return strings(second)?.join(first);
+    if (key === 'Fn::Split' && typeof first === 'string' && typeof second === 'string')
+      return second.split(first);
+    if (key === 'Fn::Select' && (typeof first === 'string' || typeof first === 'number'))
+      return strings(second)?.[Number(first)];
+    return undefined;
   };
 
   const keep = (entry: Record<string, unknown>): boolean =>

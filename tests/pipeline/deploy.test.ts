@@ -385,7 +385,9 @@ describe('deployEnvironment on the shared network (mocked CloudFormation)', () =
       context: {
         repository: 'octo/fixture',
         region,
+        tier: 'nonproduction',
         roleArn: undefined,
+        permissionsBoundaryArn: undefined,
         cfnRoleArn: 'arn:aws:iam::123456789012:role/cfn-exec',
         artifactBucket: undefined,
         ecrRepository: 'fixture',

@@ -66,13 +66,21 @@ describe('parsePlanArgs', () => {
   it('parses environment, event and AWS flags into settings', () => {
     const s = parsePlanArgs(['--environment', 'pr-12', '--json', '--cost-markdown', 'c.md', '--offline'], {
       AWS_REGION: 'eu-central-1',
-      ARTIFACT_BUCKET: 'artifacts',
+      NONPRODUCTION_ARTIFACT_BUCKET: 'artifacts',
+      PRODUCTION_ARTIFACT_BUCKET: 'production-artifacts',
+      PRODUCTION_CFN_EXECUTION_ROLE_ARN: 'arn:aws:iam::123456789012:role/prod-cfn',
     });
     assert.deepEqual(s.target, { kind: 'environment', key: 'pr-12' });
     assert.equal(s.json, true);
     assert.equal(s.aws, 'never');
     assert.equal(s.region, 'eu-central-1');
-    assert.equal(s.artifactBucket, 'artifacts');
+    assert.deepEqual(s.tierSettings, {
+      production: {
+        artifactBucket: 'production-artifacts',
+        cfnRoleArn: 'arn:aws:iam::123456789012:role/prod-cfn',
+      },
+      nonproduction: { artifactBucket: 'artifacts' },
+    });
     assert.equal(s.costMarkdownFile, 'c.md');
     assert.deepEqual(
       parsePlanArgs(['--event', 'pull_request', '--pr', '12', '--action', 'synchronize'], {}).target,
