@@ -145,6 +145,8 @@ function asList(value: unknown): unknown[] {
 export interface Deployment {
   config: ProjectConfig;
   repository: string;
+  /** The immutable-id form of the repository in OIDC subjects, when the repository's tokens use it. */
+  oidcSubjectRepository?: string;
 }
 
 /**
@@ -159,7 +161,7 @@ export function deploymentParameters(
   path: string,
 ): Record<string, string> {
   const declared = template.Parameters ?? {};
-  const all = bootstrapParameters(deployment.config, deployment.repository, undefined);
+  const all = bootstrapParameters(deployment.config, deployment.repository, {}, deployment.oidcSubjectRepository);
   const parameters = Object.fromEntries(Object.entries(all).filter(([name]) => name in declared));
   for (const [name, value] of Object.entries(parameters)) {
     const spec = declared[name] ?? {};
