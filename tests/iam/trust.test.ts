@@ -66,7 +66,10 @@ describe('who may assume which bootstrap role (OIDC trust)', () => {
     const [first] = proofDeployments();
     assert.ok(first);
     const repository = 'octo-org@1234/ipv6demo@5678';
-    const model = loadBootstrapModel(bootstrapTemplatePath(), { ...first, oidcSubjectRepository: repository });
+    const model = loadBootstrapModel(bootstrapTemplatePath(), {
+      ...first,
+      oidcSubjectRepository: repository,
+    });
     const allowed = model.roles
       .filter((role) =>
         trustAllows(role.trust, model.oidcProviderArn, {

@@ -161,7 +161,12 @@ export function deploymentParameters(
   path: string,
 ): Record<string, string> {
   const declared = template.Parameters ?? {};
-  const all = bootstrapParameters(deployment.config, deployment.repository, {}, deployment.oidcSubjectRepository);
+  const all = bootstrapParameters(
+    deployment.config,
+    deployment.repository,
+    {},
+    deployment.oidcSubjectRepository,
+  );
   const parameters = Object.fromEntries(Object.entries(all).filter(([name]) => name in declared));
   for (const [name, value] of Object.entries(parameters)) {
     const spec = declared[name] ?? {};
