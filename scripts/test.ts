@@ -1,5 +1,6 @@
 /**
- * `npm test`: type-check, lint, cfn-lint on every template, then every node:test suite.
+ * `npm test`: type-check, lint, cfn-lint on every template, then every node:test suite (the IAM
+ * proofs of tests/iam/ among them), then the IAM proof of the AWS calls those suites recorded.
  * Stages run in order and each prints its result; node:test's summary is the last output.
  * Usage: npm test [-- tests/unit/foo.test.ts ...]   (run only the named suites)
  */

@@ -68,7 +68,7 @@ describe('the AWS call recorder', () => {
     }
   });
 
-  it('records real clients through Client#send, with the StackId of the response', async () => {
+  it('records real clients through Client#send', async () => {
     const calls: Call[] = [];
     const uninstall = installRecorder((call) => {
       calls.push(call);
