@@ -1,28 +1,24 @@
-/**
- * `npm run deploy -- --environment pr-12 --image-uri <uri>`: package, change set, execute and
- * watch the environment's stacks; see README "pipeline" for every flag and output.
- */
+/** `npm run deploy`: see `npm run deploy -- --help` (option table in scripts/lib/commands.ts). */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { main } from './lib/cli.ts';
+import { deployCommand } from './lib/commands.ts';
 import { createAwsClients } from './lib/context.ts';
-import { defaultTemplates, deployEnvironment } from './lib/deploy.ts';
-import { describeError } from './lib/errors.ts';
-import { commonOptions, commonSettings } from './lib/pipeline-cli.ts';
-import { createUi } from './lib/ui.ts';
+import {
+  defaultTemplates,
+  deployEnvironment,
+  SHARED_NETWORK_MODES,
+  type SharedNetworkMode,
+} from './lib/deploy.ts';
+import { UsageError } from './lib/errors.ts';
+import { commonSettings } from './lib/pipeline-cli.ts';
 
-const ui = createUi();
-try {
-  const { values } = parseArgs({
-    options: {
-      ...commonOptions,
-      'image-uri': { type: 'string' },
-      'image-uri-dualstack': { type: 'string' },
-      'no-execute': { type: 'boolean', default: false },
-      template: { type: 'string' },
-      'parameters-file': { type: 'string' },
-    },
-    strict: true,
-  });
+await main(deployCommand, async (values, { ui }) => {
+  const mode = values['shared-network'] as SharedNetworkMode;
+  if (!SHARED_NETWORK_MODES.includes(mode))
+    throw new UsageError(
+      `Invalid --shared-network '${values['shared-network']}'.`,
+      'Expected deploy (the network, then the environment), only (just the shared network) or use (the network as it is).',
+    );
   const common = commonSettings(values, 'deploy');
   const clients = createAwsClients(common.context.region);
   await deployEnvironment(
@@ -35,10 +31,8 @@ try {
       networkTemplatePath: defaultTemplates.network,
       networkParametersFile: undefined,
       execute: !values['no-execute'],
+      sharedNetworkMode: mode,
     },
     { cfn: clients.cfn, s3: clients.s3, ui },
   );
-} catch (error) {
-  ui.error(describeError(error));
-  process.exitCode = 1;
-}
+});

@@ -9,6 +9,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { cfnLint, formatCfnLint } from './lib/cfn-lint.ts';
+import { main } from './lib/cli.ts';
+import { testCommand } from './lib/commands.ts';
 import { describeError } from './lib/errors.ts';
 import { pythonTools } from './lib/python-tools.ts';
 import { repoRoot, templatePaths } from './lib/templates.ts';
@@ -51,54 +53,55 @@ const stage = async (name: string, fn: () => Promise<boolean>) => {
   if (!ok) failures.push(name);
 };
 
-const only = process.argv.slice(2);
-await stage('python tools', async () => {
-  const tools = pythonTools(console.log);
-  console.log(`cfn-lint: ${tools.cfnLint.join(' ')}; moto: ${tools.motoPython} (${tools.source})`);
-  return true;
-});
-if (only.length === 0) {
-  await stage(
-    'type-check (tsc)',
-    async () => (await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) === 0,
-  );
-  await stage(
-    'lint (biome)',
-    async () => (await run(bin('biome'), ['check', '--error-on-warnings', '.'])) === 0,
-  );
-  await stage('cfn-lint (all templates)', async () => {
-    const paths = templatePaths();
-    const result = await cfnLint(paths);
-    console.log(formatCfnLint(paths, result));
-    return result.ok;
+await main(testCommand, async (_values, { positionals: only }) => {
+  await stage('python tools', async () => {
+    const tools = pythonTools(console.log);
+    console.log(`cfn-lint: ${tools.cfnLint.join(' ')}; moto: ${tools.motoPython} (${tools.source})`);
+    return true;
   });
-}
-if (failures.length > 0) console.log(`\nFailed stages before the test suites: ${failures.join(', ')}`);
+  if (only.length === 0) {
+    await stage(
+      'type-check (tsc)',
+      async () => (await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) === 0,
+    );
+    await stage(
+      'lint (biome)',
+      async () => (await run(bin('biome'), ['check', '--error-on-warnings', '.'])) === 0,
+    );
+    await stage('cfn-lint (all templates)', async () => {
+      const paths = templatePaths();
+      const result = await cfnLint(paths);
+      console.log(formatCfnLint(paths, result));
+      return result.ok;
+    });
+  }
+  if (failures.length > 0) console.log(`\nFailed stages before the test suites: ${failures.join(', ')}`);
 
-const tests = only.length > 0 ? only : findTests(join(repoRoot, 'tests'));
-// Every test process records the AWS calls the pipeline makes (tests/support/aws-calls.ts);
-// once all suites have finished, the IAM proof checks each recorded call against the
-// permission list and the bootstrap policies.
-const recordings = mkdtempSync(join(tmpdir(), 'iam-proof-calls-'));
-const nodeTest = (files: string[]) =>
-  run(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--import',
-      './tests/support/aws-calls.ts',
-      '--test',
-      '--test-reporter=spec',
-      '--test-concurrency=2',
-      '--test-timeout=600000',
-      ...files,
-    ],
-    { IAM_PROOF_RECORDINGS: recordings },
-  );
-console.log(`\n── node:test (${tests.length} suites) ──`);
-const testCode = await nodeTest(tests);
-console.log(`\n── IAM proof: the AWS calls recorded above (${RECORDED_CALLS_CHECK}) ──`);
-const checkCode = await nodeTest([RECORDED_CALLS_CHECK]);
-rmSync(recordings, { recursive: true, force: true });
-process.exitCode = failures.length > 0 || testCode !== 0 || checkCode !== 0 ? 1 : 0;
+  const tests = only.length > 0 ? only : findTests(join(repoRoot, 'tests'));
+  // Every test process records the AWS calls the pipeline makes (tests/support/aws-calls.ts);
+  // once all suites have finished, the IAM proof checks each recorded call against the
+  // permission list and the bootstrap policies.
+  const recordings = mkdtempSync(join(tmpdir(), 'iam-proof-calls-'));
+  const nodeTest = (files: string[]) =>
+    run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--import',
+        './tests/support/aws-calls.ts',
+        '--test',
+        '--test-reporter=spec',
+        '--test-concurrency=2',
+        '--test-timeout=600000',
+        ...files,
+      ],
+      { IAM_PROOF_RECORDINGS: recordings },
+    );
+  console.log(`\n── node:test (${tests.length} suites) ──`);
+  const testCode = await nodeTest(tests);
+  console.log(`\n── IAM proof: the AWS calls recorded above (${RECORDED_CALLS_CHECK}) ──`);
+  const checkCode = await nodeTest([RECORDED_CALLS_CHECK]);
+  rmSync(recordings, { recursive: true, force: true });
+  return failures.length > 0 || testCode !== 0 || checkCode !== 0 ? 1 : 0;
+});

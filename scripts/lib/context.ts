@@ -1,6 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
+import { withCallContext } from './aws-errors.ts';
 import type { Tier } from './environment.ts';
 import { UserError } from './errors.ts';
 
@@ -212,8 +213,8 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv = proces
   const emulated = Boolean(env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_S3);
   const common = { region, maxAttempts: 8 };
   return {
-    cfn: new CloudFormationClient(common),
-    s3: new S3Client({ ...common, forcePathStyle: emulated }),
-    ecr: new ECRClient(common),
+    cfn: withCallContext(new CloudFormationClient(common)),
+    s3: withCallContext(new S3Client({ ...common, forcePathStyle: emulated })),
+    ecr: withCallContext(new ECRClient(common)),
   };
 }

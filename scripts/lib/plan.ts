@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   type CloudFormationClient,
   DescribeStacksCommand,
@@ -11,6 +10,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { type CfnLintResult, cfnLint } from './cfn-lint.ts';
 import { changeSetName } from './change-set.ts';
 import { formatPreview, type PreviewResult, previewChangeSet } from './change-set-preview.ts';
+import { formatUsage, parseCommandLine, type Values } from './cli.ts';
+import { planCommand } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
 import { type AwsClients, createAwsClients, type TierSetting, tierVariable } from './context.ts';
 import {
@@ -39,7 +40,7 @@ import {
   type Tier,
   tierOf,
 } from './environment.ts';
-import { awsErrorName, describeError, UserError } from './errors.ts';
+import { awsErrorName, describeError, UsageError, UserError } from './errors.ts';
 import { localTemplateReferences, packageTemplate } from './packaging.ts';
 import { parseParameterFile, resolveParameters, toCfnParameters } from './parameters.ts';
 import { assertNetworkModeSupported } from './regions.ts';
@@ -83,63 +84,33 @@ export type PlanTierSettings = Partial<
   Record<'artifactBucket' | 'cfnRoleArn' | 'permissionsBoundaryArn', string>
 >;
 
-const USAGE = `Usage: npm run plan -- (--environment K | --branch NAME | --pr N
-                        | --event push --ref refs/heads/main [--sha SHA]
-                        | --event pull_request --pr N [--action opened]
-                        | --event delete --ref BRANCH
-                        | --event-name NAME --event-path FILE)
-                        [--region R] [--json] [--cost-markdown FILE] [--out-dir DIR] [--cfn-dir DIR]
-                        [--with-aws | --offline] [--artifact-bucket B] [--cfn-role-arn ARN]
-                        [--permissions-boundary-arn ARN] [--repository owner/name]`;
+const USAGE = "Run 'npm run plan -- --help' for the options.";
 
-const OPTIONS = {
-  environment: { type: 'string' },
-  branch: { type: 'string' },
-  pr: { type: 'string' },
-  event: { type: 'string' },
-  ref: { type: 'string' },
-  action: { type: 'string' },
-  sha: { type: 'string' },
-  'event-name': { type: 'string' },
-  'event-path': { type: 'string' },
-  region: { type: 'string' },
-  repository: { type: 'string' },
-  'cfn-dir': { type: 'string' },
-  'out-dir': { type: 'string' },
-  json: { type: 'boolean' },
-  'cost-markdown': { type: 'string' },
-  'with-aws': { type: 'boolean' },
-  offline: { type: 'boolean' },
-  'artifact-bucket': { type: 'string' },
-  'cfn-role-arn': { type: 'string' },
-  'permissions-boundary-arn': { type: 'string' },
-  'run-id': { type: 'string' },
-} as const;
-
-const parseFlags = (args: string[]) =>
-  parseArgs({ args, strict: true, allowPositionals: false, options: OPTIONS }).values;
-
-/** Parse `npm run plan` arguments into settings. Pure apart from reading `env`. */
+/** Parse `npm run plan` arguments into settings (tests; the entry point parses through `main`). */
 export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): PlanSettings {
-  let values: ReturnType<typeof parseFlags>;
-  try {
-    values = parseFlags(argv);
-  } catch (error) {
-    throw new UserError(describeError(error), USAGE);
-  }
+  const parsed = parseCommandLine(planCommand, argv);
+  if (parsed === 'help') throw new UsageError(formatUsage(planCommand));
+  return planSettingsFromFlags(parsed.values, env);
+}
+
+/** Turn parsed `npm run plan` flags into settings. Pure apart from reading `env`. */
+export function planSettingsFromFlags(
+  values: Values<typeof planCommand.options>,
+  env: NodeJS.ProcessEnv = process.env,
+): PlanSettings {
   const prNumber = (): number => {
     const raw = values.pr ?? '';
     if (!/^[1-9][0-9]*$/.test(raw))
-      throw new UserError(`Invalid --pr '${raw}'. Expected a pull request number, e.g. --pr 12.`, USAGE);
+      throw new UsageError(`Invalid --pr '${raw}'. Expected a pull request number, e.g. --pr 12.`, USAGE);
     return Number(raw);
   };
   let target: PlanTarget;
   if (values.event !== undefined) {
     const eventName = values.event;
     if ((eventName === 'push' || eventName === 'delete') && !values.ref)
-      throw new UserError(`--event ${eventName} needs --ref (e.g. --ref refs/heads/main).`, USAGE);
+      throw new UsageError(`--event ${eventName} needs --ref (e.g. --ref refs/heads/main).`, USAGE);
     if (eventName === 'pull_request' && values.pr === undefined)
-      throw new UserError('--event pull_request needs --pr N.', USAGE);
+      throw new UsageError('--event pull_request needs --pr N.', USAGE);
     target = {
       kind: 'event',
       eventName,
@@ -149,12 +120,12 @@ export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
       ...(values.sha === undefined ? {} : { sha: values.sha }),
     };
   } else if (values['event-name'] !== undefined) {
-    if (!values['event-path']) throw new UserError('--event-name needs --event-path FILE.', USAGE);
+    if (!values['event-path']) throw new UsageError('--event-name needs --event-path FILE.', USAGE);
     target = { kind: 'event-file', eventName: values['event-name'], eventPath: values['event-path'] };
   } else {
     const given = [values.environment, values.branch, values.pr].filter((v) => v !== undefined);
     if (given.length !== 1)
-      throw new UserError(
+      throw new UsageError(
         'Say which environment to plan: exactly one of --environment, --branch, --pr or --event.',
         USAGE,
       );
@@ -163,7 +134,7 @@ export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     else target = { kind: 'pr', number: prNumber() };
   }
   if (values['with-aws'] && values.offline)
-    throw new UserError('--with-aws and --offline exclude each other.', USAGE);
+    throw new UsageError('--with-aws and --offline exclude each other.', USAGE);
   const pick = (flag: string | undefined, name: string): string | undefined => {
     const value = flag ?? env[name];
     return value === undefined || value === '' ? undefined : value;

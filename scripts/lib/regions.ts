@@ -3,8 +3,8 @@ import { UserError } from './errors.ts';
 /**
  * Regions where Amazon ECS on Fargate supports IPv6-only tasks. Source: Amazon ECS
  * Developer Guide, "Amazon ECS task networking options for Fargate"
- * (docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html),
- * as summarised in ../shared/REFERENCE.md. Checked: 2026-11-21.
+ * (docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html).
+ * Checked: 2026-11-21.
  * Keep this the only copy of the list; add a region here when AWS adds it.
  */
 export const IPV6_ONLY_REGIONS_CHECKED = '2026-11-21';

@@ -103,20 +103,22 @@ describe('bootstrap template: OIDC trust', () => {
     });
   });
 
-  it('non-production: pull requests and each listed branch environment, by exact subject', () => {
+  it('non-production: pull requests, the nonproduction maintenance environment and each listed branch environment, by exact subject', () => {
     assert.deepEqual(trust(template, 'NonProductionDeployRole').Condition, {
       StringEquals: {
         [AUD]: 'sts.amazonaws.com',
         [SUB]: [
           'repo:octo/demo:pull_request',
+          'repo:octo/demo:environment:nonproduction',
           'repo:octo/demo:environment:br-staging',
           'repo:octo/demo:environment:br-qa',
         ],
       },
     });
-    // No branch environments: pull requests only (no empty subject in the list).
+    // No branch environments: no empty subject in the list.
     assert.deepEqual(trust(render(), 'NonProductionDeployRole').Condition?.StringEquals?.[SUB], [
       'repo:octo/demo:pull_request',
+      'repo:octo/demo:environment:nonproduction',
     ]);
   });
 
@@ -131,6 +133,7 @@ describe('bootstrap template: OIDC trust', () => {
     );
     assert.deepEqual(trust(immutable, 'NonProductionDeployRole').Condition?.StringEquals?.[SUB], [
       'repo:octo@1001/demo@2002:pull_request',
+      'repo:octo@1001/demo@2002:environment:nonproduction',
       'repo:octo@1001/demo@2002:environment:br-staging',
     ]);
   });
@@ -293,10 +296,10 @@ describe('bootstrap template: tiers never reach each other', () => {
     ]);
   });
 
-  it('credential lifetime: production one hour, non-production 90 minutes (the preview job)', () => {
+  it('credential lifetime: two hours by default (the longest job is 110 minutes)', () => {
     const parameters = templates.bootstrap().Parameters ?? {};
-    assert.deepEqual(props(template, 'ProductionDeployRole').MaxSessionDuration, '3600');
-    assert.deepEqual(props(template, 'NonProductionDeployRole').MaxSessionDuration, '5400');
+    assert.deepEqual(props(template, 'ProductionDeployRole').MaxSessionDuration, '7200');
+    assert.deepEqual(props(template, 'NonProductionDeployRole').MaxSessionDuration, '7200');
     assert.equal(parameters.ProductionMaxSessionSeconds?.MinValue, 3600);
     assert.equal(parameters.NonProductionMaxSessionSeconds?.MaxValue, 43200);
   });
