@@ -12,6 +12,7 @@ import { main, type Values } from './lib/cli.ts';
 import { bootstrapCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
 import { UsageError, UserError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { cfnDir } from './lib/templates.ts';
 
 const exec: Exec = (command, args) =>
@@ -54,7 +55,7 @@ async function parseSettings(values: Values<typeof bootstrapCommand.options>): P
   return {
     config,
     repository,
-    region: values.region ?? process.env.AWS_REGION ?? config.region,
+    region: resolveRegion(values.region, process.env, config.region),
     templateText,
     oidcSubjectRepository: values['oidc-subject-repository'],
     dryRun: values['dry-run'],

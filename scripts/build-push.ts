@@ -10,6 +10,7 @@ import { tierVariable } from './lib/context.ts';
 import { ecrRepositoryName, imageTag, tierOf } from './lib/environment.ts';
 import { environmentFromFlags } from './lib/environment-flags.ts';
 import { UsageError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { createShell } from './lib/shell.ts';
 import { repoRoot } from './lib/templates.ts';
 
@@ -21,7 +22,7 @@ await main(buildPushCommand, async (values, { ui }) => {
     throw new UsageError('Missing --sha.', 'Pass the commit to build, e.g. --sha $(git rev-parse HEAD).');
   }
   imageTag(environment, sha); // validate the SHA before reading parameter files
-  const region = values.region ?? (process.env.AWS_REGION || config.region);
+  const region = resolveRegion(values.region, process.env, config.region);
   // Each tier pushes to its own repository: production images never share one with previews.
   const tier = tierOf(environment.key);
   const repositoryName =

@@ -9,10 +9,12 @@ import {
   SHARED_NETWORK_MODES,
   type SharedNetworkMode,
 } from './lib/deploy.ts';
+import { sharedNetworkStackName } from './lib/environment.ts';
 import { UsageError } from './lib/errors.ts';
+import { reportStacksOnInterrupt } from './lib/interrupt.ts';
 import { commonSettings } from './lib/pipeline-cli.ts';
 
-await main(deployCommand, async (values, { ui }) => {
+await main(deployCommand, async (values, { ui, signal }) => {
   const mode = values['shared-network'] as SharedNetworkMode;
   if (!SHARED_NETWORK_MODES.includes(mode))
     throw new UsageError(
@@ -21,7 +23,11 @@ await main(deployCommand, async (values, { ui }) => {
     );
   const common = commonSettings(values, 'deploy');
   const clients = createAwsClients(common.context.region);
-  await deployEnvironment(
+  const stacks = [
+    ...(common.environment.sharedNetwork ? [sharedNetworkStackName(common.config)] : []),
+    common.environment.stackName,
+  ];
+  const deploying = deployEnvironment(
     {
       ...common,
       imageUri: values['image-uri'],
@@ -35,4 +41,12 @@ await main(deployCommand, async (values, { ui }) => {
     },
     { cfn: clients.cfn, s3: clients.s3, ui },
   );
+  await reportStacksOnInterrupt(deploying, {
+    signal,
+    cfn: clients.cfn,
+    ui,
+    command: 'deploy',
+    stacks,
+    argv: process.argv.slice(2),
+  });
 });

@@ -9,6 +9,7 @@ import { verifyCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
 import { environmentFromFlags } from './lib/environment-flags.ts';
 import { UsageError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { repoRoot } from './lib/templates.ts';
 import {
   DEFAULT_PATHS,
@@ -55,10 +56,11 @@ await main(verifyCommand, async (values, { ui }) => {
   };
   if (values.resolver !== undefined) settings.resolver = parseResolver(values.resolver);
   if (target.task !== undefined) settings.task = target.task;
-  const region =
-    values.region ??
-    (typeof outputs.Region === 'string' ? outputs.Region : undefined) ??
-    (process.env.AWS_REGION || config.region);
+  const region = resolveRegion(
+    values.region ?? (typeof outputs.Region === 'string' ? outputs.Region : undefined),
+    process.env,
+    config.region,
+  );
   await runVerify(
     settings,
     {

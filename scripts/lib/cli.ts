@@ -273,6 +273,8 @@ export async function main<O extends OptionTable>(
     }
   }
   exit(code);
+  // An interrupted run may leave abandoned work (a watch loop, a timer) holding the event loop.
+  if (code === EXIT.interrupted && listen) process.exit(code);
   return code;
 }
 

@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { withCallContext } from './aws-errors.ts';
 import type { Tier } from './environment.ts';
 import { UserError } from './errors.ts';
+import { resolveRegion } from './regions.ts';
 
 /**
  * Where and as whom the pipeline runs: repository, region, the tier's roles, artifact bucket,
@@ -133,13 +134,7 @@ export function resolveContext(
       'Pass --repository owner/name (GitHub Actions sets GITHUB_REPOSITORY).',
     );
   }
-  const region = pick(flags.region, 'AWS_REGION') ?? pick(undefined, 'AWS_DEFAULT_REGION') ?? defaults.region;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
-    throw new UserError(
-      `Invalid region '${region}'. Expected a name like us-east-1.`,
-      'Fix --region or AWS_REGION.',
-    );
-  }
+  const region = resolveRegion(flags.region, env, defaults.region);
   const githubRun = env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined;
   const runId =
     flags.runId ??

@@ -43,7 +43,7 @@ import {
 import { awsErrorName, describeError, UsageError, UserError } from './errors.ts';
 import { localTemplateReferences, packageTemplate } from './packaging.ts';
 import { parseParameterFile, resolveParameters, toCfnParameters } from './parameters.ts';
-import { assertNetworkModeSupported } from './regions.ts';
+import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -63,7 +63,7 @@ export type PlanTarget =
 
 export interface PlanSettings {
   target: PlanTarget;
-  /** --region, else AWS_REGION, else cfn/project.yml. */
+  /** --region, else AWS_REGION, else AWS_DEFAULT_REGION (cfn/project.yml's region when unset). */
   region?: string;
   /** Directory holding project.yml, parent.yml, its children and environments/ (default cfn/). */
   cfnDir: string;
@@ -147,7 +147,7 @@ export function planSettingsFromFlags(
     outDir: resolve(values['out-dir'] ?? join(repoRoot, '.out')),
     json: values.json ?? false,
     aws: values['with-aws'] ? 'always' : values.offline ? 'never' : 'auto',
-    ...optional('region', pick(values.region, 'AWS_REGION')),
+    ...optional('region', pick(values.region, 'AWS_REGION') ?? pick(undefined, 'AWS_DEFAULT_REGION')),
     ...optional('costMarkdownFile', values['cost-markdown']),
     ...optional('repository', pick(values.repository, 'GITHUB_REPOSITORY')),
     tierSettings: Object.fromEntries(
@@ -483,7 +483,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
     return report;
   }
 
-  const region = settings.region ?? config.region;
+  const region = resolveRegion(settings.region, {}, config.region);
   report.region = region;
   report.stacks = [
     {
@@ -559,19 +559,23 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   const templates = [parentPath, ...childTemplatePaths(parentPath)];
   const missing = templates.filter((p) => !existsSync(p));
   const lintRun = deps.lint ?? ((paths: string[]) => cfnLint(paths));
-  const lint = await ui.group('cfn-lint', async () => {
-    const present = templates.filter((p) => existsSync(p));
-    const result = await lintRun(present);
-    const output = [
-      ...missing.map((p) => `missing child template ${p} (referenced by parent.yml TemplateURL)`),
-      result.output,
-    ]
-      .filter((s) => s !== '')
-      .join('\n');
-    const ok = result.ok && missing.length === 0;
-    ui.info(ok ? `clean: ${present.length} template(s)` : `findings (exit ${result.exitCode}):\n${output}`);
-    return { ok, exitCode: result.exitCode, templates: templates.map(repoRelative), output };
-  });
+  const lint = await ui.group(
+    'cfn-lint',
+    async () => {
+      const present = templates.filter((p) => existsSync(p));
+      const result = await lintRun(present);
+      const output = [
+        ...missing.map((p) => `missing child template ${p} (referenced by parent.yml TemplateURL)`),
+        result.output,
+      ]
+        .filter((s) => s !== '')
+        .join('\n');
+      const ok = result.ok && missing.length === 0;
+      ui.info(ok ? `clean: ${present.length} template(s)` : `findings (exit ${result.exitCode}):\n${output}`);
+      return { ok, exitCode: result.exitCode, templates: templates.map(repoRelative), output };
+    },
+    { failed: (result) => !result.ok },
+  );
   report.lint = lint;
   if (!lint.ok) report.ok = false;
 
