@@ -264,3 +264,194 @@ export function renderTree(
   }
   return { parent: rendered, children };
 }
+
+/** Pseudo parameters of one deployment of a template. */
+export interface PseudoParameters {
+  partition: string;
+  region: string;
+  accountId: string;
+  stackName: string;
+  stackId: string;
+  urlSuffix: string;
+}
+
+/** What `Ref` and `Fn::GetAtt` give for one resource; its physical names are the caller's to decide. */
+export interface PhysicalResource {
+  ref: string;
+  attributes: Record<string, unknown>;
+}
+
+/**
+ * A resource's physical identity from its logical id, type and (resolved) properties, e.g.
+ * `RoleName`/`Path` for a role. Undefined when the caller cannot name it.
+ */
+export type PhysicalNamer = (
+  logicalId: string,
+  type: string,
+  properties: Record<string, unknown>,
+) => PhysicalResource | undefined;
+
+/**
+ * `resolveTemplate(template, parameters, pseudo, name)` → the template as CloudFormation would
+ * deploy it: `renderTemplate` first (conditions, `Fn::If`, parameter `Ref`s, `AWS::NoValue`),
+ * then every remaining intrinsic resolved to its value: `Ref` to pseudo parameters and
+ * resources, `Fn::Sub` (both forms), `Fn::GetAtt`, `Fn::Join`, `Fn::Select`, `Fn::Split` and
+ * `Fn::GetAZs`. Resource identities come from `name`. Pure.
+ * @throws UserError naming an intrinsic or reference that cannot be resolved offline
+ *   (`Fn::ImportValue`, `Fn::Cidr`, a resource `name` cannot name, a cycle).
+ */
+export function resolveTemplate(
+  template: Template,
+  parameters: Record<string, string>,
+  pseudo: PseudoParameters,
+  name: PhysicalNamer,
+): Template {
+  const values = effectiveParameters(template, parameters);
+  const rendered = renderTemplate(template, parameters);
+  const resources = rendered.Resources;
+  const physical = new Map<string, PhysicalResource>();
+  const resolving: string[] = [];
+
+  const pseudoValue = (ref: string): unknown => {
+    switch (ref) {
+      case 'AWS::AccountId':
+        return pseudo.accountId;
+      case 'AWS::Region':
+        return pseudo.region;
+      case 'AWS::Partition':
+        return pseudo.partition;
+      case 'AWS::StackName':
+        return pseudo.stackName;
+      case 'AWS::StackId':
+        return pseudo.stackId;
+      case 'AWS::URLSuffix':
+        return pseudo.urlSuffix;
+      default:
+        return undefined;
+    }
+  };
+
+  const identity = (logicalId: string): PhysicalResource => {
+    const known = physical.get(logicalId);
+    if (known) return known;
+    const resource = resources[logicalId];
+    if (resource === undefined) {
+      throw new UserError(
+        `Cannot resolve: '${logicalId}' is neither a parameter, a pseudo parameter nor a resource.`,
+        'Fix the template.',
+      );
+    }
+    if (resolving.includes(logicalId)) {
+      throw new UserError(
+        `Cannot resolve: ${[...resolving, logicalId].join(' → ')} is a cycle.`,
+        'Fix the template.',
+      );
+    }
+    resolving.push(logicalId);
+    const properties = (resolveValue(resource.Properties ?? {}) ?? {}) as Record<string, unknown>;
+    resolving.pop();
+    const named = name(logicalId, resource.Type, properties);
+    if (named === undefined) {
+      throw new UserError(
+        `Cannot resolve a reference to ${logicalId} (${resource.Type}): no physical name for that type.`,
+        'Teach the caller how CloudFormation names this resource type.',
+      );
+    }
+    physical.set(logicalId, named);
+    return named;
+  };
+
+  const ref = (target: string): unknown => {
+    if (values.has(target)) return parameterValue(template, target, values.get(target) as string);
+    const fromPseudo = pseudoValue(target);
+    return fromPseudo !== undefined ? fromPseudo : identity(target).ref;
+  };
+
+  const getAtt = (logicalId: string, attribute: string): unknown => {
+    const value = identity(logicalId).attributes[attribute];
+    if (value === undefined) {
+      throw new UserError(
+        `Cannot resolve Fn::GetAtt ${logicalId}.${attribute}: the attribute is unknown offline.`,
+        'Teach the caller this attribute.',
+      );
+    }
+    return value;
+  };
+
+  const sub = (text: string, variables: Record<string, unknown>): string =>
+    text.replace(/\$\{([^}!][^}]*)\}/g, (_match, expression: string) => {
+      const key = expression.trim();
+      if (key in variables) return String(resolveValue(variables[key]));
+      const dot = key.indexOf('.');
+      if (dot > 0 && !key.startsWith('AWS::')) return String(getAtt(key.slice(0, dot), key.slice(dot + 1)));
+      return String(ref(key));
+    });
+
+  const resolveValue = (value: Json): Json => {
+    if (Array.isArray(value)) return value.map(resolveValue);
+    if (!isRecord(value)) return value;
+    const fn = intrinsic(value);
+    if (fn === undefined) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveValue(v)]));
+    }
+    const [key, args] = fn;
+    switch (key) {
+      case 'Ref':
+        return ref(String(args));
+      case 'Fn::GetAtt': {
+        const [logicalId, attribute] = Array.isArray(args)
+          ? [String(args[0]), String(resolveValue(args[1]))]
+          : [String(args).split('.')[0] ?? '', String(args).split('.').slice(1).join('.')];
+        return getAtt(logicalId, attribute);
+      }
+      case 'Fn::Sub': {
+        if (typeof args === 'string') return sub(args, {});
+        const [text, variables] = args as [string, Record<string, unknown>];
+        return sub(text, variables ?? {});
+      }
+      case 'Fn::Join': {
+        const [separator, items] = args as [string, Json];
+        return (resolveValue(items) as unknown[]).map(String).join(separator);
+      }
+      case 'Fn::Select': {
+        const [index, items] = args as [Json, Json];
+        return (resolveValue(items) as unknown[])[Number(resolveValue(index))];
+      }
+      case 'Fn::Split': {
+        const [separator, text] = args as [string, Json];
+        return String(resolveValue(text)).split(separator);
+      }
+      case 'Fn::GetAZs':
+        return ['a', 'b', 'c'].map((zone) => `${pseudo.region}${zone}`);
+      case 'Fn::FindInMap': {
+        const [map, top, second] = (args as Json[]).map((item) => String(resolveValue(item)));
+        const found = (
+          rendered.Mappings as Record<string, Record<string, Record<string, unknown>>> | undefined
+        )?.[map ?? '']?.[top ?? '']?.[second ?? ''];
+        if (found === undefined) {
+          throw new UserError(
+            `Cannot resolve Fn::FindInMap [${map}, ${top}, ${second}]: no such entry.`,
+            'Fix the template.',
+          );
+        }
+        return found as Json;
+      }
+      default:
+        throw new UserError(`Cannot resolve ${key} offline.`, 'Resolve it with a deploy-time value.');
+    }
+  };
+
+  const out: Template = { ...rendered, Resources: {} };
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    out.Resources[logicalId] = {
+      ...resource,
+      Properties: resolveValue(resource.Properties ?? {}) as Record<string, unknown>,
+    };
+  }
+  if (rendered.Outputs) {
+    out.Outputs = Object.fromEntries(
+      Object.entries(rendered.Outputs).map(([key, output]) => [key, resolveValue(output)]),
+    ) as NonNullable<Template['Outputs']>;
+  }
+  return out;
+}
