@@ -1,6 +1,7 @@
 /**
- * Bundle the app with esbuild: src/server.ts → dist/server.mjs and src/probe.ts →
- * dist/probe.mjs (ESM, node20, minified, tree-shaken). Code splitting keeps the AWS SDK in a
+ * Bundle the app with esbuild: src/server.ts → dist/server.mjs, src/probe.ts → dist/probe.mjs
+ * and src/healthcheck.ts → dist/healthcheck.mjs, the container health check (ESM, node20,
+ * minified, tree-shaken). Code splitting keeps the AWS SDK in a
  * separate chunk that the server imports on the first AWS request, so start-up only parses
  * the small HTTP part. The runtime image needs dist/ and nothing else (no node_modules).
  * Usage: npm --prefix app run build   (or, from the repository root, npm run build:app)
@@ -15,7 +16,7 @@ rmSync(outdir, { recursive: true, force: true });
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { server: 'src/server.ts', probe: 'src/probe.ts' },
+  entryPoints: { server: 'src/server.ts', probe: 'src/probe.ts', healthcheck: 'src/healthcheck.ts' },
   outdir,
   bundle: true,
   splitting: true,
