@@ -309,3 +309,20 @@ export function ownershipProblem(
   }
   return undefined;
 }
+
+/**
+ * The two credential tiers: production has its own deploy role, CloudFormation execution
+ * role, ECR repository and artifact bucket; previews and branch environments share the
+ * non-production ones.
+ */
+export type Tier = 'production' | 'nonproduction';
+
+export const TIERS: readonly Tier[] = ['production', 'nonproduction'];
+
+/**
+ * The tier of an environment key: `production` for `production`, `nonproduction` for every
+ * `pr-*` and `br-*` key (and the shared network, which only they use). Pure.
+ */
+export function tierOf(key: string): Tier {
+  return key === 'production' ? 'production' : 'nonproduction';
+}
