@@ -1017,7 +1017,8 @@ async function environmentChecks(
 
 /** The SDK clients doctor uses, built once per run (endpoint overrides come from the environment). */
 export function createDoctorClients(region: string, env: NodeJS.ProcessEnv = process.env): DoctorClients {
-  const common = { region, maxAttempts: 5 };
+  // Few attempts: doctor reads once; a throttled call is retried, a broken one reported.
+  const common = { region, maxAttempts: 3 };
   return {
     sts: new STSClient(common),
     cfn: new CloudFormationClient(common),
