@@ -28,6 +28,12 @@ export const spec = {
       default: false,
       description: 'Print the checks as one JSON document instead of lines.',
     },
+    'only-before-first-deploy': {
+      type: 'boolean',
+      default: false,
+      description:
+        "With --environment: when the environment's stack exists already, say so and exit 0 without the checks (the workflows' step before every deploy).",
+    },
     'detect-drift': {
       type: 'boolean',
       default: false,
@@ -40,6 +46,7 @@ export const spec = {
     'npm run doctor -- --environment production',
     'npm run doctor -- --environment pr-12 --json',
     'npm run doctor -- --environment br-staging --detect-drift',
+    'npm run doctor -- --environment pr-12 --only-before-first-deploy',
   ],
 } satisfies CommandSpec;
 

@@ -30,6 +30,7 @@ import {
 } from '@aws-sdk/client-service-quotas';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { planEndpoint } from '../../app/src/endpoints.ts';
+import { UsageError } from './cli.ts';
 import { loadProjectConfig } from './config.ts';
 import { repositoryFromRemote } from './context.ts';
 import {
@@ -308,7 +309,11 @@ export function concreteResource(
 
 function errorText(error: unknown): string {
   const name = awsErrorName(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  // An HTML page instead of an AWS answer: an emulator or proxy that does not implement the call.
+  if (/Deserialization error|is not valid JSON|XML parse error/.test(String((error as Error)?.message)))
+    return `the endpoint answered${status ? ` HTTP ${status}` : ''} with a body that is not an AWS response (does it implement this call?)`;
   return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
 }
 
@@ -396,7 +401,7 @@ export async function runDoctor(settings: DoctorSettings, deps: DoctorDeps): Pro
         message: `${what}: ${errorText(error)}`,
         fix: denied
           ? 'these credentials may not make this call: use the deploy role or an administrator, or add the call to scripts/lib/permissions.ts and re-bootstrap'
-          : 'see the AWS error; rerun with DEBUG=1 for details',
+          : 'the call failed: see the error; if it is transient (throttling, a dropped connection), run doctor again',
       });
     }
   };
@@ -1038,6 +1043,7 @@ export interface DoctorFlags {
   repository?: string | undefined;
   json: boolean;
   'detect-drift': boolean;
+  'only-before-first-deploy': boolean;
 }
 
 export interface DoctorCommandDeps {
@@ -1080,6 +1086,29 @@ export async function doctorCommand(flags: DoctorFlags, deps: DoctorCommandDeps)
     );
   const templatePath = join(cfnDir, 'bootstrap', 'bootstrap.yml');
   const ui = deps.ui;
+  const clients = (deps.clients ?? ((r) => createDoctorClients(r, env)))(region);
+  if (flags['only-before-first-deploy']) {
+    if (environment === undefined)
+      throw new UsageError(
+        '--only-before-first-deploy needs --environment.',
+        'Example: npm run doctor -- --environment pr-12 --only-before-first-deploy',
+      );
+    // The workflows run doctor before every deploy; it only asks its questions before the first.
+    const existing = await describeStack(clients.cfn, environment.stackName);
+    if (existing !== undefined) {
+      const line = `✔ Environment: ${environment.stackName} exists (${existing.StackStatus}): not the first deploy of ${environment.key}, nothing to check (--only-before-first-deploy)`;
+      if (flags.json)
+        (deps.print ?? ((text: string) => process.stdout.write(`${text}\n`)))(
+          JSON.stringify(
+            { ok: true, region, environment: environment.key, checks: [], skipped: line },
+            null,
+            2,
+          ),
+        );
+      else ui.info(line);
+      return 0;
+    }
+  }
   if (!flags.json)
     ui.info(
       `Doctor: ${config.app} in ${region}${environment ? `, environment ${environment.key}` : ''} (read-only${flags['detect-drift'] ? ', except drift detection' : ''})`,
@@ -1094,7 +1123,7 @@ export async function doctorCommand(flags: DoctorFlags, deps: DoctorCommandDeps)
       bootstrapTemplate: readFileSync(templatePath, 'utf8'),
     },
     {
-      clients: (deps.clients ?? ((r) => createDoctorClients(r, env)))(region),
+      clients,
       ui,
       signal: deps.signal,
       ...(deps.sleep ? { sleep: deps.sleep } : {}),

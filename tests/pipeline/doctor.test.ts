@@ -62,6 +62,7 @@ import {
   type DoctorReport,
   type DoctorSettings,
   deployTrustProblems,
+  doctorCommand,
   formatCheck,
   quotaStatus,
   runDoctor,
@@ -426,7 +427,10 @@ describe('doctor against moto', () => {
       assert.equal(byId(report, `role-${tier}`).status, 'pass', byId(report, `role-${tier}`).message);
     // moto has no SimulatePrincipalPolicy: the check fails and says what AWS (here moto) answered.
     assert.equal(byId(report, 'permissions-production').status, 'fail');
-    assert.match(byId(report, 'permissions-production').message, /^simulating ipv6demo-production-deploy: /);
+    assert.match(
+      byId(report, 'permissions-production').message,
+      /^simulating ipv6demo-production-deploy: the endpoint answered HTTP 500 with a body that is not an AWS response \(does it implement this call\?\)$/,
+    );
     assert.equal(
       byId(report, 'dualstack-ipv6-setting').message,
       'ECS account setting dualStackIPv6 is enabled',
@@ -524,7 +528,11 @@ describe('doctor against moto', () => {
     assert.equal(report.region, region);
     assert.equal(report.account, account);
     assert.equal(byId(report, 'credentials').status, 'pass');
-    assert.equal(byId(report, 'bootstrap-stack').status, 'warn', JSON.stringify(byId(report, 'bootstrap-stack')));
+    assert.equal(
+      byId(report, 'bootstrap-stack').status,
+      'warn',
+      JSON.stringify(byId(report, 'bootstrap-stack')),
+    );
   });
 });
 
@@ -739,17 +747,15 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
       })
       .resolves({ LoadBalancers: Array.from({ length: 20 }, () => ({ Type: 'application' as const })) });
     mocks.ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{}, {}, {}] });
-    mocks.ec2
-      .on(DescribeAddressesCommand)
-      .resolves({
-        Addresses: [
-          { Domain: 'vpc' },
-          { Domain: 'vpc' },
-          { Domain: 'vpc' },
-          { Domain: 'vpc' },
-          { Domain: 'vpc' },
-        ],
-      });
+    mocks.ec2.on(DescribeAddressesCommand).resolves({
+      Addresses: [
+        { Domain: 'vpc' },
+        { Domain: 'vpc' },
+        { Domain: 'vpc' },
+        { Domain: 'vpc' },
+        { Domain: 'vpc' },
+      ],
+    });
     const report = await run();
     assert.deepEqual(byId(report, 'quota-alb'), {
       id: 'quota-alb',
@@ -827,13 +833,11 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
   });
 
   it('fails without a bootstrap stack, and without credentials stops at the first check', async () => {
-    mocks.cfn
-      .on(DescribeStacksCommand, { StackName: `${app}-bootstrap` })
-      .rejects(
-        Object.assign(new Error(`Stack with id ${app}-bootstrap does not exist`), {
-          name: 'ValidationError',
-        }),
-      );
+    mocks.cfn.on(DescribeStacksCommand, { StackName: `${app}-bootstrap` }).rejects(
+      Object.assign(new Error(`Stack with id ${app}-bootstrap does not exist`), {
+        name: 'ValidationError',
+      }),
+    );
     assert.deepEqual(byId(await run(), 'bootstrap-stack'), {
       id: 'bootstrap-stack',
       group: 'Bootstrap',
@@ -902,6 +906,43 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
     assert.equal(
       byId(report, 'bucket-production').message,
       `production artifact bucket ${outputs.ProductionArtifactBucketName}: no default encryption; no public access block`,
+    );
+  });
+
+  it('--only-before-first-deploy: nothing to check once the stack exists; all checks before the first deploy', async () => {
+    const flags = { json: false, 'detect-drift': false, 'only-before-first-deploy': true, repository };
+    mocks.cfn.on(DescribeStacksCommand, { StackName: `${app}-production` }).resolves({
+      Stacks: [{ StackName: `${app}-production`, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0) }],
+    });
+    const existing = capture();
+    const code = await doctorCommand(
+      { ...flags, environment: 'production' },
+      { ui: existing.ui, signal: new AbortController().signal, env: {}, clients: clients },
+    );
+    assert.equal(code, 0);
+    assert.deepEqual(
+      existing.lines.map((line) => line.replace(/^\[ *[\d.]+s\] /, '')),
+      [
+        `✔ Environment: ${app}-production exists (UPDATE_COMPLETE): not the first deploy of production, nothing to check (--only-before-first-deploy)`,
+      ],
+    );
+    assert.equal(mocks.iam.commandCalls(SimulatePrincipalPolicyCommand).length, 0);
+
+    const first = capture();
+    assert.equal(
+      await doctorCommand(
+        { ...flags, environment: 'pr-4' },
+        { ui: first.ui, signal: new AbortController().signal, env: {}, clients: clients },
+      ),
+      1,
+      'the mocked tier mismatch (production role, pr-4) fails',
+    );
+    assert.ok(
+      first.lines.some((line) => line.includes('✖ Credentials: pr-4 is a nonproduction environment')),
+    );
+    await assert.rejects(
+      doctorCommand(flags, { ui: first.ui, signal: new AbortController().signal, env: {}, clients: clients }),
+      { name: 'UsageError', message: '--only-before-first-deploy needs --environment.' },
     );
   });
 
