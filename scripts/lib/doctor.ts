@@ -48,7 +48,7 @@ import { awsErrorName, UserError } from './errors.ts';
 import { tableCell as markdownTableCell } from './markdown.ts';
 import { loadParameterFile } from './parameters.ts';
 import { deployRolePermissions, type RequiredPermission } from './permissions.ts';
-import { assertNetworkModeSupported } from './regions.ts';
+import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { createShell } from './shell.ts';
 import { describeStack } from './stack-deploy.ts';
 import { cfnDir, parseTemplate, repoRoot } from './templates.ts';
@@ -1063,17 +1063,12 @@ export interface DoctorCommandDeps {
  * Resolves to the exit code: 0 when every check passed or warned, 1 when any failed.
  * @throws UsageError-like UserError for a bad --environment, --region or --repository.
  */
-export async function doctorCommand(flags: DoctorFlags, deps: DoctorCommandDeps): Promise<number> {
+export async function runDoctorCommand(flags: DoctorFlags, deps: DoctorCommandDeps): Promise<number> {
   const env = deps.env ?? process.env;
   const config = loadProjectConfig();
   const environment =
     flags.environment === undefined ? undefined : parseEnvironmentKey(config, flags.environment);
-  const region = flags.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || config.region;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
-    throw new UserError(
-      `Invalid region '${region}'. Expected a name like us-east-1.`,
-      'Fix --region or AWS_REGION.',
-    );
+  const region = resolveRegion(flags.region, env, config.region);
   let repository = flags.repository || env.GITHUB_REPOSITORY || undefined;
   if (repository === undefined) {
     const remote = await (deps.gitRemote ?? defaultGitRemote)();

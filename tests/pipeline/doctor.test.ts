@@ -62,10 +62,10 @@ import {
   type DoctorReport,
   type DoctorSettings,
   deployTrustProblems,
-  doctorCommand,
   formatCheck,
   quotaStatus,
   runDoctor,
+  runDoctorCommand,
   trustFacts,
 } from '../../scripts/lib/doctor.ts';
 import { ownershipTags, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
@@ -915,7 +915,7 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
       Stacks: [{ StackName: `${app}-production`, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0) }],
     });
     const existing = capture();
-    const code = await doctorCommand(
+    const code = await runDoctorCommand(
       { ...flags, environment: 'production' },
       { ui: existing.ui, signal: new AbortController().signal, env: {}, clients: clients },
     );
@@ -930,7 +930,7 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
 
     const first = capture();
     assert.equal(
-      await doctorCommand(
+      await runDoctorCommand(
         { ...flags, environment: 'pr-4' },
         { ui: first.ui, signal: new AbortController().signal, env: {}, clients: clients },
       ),
@@ -941,7 +941,12 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
       first.lines.some((line) => line.includes('✖ Credentials: pr-4 is a nonproduction environment')),
     );
     await assert.rejects(
-      doctorCommand(flags, { ui: first.ui, signal: new AbortController().signal, env: {}, clients: clients }),
+      runDoctorCommand(flags, {
+        ui: first.ui,
+        signal: new AbortController().signal,
+        env: {},
+        clients: clients,
+      }),
       { name: 'UsageError', message: '--only-before-first-deploy needs --environment.' },
     );
   });
