@@ -692,17 +692,14 @@ function stages(): Stage<Context>[] {
               : 'ECS would mark the task unhealthy after Retries failures and replace it; see the output above.',
           );
         }
-        if (took > check.timeoutSeconds * 1000) {
-          throw new UserError(
-            `The container health check \`${shown}\` took ${(took / 1000).toFixed(1)} s ${where}, over the task definition's Timeout of ${check.timeoutSeconds} s.`,
-            'ECS counts a check slower than its Timeout as failed: make the health path answer faster.',
-          );
-        }
         const environment = (c.environment as Environment).key;
         const note = check.inEnvironment
           ? ''
           : ` (${environment} turns ContainerHealthCheck off; rehearsed as the environments that turn it on run it)`;
-        return { detail: `\`${shown}\` exit 0 ${where}: ${output}${note}` };
+        // Timed, not judged against the Timeout: buildah run's own container start-up is in the
+        // figure, and ECS's Timeout covers the command alone.
+        const time = `${(took / 1000).toFixed(1)} s here, including ${app.container && c.lab ? "buildah run's start-up" : "node's start-up"}; ECS allows ${check.timeoutSeconds} s`;
+        return { detail: `\`${shown}\` exit 0 ${where}: ${output} (${time})${note}` };
       },
     },
     {

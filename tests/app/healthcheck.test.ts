@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { healthCheckHosts } from '../../app/src/healthcheck.ts';
@@ -11,13 +13,19 @@ import { startApp } from '../support/app.ts';
 import { props, renderStack } from '../support/template-modes.ts';
 
 /**
- * The container health check as ECS runs it: the command of the rendered task definition,
- * against the real app (the bundle) over real sockets, for every address the server may
+ * The container health check as ECS runs it: the command of the rendered task definition (from
+ * its own bundle), against the real app over real sockets (the source on the host, the bundle in
+ * the namespaces), for every address the server may
  * bind: `::` (dual-stack), 0.0.0.0 (IPv4 only, what the server falls back to without IPv6),
  * a host whose IPv6 is disabled, and an IPv6-only network namespace without 127.0.0.1.
  */
 
-const appDir = join(repoRoot, 'app');
+/**
+ * The bundle is built into a directory of this test's own: other suites rebuild app/dist while
+ * this one runs. It is laid out as the image's /app (dist/ below the working directory).
+ */
+const appDir = mkdtempSync(join(tmpdir(), 'healthcheck-app-'));
+after(() => rmSync(appDir, { recursive: true, force: true }));
 
 /** The task definition's health check command in a network mode, without Docker's CMD marker. */
 function taskDefinitionCommand(NetworkMode: string): string[] {
@@ -109,7 +117,11 @@ describe('healthCheckHosts', () => {
 
 describe('container health check against the real app', () => {
   before(() => {
-    const build = spawnSync(process.execPath, [join(appDir, 'build.mjs')], { encoding: 'utf8' });
+    const build = spawnSync(
+      process.execPath,
+      [join(repoRoot, 'app', 'build.mjs'), '--outdir', join(appDir, 'dist')],
+      { encoding: 'utf8' },
+    );
     assert.equal(build.status, 0, build.stderr);
   });
 
@@ -118,7 +130,7 @@ describe('container health check against the real app', () => {
       const command = taskDefinitionCommand(mode);
 
       it('is healthy when the server listens on :: (dual-stack socket)', async () => {
-        const app = await startApp({ entry: 'bundle' });
+        const app = await startApp();
         try {
           const run = await runCheck(command, { PORT: String(app.port) });
           assert.equal(run.code, 0, run.stderr);
@@ -129,7 +141,7 @@ describe('container health check against the real app', () => {
       });
 
       it('is healthy when the server listens on 0.0.0.0 only (the fallback without IPv6)', async () => {
-        const app = await startApp({ entry: 'bundle', env: { HOST: '0.0.0.0' } });
+        const app = await startApp({ env: { HOST: '0.0.0.0' } });
         try {
           const run = await runCheck(command, { PORT: String(app.port), HOST: '0.0.0.0' });
           assert.equal(run.code, 0, run.stderr);

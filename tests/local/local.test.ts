@@ -85,7 +85,7 @@ describe(`npm run local (${dataPath}; ${image})`, { concurrency: false }, () => 
       assert.match(
         report,
         new RegExp(
-          `\\| ✅ \\| Run the container health check \\| \`node dist/healthcheck\\.mjs /healthz\` exit 0 ${where}.*: healthy: \\[::1\\] → HTTP 200 \\(pr-7 turns ContainerHealthCheck off; rehearsed as the environments that turn it on run it\\)`,
+          `\\| ✅ \\| Run the container health check \\| \`node dist/healthcheck\\.mjs /healthz\` exit 0 ${where}.*: healthy: \\[::1\\] → HTTP 200 \\([\\d.]+ s here, including [a-z ']+ start-up; ECS allows 3 s\\) \\(pr-7 turns ContainerHealthCheck off; rehearsed as the environments that turn it on run it\\)`,
         ),
       );
       if (builder.kind !== 'none' && namespaces.available)
