@@ -267,6 +267,34 @@ export function attemptDistinct(workflow: Workflow): string[] {
   });
 }
 
+/**
+ * Every deploy step can run the commit-order check (never older over newer, docs/lifecycle.md):
+ * it gets the job's `GITHUB_TOKEN`, and the job grants what the check reads and nothing more
+ * than it needs for that: `contents: read` (branches, compare), and in a pull request
+ * workflow `pull-requests: read` or `write` (the pull request's state and head). Without the
+ * token the deploy goes on unchecked, so a missing one is a silent hole, not a failure.
+ */
+export function commitOrderChecked(workflow: Workflow): string[] {
+  const pullRequests = triggers(workflow).includes('pull_request');
+  return Object.entries(workflow.jobs).flatMap(([id, job]) => {
+    const steps = deploySteps(job);
+    if (steps.length === 0) return [];
+    const problems: string[] = [];
+    for (const step of steps) {
+      if ((step.env as Record<string, unknown> | undefined)?.GITHUB_TOKEN !== expression('github.token'))
+        problems.push(
+          `job ${id}: step '${step.name ?? step.run}' needs env GITHUB_TOKEN: ${expression('github.token')}`,
+        );
+    }
+    const permissions = typeof job.permissions === 'object' ? job.permissions : {};
+    if (permissions.contents !== 'read' && permissions.contents !== 'write')
+      problems.push(`job ${id}: the commit-order check needs contents: read`);
+    if (pullRequests && permissions['pull-requests'] !== 'read' && permissions['pull-requests'] !== 'write')
+      problems.push(`job ${id}: the commit-order check needs pull-requests: read`);
+    return problems;
+  });
+}
+
 /** Jobs with credentials run only after resolve said so (so fork PRs and skips never reach them). */
 export function credentialsGatedByResolve(workflow: Workflow): string[] {
   if (maintenanceOnly(workflow)) return [];
