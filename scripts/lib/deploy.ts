@@ -17,6 +17,7 @@ import {
   parseParameterFile,
   resolveParameters,
 } from './parameters.ts';
+import { CallBudget } from './poll-budget.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
@@ -137,6 +138,8 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       log: (line: string) => ui.info(line),
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
+      // The shared network's watch and the environment's draw on one budget.
+      budget: new CallBudget(deps.schedule?.budget),
     };
 
     let sharedNetwork: DeployReport['sharedNetwork'];

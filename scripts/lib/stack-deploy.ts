@@ -15,6 +15,7 @@ import type { ChangeRow } from './change-summary.ts';
 import { awsErrorName, UserError } from './errors.ts';
 import { packageTemplate } from './packaging.ts';
 import { toCfnParameters } from './parameters.ts';
+import { CallBudget } from './poll-budget.ts';
 import { type Clock, realClock } from './retry.ts';
 import { findRootCause, formatRootCause } from './stack-events.ts';
 import { isSuccessStatus, recoveryFor } from './stack-status.ts';
@@ -56,6 +57,8 @@ export interface StackDeployDeps {
   log: (line: string) => void;
   clock?: Clock;
   schedule?: PollSchedule;
+  /** One API budget for every watch of the deploy (made here when absent). */
+  budget?: CallBudget;
 }
 
 export type StackDeployStatus = 'created' | 'updated' | 'no-changes' | 'change-set-created';
@@ -80,6 +83,7 @@ export async function deployStack(
   const clock = deps.clock ?? realClock;
   const started = clock.now();
   const deadline = () => Math.max(1_000, input.timeoutMs - (clock.now() - started));
+  const budget = deps.budget ?? new CallBudget(deps.schedule?.budget);
   const watch = (stack: string, label: string, since: Date, operationAlreadyRunning = false) =>
     watchStack({
       cfn,
@@ -90,6 +94,7 @@ export async function deployStack(
       clock,
       timeoutMs: deadline(),
       operationAlreadyRunning,
+      budget,
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
     });
 
