@@ -13,7 +13,11 @@ import type { Lab } from './netns.ts';
 
 /**
  * Container images on this machine for the local rehearsal. With a Docker engine we use it;
- * otherwise buildah (vfs storage, chroot isolation: no daemon, works as root in a sandbox).
+ * otherwise buildah (chroot isolation: no daemon, works as root in a sandbox) with its default
+ * storage, the one `buildah info` reports. Every buildah call here uses that one store: the
+ * cache checks, the builds and the runs (buildah 1.28 ignores STORAGE_DRIVER in the
+ * environment, so a `--storage-driver vfs` check looked into a store no build ever wrote, and
+ * the base image, and with it every cached layer, was rebuilt on every run).
  * No registry base image can be pulled here, so the app's real Dockerfile is built against a
  * local base image made from this machine's Node.js (node, its shared libraries, npm, a shell
  * and CA certificates, with a non-root `node` user), passed as the Dockerfile's base image
@@ -26,7 +30,7 @@ export interface ImageBuilder {
   reason: string;
 }
 
-const BUILDAH_ENV = { ...process.env, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot' };
+const BUILDAH_ENV = { ...process.env, BUILDAH_ISOLATION: 'chroot' };
 
 function runs(command: string, args: string[]): boolean {
   const result = spawnSync(command, args, { stdio: 'ignore', timeout: 20_000 });
@@ -38,8 +42,8 @@ export function detectImageBuilder(): ImageBuilder {
   if (runs('docker', ['info'])) return { kind: 'docker', reason: 'Docker engine available' };
   if (runs('buildah', ['--version'])) {
     return process.getuid?.() === 0
-      ? { kind: 'buildah', reason: 'buildah available (vfs storage, chroot isolation)' }
-      : { kind: 'none', reason: 'buildah is installed but needs root here (vfs + chroot isolation)' };
+      ? { kind: 'buildah', reason: 'buildah available (default storage, chroot isolation)' }
+      : { kind: 'none', reason: 'buildah is installed but needs root here (chroot isolation)' };
   }
   return {
     kind: 'none',
@@ -78,7 +82,7 @@ const BASE_REVISION = 2;
  */
 export function ensureLocalBaseImage(log: (message: string) => void): string {
   const tag = localBaseImageTag();
-  if (runs('buildah', ['--storage-driver', 'vfs', 'inspect', '--type', 'image', tag])) {
+  if (runs('buildah', ['inspect', '--type', 'image', tag])) {
     log(`base image ${tag} already built`);
     return tag;
   }
@@ -139,6 +143,85 @@ export interface BuiltImage {
   id: string;
   sizeBytes: number;
   builder: BuilderKind;
+  /** Image ids (full or short) of every step this build made or took from the layer cache. */
+  stepIds: string[];
+  /** Steps answered from the layer cache, e.g. 5 of 9. */
+  cachedSteps: number;
+  steps: number;
+}
+
+/** What a buildah build log says about its steps: ids made or reused, and how many were cached. Pure. */
+export function buildSteps(log: string): { stepIds: string[]; cachedSteps: number; steps: number } {
+  const stepIds: string[] = [];
+  let cachedSteps = 0;
+  let steps = 0;
+  for (const line of log.split('\n')) {
+    if (/^(\[[^\]]+\] )?STEP \d+\/\d+: /.test(line.trim())) steps += 1;
+    const match = /^--> (Using cache )?([0-9a-f]{12,64})\s*$/.exec(line.trim());
+    if (!match?.[2]) continue;
+    stepIds.push(match[2]);
+    if (match[1]) cachedSteps += 1;
+  }
+  return { stepIds, cachedSteps, steps };
+}
+
+interface StoredImage {
+  id: string;
+  names: string[] | null;
+  /** Unix seconds. */
+  created: number;
+}
+
+/**
+ * The images to remove after a build: untagged images (earlier builds' final images and
+ * cached steps) that this build did not make or reuse, and local base images other than the
+ * current one, all created before this build began (so a build running beside us keeps its
+ * own). Pure.
+ */
+export function imagesToPrune(
+  images: readonly StoredImage[],
+  keep: { stepIds: readonly string[]; id: string; baseTag: string },
+  builtSinceSeconds: number,
+): StoredImage[] {
+  // `buildah images` lists 12-digit ids, build logs print full ones (and short ones): compare prefixes.
+  const same = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
+  const kept = (id: string) => same(id, keep.id) || keep.stepIds.some((step) => same(id, step));
+  return images.filter((image) => {
+    if (image.created >= builtSinceSeconds || kept(image.id)) return false;
+    const names = image.names ?? [];
+    if (names.length === 0) return true;
+    const base = localBaseImageTag().split(':')[0] ?? '';
+    return names.every((name) => name.startsWith(`${base}:`) && name !== keep.baseTag);
+  });
+}
+
+/**
+ * Remove what `imagesToPrune` names from the buildah store, so container storage does not
+ * grow with every rehearsal. Images still used by a container stay (buildah refuses); returns
+ * how many went.
+ */
+export function pruneLocalImages(
+  keep: { stepIds: readonly string[]; id: string; baseTag: string },
+  builtSinceSeconds: number,
+  log: (message: string) => void,
+): number {
+  const images = JSON.parse(capture('buildah', ['images', '--all', '--json']) || '[]') as {
+    id: string;
+    names?: string[] | null;
+    created?: number;
+  }[];
+  const prune = imagesToPrune(
+    images.map((image) => ({ id: image.id, names: image.names ?? null, created: image.created ?? 0 })),
+    keep,
+    builtSinceSeconds,
+  );
+  let removed = 0;
+  for (const image of prune) {
+    const result = spawnSync('buildah', ['rmi', image.id], { env: BUILDAH_ENV, encoding: 'utf8' });
+    if (result.status === 0) removed += 1;
+  }
+  if (prune.length > 0) log(`pruned ${removed} of ${prune.length} old local image(s) from container storage`);
+  return removed;
 }
 
 /** Build `dockerfile` in `context` with the base image build argument, streaming the build log. */
@@ -173,14 +256,17 @@ export async function buildImage(options: {
             options.context,
           ],
         ];
+  let full = '';
   await new Promise<void>((resolve, reject) => {
     const child = spawn(command, argv as string[], { env: BUILDAH_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
     const onData = (chunk: Buffer) => {
       const text = String(chunk);
+      full += text;
       tail = (tail + text).slice(-4000);
       for (const line of text.split('\n'))
-        if (/^(\[\d+\/\d+\] )?(STEP|COMMIT)|^Successfully|^#\d+ \[/.test(line)) options.log(line.trim());
+        if (/^(\[\d+\/\d+\] )?(STEP|COMMIT)|^Successfully|^#\d+ \[|^--> Using cache/.test(line))
+          options.log(line.trim());
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -195,7 +281,7 @@ export async function buildImage(options: {
       : JSON.parse(capture('buildah', ['inspect', '--type', 'image', options.tag]));
   const id: string = options.builder === 'docker' ? inspect.Id : inspect.FromImageID;
   const sizeBytes = imageSize(options.builder, options.tag);
-  return { tag: options.tag, id, sizeBytes, builder: options.builder };
+  return { tag: options.tag, id, sizeBytes, builder: options.builder, ...buildSteps(full) };
 }
 
 function imageSize(builder: BuilderKind, tag: string): number {
@@ -243,8 +329,6 @@ export function runImageInNamespace(options: {
   const envArgs = Object.entries(options.env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
   capture('buildah', ['config', ...envArgs, container]);
   const child = options.lab.spawn([
-    'env',
-    `STORAGE_DRIVER=vfs`,
     'buildah',
     'run',
     '--isolation',

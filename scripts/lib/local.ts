@@ -25,6 +25,7 @@ import {
   detectImageBuilder,
   ensureLocalBaseImage,
   type ImageBuilder,
+  pruneLocalImages,
   type RunningContainer,
   runImageInNamespace,
 } from './image.ts';
@@ -522,6 +523,7 @@ function stages(): Stage<Context>[] {
         const baseImage =
           builder.kind === 'buildah' ? ensureLocalBaseImage((m) => c.ui.info(m)) : 'node:22-alpine';
         const tag = `localhost/${c.config.ecrRepository}:local`;
+        const buildStarted = Math.floor(Date.now() / 1000);
         const image = await buildImage({
           builder: builder.kind,
           context: join(repoRoot, 'app'),
@@ -531,8 +533,18 @@ function stages(): Stage<Context>[] {
           log: (m) => c.ui.info(m),
         });
         c.imageTag = image.tag;
+        const pruned =
+          builder.kind === 'buildah'
+            ? pruneLocalImages(
+                { stepIds: image.stepIds, id: image.id, baseTag: baseImage },
+                buildStarted,
+                (m) => c.ui.info(m),
+              )
+            : 0;
+        const cached =
+          image.builder === 'buildah' ? `, ${image.cachedSteps} of ${image.steps} steps cached` : '';
         return {
-          detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage})`,
+          detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage}${cached}${pruned ? `, ${pruned} old image(s) pruned` : ''})`,
         };
       },
     },
