@@ -1,14 +1,16 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Lab } from './netns.ts';
 
 /**
@@ -148,6 +150,8 @@ export interface BuiltImage {
   /** Steps answered from the layer cache, e.g. 5 of 9. */
   cachedSteps: number;
   steps: number;
+  /** Built earlier from identical inputs: no build ran. */
+  reused: boolean;
 }
 
 /** What a buildah build log says about its steps: ids made or reused, and how many were cached. Pure. */
@@ -224,7 +228,92 @@ export function pruneLocalImages(
   return removed;
 }
 
-/** Build `dockerfile` in `context` with the base image build argument, streaming the build log. */
+/** The label that records which build inputs an image was built from. */
+export const CONTEXT_LABEL = 'io.github.ecs-ipv6-gitops.build-inputs';
+
+/** True when `path` (relative, `/`-separated) matches a .dockerignore line: a name or glob for any path segment. Pure. */
+export function ignoredBy(patterns: readonly string[], path: string): boolean {
+  const segments = path.split('/');
+  return patterns.some((pattern) => {
+    const glob = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')}$`,
+    );
+    return pattern.includes('/') ? glob.test(path) : segments.some((segment) => glob.test(segment));
+  });
+}
+
+/**
+ * A digest of everything a build reads: the Dockerfile, the build arguments (the base image tag,
+ * which names its Node.js version and revision) and every file of the context that
+ * .dockerignore lets in. Equal digests mean an identical image, so the build can be skipped.
+ */
+export function buildInputsDigest(
+  context: string,
+  dockerfile: string,
+  buildArgs: Record<string, string>,
+): string {
+  const ignoreFile = join(context, '.dockerignore');
+  const patterns = existsSync(ignoreFile)
+    ? readFileSync(ignoreFile, 'utf8')
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'))
+    : [];
+  const hash = createHash('sha256');
+  hash.update(readFileSync(dockerfile));
+  for (const [key, value] of Object.entries(buildArgs).sort()) hash.update(`\0arg ${key}=${value}`);
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      const rel = relative(context, path);
+      if (ignoredBy(patterns, rel)) continue;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) {
+        hash.update(`\0file ${rel}\0`);
+        hash.update(readFileSync(path));
+      }
+    }
+  };
+  walk(context);
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** The image `tag` when it was built from `digest` (its label says so), else undefined. */
+function imageBuiltFrom(builder: BuilderKind, tag: string, digest: string): string | undefined {
+  const [command, args] =
+    builder === 'docker'
+      ? [
+          'docker',
+          ['image', 'inspect', '--format', `{{index .Config.Labels "${CONTEXT_LABEL}"}} {{.Id}}`, tag],
+        ]
+      : [
+          'buildah',
+          [
+            'inspect',
+            '--type',
+            'image',
+            '--format',
+            `{{index .OCIv1.Config.Labels "${CONTEXT_LABEL}"}} {{.FromImageID}}`,
+            tag,
+          ],
+        ];
+  const result = spawnSync(command, args as string[], { encoding: 'utf8', env: BUILDAH_ENV });
+  if (result.status !== 0) return undefined;
+  const [label, id] = result.stdout.trim().split(' ');
+  return label === digest ? id : undefined;
+}
+
+/**
+ * Build `dockerfile` in `context` with the base image build argument, streaming the build log.
+ * When the image under `tag` was built from the same inputs (see buildInputsDigest), it is
+ * reused without running the builder at all; otherwise the layer cache serves every step whose
+ * inputs did not change (the npm ci layer whenever the lock file did not).
+ */
 export async function buildImage(options: {
   builder: BuilderKind;
   context: string;
@@ -233,10 +322,27 @@ export async function buildImage(options: {
   buildArgs: Record<string, string>;
   log: (message: string) => void;
 }): Promise<BuiltImage> {
-  const args = Object.entries(options.buildArgs).flatMap(([key, value]) => [
-    '--build-arg',
-    `${key}=${value}`,
-  ]);
+  const digest = buildInputsDigest(options.context, options.dockerfile, options.buildArgs);
+  const existing = imageBuiltFrom(options.builder, options.tag, digest);
+  if (existing !== undefined) {
+    options.log(`${options.tag} was built from these exact inputs (${digest.slice(0, 12)}); reusing it`);
+    const sizeBytes = imageSize(options.builder, options.tag);
+    return {
+      tag: options.tag,
+      id: existing,
+      sizeBytes,
+      builder: options.builder,
+      stepIds: [],
+      cachedSteps: 0,
+      steps: 0,
+      reused: true,
+    };
+  }
+  const args = [
+    ...Object.entries(options.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
+    '--label',
+    `${CONTEXT_LABEL}=${digest}`,
+  ];
   const [command, argv] =
     options.builder === 'docker'
       ? ['docker', ['build', '-f', options.dockerfile, '-t', options.tag, ...args, options.context]]
@@ -281,7 +387,7 @@ export async function buildImage(options: {
       : JSON.parse(capture('buildah', ['inspect', '--type', 'image', options.tag]));
   const id: string = options.builder === 'docker' ? inspect.Id : inspect.FromImageID;
   const sizeBytes = imageSize(options.builder, options.tag);
-  return { tag: options.tag, id, sizeBytes, builder: options.builder, ...buildSteps(full) };
+  return { tag: options.tag, id, sizeBytes, builder: options.builder, ...buildSteps(full), reused: false };
 }
 
 function imageSize(builder: BuilderKind, tag: string): number {

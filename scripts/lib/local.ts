@@ -534,15 +534,18 @@ function stages(): Stage<Context>[] {
         });
         c.imageTag = image.tag;
         const pruned =
-          builder.kind === 'buildah'
+          builder.kind === 'buildah' && !image.reused
             ? pruneLocalImages(
                 { stepIds: image.stepIds, id: image.id, baseTag: baseImage },
                 buildStarted,
                 (m) => c.ui.info(m),
               )
             : 0;
-        const cached =
-          image.builder === 'buildah' ? `, ${image.cachedSteps} of ${image.steps} steps cached` : '';
+        const cached = image.reused
+          ? ', unchanged inputs: reused'
+          : image.builder === 'buildah'
+            ? `, ${image.cachedSteps} of ${image.steps} steps cached`
+            : '';
         return {
           detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage}${cached}${pruned ? `, ${pruned} old image(s) pruned` : ''})`,
         };

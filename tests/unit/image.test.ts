@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildSteps, imagesToPrune, localBaseImageTag, parseImageSize } from '../../scripts/lib/image.ts';
+import {
+  buildInputsDigest,
+  buildSteps,
+  ignoredBy,
+  imagesToPrune,
+  localBaseImageTag,
+  parseImageSize,
+} from '../../scripts/lib/image.ts';
 
 describe('buildSteps', () => {
   it('counts the steps and collects the ids each step made or took from the cache', () => {
@@ -60,5 +70,53 @@ describe('imagesToPrune', () => {
 describe('parseImageSize', () => {
   it('reads the SI sizes buildah and docker print', () => {
     assert.deepEqual(['119 MB', '1.5 GB', '512 kB', 42].map(parseImageSize), [119e6, 1.5e9, 512e3, 42]);
+  });
+});
+
+describe('ignoredBy', () => {
+  const patterns = ['node_modules', 'dist', '*.log', '*.md', '.dockerignore', 'Dockerfile'];
+  const cases: [string, boolean][] = [
+    ['node_modules/esbuild/package.json', true],
+    ['src/node_modules/x.js', true],
+    ['README.md', true],
+    ['src/notes.md', true],
+    ['npm-debug.log', true],
+    ['Dockerfile', true],
+    ['src/server.ts', false],
+    ['package-lock.json', false],
+    ['build.mjs', false],
+  ];
+  for (const [path, ignored] of cases)
+    it(`${path}: ${ignored ? 'ignored' : 'in the build'}`, () =>
+      assert.equal(ignoredBy(patterns, path), ignored));
+});
+
+describe('buildInputsDigest', () => {
+  it('changes with what the build reads and only with that', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'context-'));
+    try {
+      mkdirSync(join(dir, 'src'));
+      mkdirSync(join(dir, 'node_modules'));
+      writeFileSync(join(dir, '.dockerignore'), '# comment\nnode_modules\n*.md\n');
+      writeFileSync(join(dir, 'Dockerfile'), 'FROM x\n');
+      writeFileSync(join(dir, 'src', 'server.ts'), 'one');
+      const digest = () => buildInputsDigest(dir, join(dir, 'Dockerfile'), { NODE_IMAGE: 'base:1' });
+      const first = digest();
+      writeFileSync(join(dir, 'node_modules', 'x.js'), 'ignored');
+      writeFileSync(join(dir, 'NOTES.md'), 'ignored');
+      assert.equal(digest(), first, 'ignored files do not count');
+      writeFileSync(join(dir, 'src', 'server.ts'), 'two');
+      const second = digest();
+      assert.notEqual(second, first, 'a source edit does');
+      assert.notEqual(
+        buildInputsDigest(dir, join(dir, 'Dockerfile'), { NODE_IMAGE: 'base:2' }),
+        second,
+        'so does another base image',
+      );
+      writeFileSync(join(dir, 'Dockerfile'), 'FROM y\n');
+      assert.notEqual(digest(), second, 'and the Dockerfile');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
