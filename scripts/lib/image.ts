@@ -228,9 +228,6 @@ export function pruneLocalImages(
   return removed;
 }
 
-/** The label that records which build inputs an image was built from. */
-export const CONTEXT_LABEL = 'io.github.ecs-ipv6-gitops.build-inputs';
-
 /** True when `path` (relative, `/`-separated) matches a .dockerignore line: a name or glob for any path segment. Pure. */
 export function ignoredBy(patterns: readonly string[], path: string): boolean {
   const segments = path.split('/');
@@ -283,35 +280,37 @@ export function buildInputsDigest(
   return hash.digest('hex').slice(0, 32);
 }
 
-/** The image `tag` when it was built from `digest` (its label says so), else undefined. */
-function imageBuiltFrom(builder: BuilderKind, tag: string, digest: string): string | undefined {
+/**
+ * The image id recorded in `record` for `tag` built from `digest`, when that image still is
+ * `tag` in the store. The record lives outside the image: a label would enter the layer cache's
+ * key and make every source edit rebuild the npm ci layer.
+ */
+function imageBuiltFrom(
+  builder: BuilderKind,
+  tag: string,
+  digest: string,
+  record: string,
+): string | undefined {
+  if (!existsSync(record)) return undefined;
+  let recorded: { tag?: string; digest?: string; id?: string };
+  try {
+    recorded = JSON.parse(readFileSync(record, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (recorded.tag !== tag || recorded.digest !== digest || !recorded.id) return undefined;
   const [command, args] =
     builder === 'docker'
-      ? [
-          'docker',
-          ['image', 'inspect', '--format', `{{index .Config.Labels "${CONTEXT_LABEL}"}} {{.Id}}`, tag],
-        ]
-      : [
-          'buildah',
-          [
-            'inspect',
-            '--type',
-            'image',
-            '--format',
-            `{{index .OCIv1.Config.Labels "${CONTEXT_LABEL}"}} {{.FromImageID}}`,
-            tag,
-          ],
-        ];
+      ? ['docker', ['image', 'inspect', '--format', '{{.Id}}', tag]]
+      : ['buildah', ['inspect', '--type', 'image', '--format', '{{.FromImageID}}', tag]];
   const result = spawnSync(command, args as string[], { encoding: 'utf8', env: BUILDAH_ENV });
-  if (result.status !== 0) return undefined;
-  const [label, id] = result.stdout.trim().split(' ');
-  return label === digest ? id : undefined;
+  return result.status === 0 && result.stdout.trim() === recorded.id ? recorded.id : undefined;
 }
 
 /**
  * Build `dockerfile` in `context` with the base image build argument, streaming the build log.
- * When the image under `tag` was built from the same inputs (see buildInputsDigest), it is
- * reused without running the builder at all; otherwise the layer cache serves every step whose
+ * When `inputsRecord` says the image under `tag` was built from the same inputs (see
+ * buildInputsDigest), it is reused without running the builder at all; otherwise the layer cache serves every step whose
  * inputs did not change (the npm ci layer whenever the lock file did not).
  */
 export async function buildImage(options: {
@@ -321,9 +320,13 @@ export async function buildImage(options: {
   tag: string;
   buildArgs: Record<string, string>;
   log: (message: string) => void;
+  /** A file that remembers the inputs of the last build of `tag`, so an identical build is skipped. */
+  inputsRecord?: string;
 }): Promise<BuiltImage> {
   const digest = buildInputsDigest(options.context, options.dockerfile, options.buildArgs);
-  const existing = imageBuiltFrom(options.builder, options.tag, digest);
+  const existing = options.inputsRecord
+    ? imageBuiltFrom(options.builder, options.tag, digest, options.inputsRecord)
+    : undefined;
   if (existing !== undefined) {
     options.log(`${options.tag} was built from these exact inputs (${digest.slice(0, 12)}); reusing it`);
     const sizeBytes = imageSize(options.builder, options.tag);
@@ -338,11 +341,10 @@ export async function buildImage(options: {
       reused: true,
     };
   }
-  const args = [
-    ...Object.entries(options.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
-    '--label',
-    `${CONTEXT_LABEL}=${digest}`,
-  ];
+  const args = Object.entries(options.buildArgs).flatMap(([key, value]) => [
+    '--build-arg',
+    `${key}=${value}`,
+  ]);
   const [command, argv] =
     options.builder === 'docker'
       ? ['docker', ['build', '-f', options.dockerfile, '-t', options.tag, ...args, options.context]]
@@ -387,6 +389,10 @@ export async function buildImage(options: {
       : JSON.parse(capture('buildah', ['inspect', '--type', 'image', options.tag]));
   const id: string = options.builder === 'docker' ? inspect.Id : inspect.FromImageID;
   const sizeBytes = imageSize(options.builder, options.tag);
+  if (options.inputsRecord) {
+    mkdirSync(dirname(options.inputsRecord), { recursive: true });
+    writeFileSync(options.inputsRecord, `${JSON.stringify({ tag: options.tag, digest, id }, null, 2)}\n`);
+  }
   return { tag: options.tag, id, sizeBytes, builder: options.builder, ...buildSteps(full), reused: false };
 }
 

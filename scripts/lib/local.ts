@@ -21,6 +21,7 @@ import {
 import { UserError } from './errors.ts';
 import { type FrontDoor, startFrontDoor } from './front-door.ts';
 import {
+  type BuiltImage,
   buildImage,
   detectImageBuilder,
   ensureLocalBaseImage,
@@ -520,35 +521,9 @@ function stages(): Stage<Context>[] {
             builder.kind === 'none' ? builder.reason : 'the image runs only inside a network namespace here';
           return { skipped: `app bundle built; image build skipped: ${why}` };
         }
-        const baseImage =
-          builder.kind === 'buildah' ? ensureLocalBaseImage((m) => c.ui.info(m)) : 'node:22-alpine';
-        const tag = `localhost/${c.config.ecrRepository}:local`;
-        const buildStarted = Math.floor(Date.now() / 1000);
-        const image = await buildImage({
-          builder: builder.kind,
-          context: join(repoRoot, 'app'),
-          dockerfile: join(repoRoot, 'app', 'Dockerfile'),
-          tag,
-          buildArgs: { NODE_IMAGE: baseImage },
-          log: (m) => c.ui.info(m),
-        });
-        c.imageTag = image.tag;
-        const pruned =
-          builder.kind === 'buildah' && !image.reused
-            ? pruneLocalImages(
-                { stepIds: image.stepIds, id: image.id, baseTag: baseImage },
-                buildStarted,
-                (m) => c.ui.info(m),
-              )
-            : 0;
-        const cached = image.reused
-          ? ', unchanged inputs: reused'
-          : image.builder === 'buildah'
-            ? `, ${image.cachedSteps} of ${image.steps} steps cached`
-            : '';
-        return {
-          detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage}${cached}${pruned ? `, ${pruned} old image(s) pruned` : ''})`,
-        };
+        const built = await buildRehearsalImage(builder.kind, c.config.ecrRepository, (m) => c.ui.info(m));
+        c.imageTag = built.image.tag;
+        return { detail: built.detail };
       },
     },
     {
@@ -637,6 +612,43 @@ function stages(): Stage<Context>[] {
 }
 
 /** Run the rehearsal; always stops what it started. Never throws for a failing stage: see `failure`. */
+/**
+ * Build (or reuse) the rehearsal's image of the app, `localhost/<ecrRepository>:local`, from
+ * app/Dockerfile on the local base image, and prune older local images. The rehearsal's image
+ * stage and the tests (which build it once for both network modes) call this one function.
+ * Expects the app bundle's sources in place (the bundle itself is not part of the context).
+ */
+export async function buildRehearsalImage(
+  kind: 'docker' | 'buildah',
+  ecrRepository: string,
+  log: (message: string) => void,
+): Promise<{ image: BuiltImage; detail: string }> {
+  const baseImage = kind === 'buildah' ? ensureLocalBaseImage(log) : 'node:22-alpine';
+  const buildStarted = Math.floor(Date.now() / 1000);
+  const image = await buildImage({
+    builder: kind,
+    context: join(repoRoot, 'app'),
+    dockerfile: join(repoRoot, 'app', 'Dockerfile'),
+    tag: `localhost/${ecrRepository}:local`,
+    buildArgs: { NODE_IMAGE: baseImage },
+    log,
+    inputsRecord: join(repoRoot, '.cache', 'local-image.json'),
+  });
+  const pruned =
+    kind === 'buildah' && !image.reused
+      ? pruneLocalImages({ stepIds: image.stepIds, id: image.id, baseTag: baseImage }, buildStarted, log)
+      : 0;
+  const cached = image.reused
+    ? ', unchanged inputs: reused'
+    : image.builder === 'buildah'
+      ? `, ${image.cachedSteps} of ${image.steps} steps cached`
+      : '';
+  return {
+    image,
+    detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage}${cached}${pruned ? `, ${pruned} old image(s) pruned` : ''})`,
+  };
+}
+
 export async function runLocal(settings: LocalSettings, ui: Ui): Promise<LocalResult> {
   const context: Context = { settings, ui, config: loadProjectConfig(), cleanups: [] };
   const outcomes: StageOutcome[] = [];
