@@ -166,4 +166,12 @@ checks.push({
   target: 0,
   unit: '',
 });
+// Event mode (EventBridge → SQS, long-polled) is not built yet: say so instead of leaving it out.
+console.log('event mode: not built yet (the watcher polls; see bench/README.md)');
+checks.push({
+  name: 'event mode: median lateness (not built yet, so not met)',
+  value: Number.NaN,
+  target: 1,
+  unit: ' s',
+});
 report(checks);
