@@ -1,28 +1,20 @@
-/**
- * `npm run teardown -- --environment pr-12`: delete the environment's stack and preview image
- * tags; idempotent. See README "pipeline" for every flag and output.
- */
-import { parseArgs } from 'node:util';
+/** `npm run teardown`: see `npm run teardown -- --help` (option table in scripts/lib/commands.ts). */
+import { main } from './lib/cli.ts';
+import { teardownCommand } from './lib/commands.ts';
 import { createAwsClients } from './lib/context.ts';
-import { describeError } from './lib/errors.ts';
-import { commonOptions, commonSettings } from './lib/pipeline-cli.ts';
+import { sharedNetworkStackName } from './lib/environment.ts';
+import { reportStacksOnInterrupt } from './lib/interrupt.ts';
+import { commonSettings } from './lib/pipeline-cli.ts';
 import { teardownEnvironment } from './lib/teardown.ts';
-import { createUi } from './lib/ui.ts';
 
-const ui = createUi();
-try {
-  const { values } = parseArgs({
-    options: {
-      ...commonOptions,
-      confirm: { type: 'string' },
-      'include-shared-network': { type: 'boolean', default: false },
-      'keep-images': { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+await main(teardownCommand, async (values, { ui, signal }) => {
   const common = commonSettings(values, 'teardown');
   const clients = createAwsClients(common.context.region);
-  await teardownEnvironment(
+  const stacks = [
+    common.environment.stackName,
+    ...(values['include-shared-network'] ? [sharedNetworkStackName(common.config)] : []),
+  ];
+  const tearingDown = teardownEnvironment(
     {
       ...common,
       confirm: values.confirm,
@@ -31,7 +23,12 @@ try {
     },
     { cfn: clients.cfn, ecr: clients.ecr, ui },
   );
-} catch (error) {
-  ui.error(describeError(error));
-  process.exitCode = 1;
-}
+  await reportStacksOnInterrupt(tearingDown, {
+    signal,
+    cfn: clients.cfn,
+    ui,
+    command: 'teardown',
+    stacks,
+    argv: process.argv.slice(2),
+  });
+});

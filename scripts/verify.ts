@@ -1,18 +1,16 @@
-/**
- * npm run verify -- --environment K [--outputs .out/K/outputs.json] [--url URL]
- *   [--resolver HOST:PORT] [--deadline-seconds N] [--in-vpc auto|always|never] [--region R]
- * Proves the service over IPv4 and IPv6; writes .out/K/verify.json and verify.md.
- */
+/** `npm run verify`: see `npm run verify -- --help` (option table in scripts/lib/commands.ts). */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { withCallContext } from './lib/aws-errors.ts';
+import { main } from './lib/cli.ts';
+import { verifyCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
-import { environmentFromFlags, environmentOptions } from './lib/environment-flags.ts';
-import { describeError, UserError } from './lib/errors.ts';
+import { environmentFromFlags } from './lib/environment-flags.ts';
+import { UsageError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { repoRoot } from './lib/templates.ts';
-import { createUi } from './lib/ui.ts';
 import {
   DEFAULT_PATHS,
   type InVpcMode,
@@ -24,19 +22,7 @@ import {
 } from './lib/verify.ts';
 import { createIpv6EgressProbe } from './lib/verify-egress.ts';
 
-const ui = createUi();
-try {
-  const { values } = parseArgs({
-    options: {
-      ...environmentOptions,
-      outputs: { type: 'string' },
-      url: { type: 'string' },
-      resolver: { type: 'string' },
-      'deadline-seconds': { type: 'string', default: '180' },
-      'in-vpc': { type: 'string', default: 'auto' },
-      region: { type: 'string' },
-    },
-  });
+await main(verifyCommand, async (values, { ui }) => {
   const config = loadProjectConfig();
   const environment = environmentFromFlags(config, values);
   const outDir = join(repoRoot, '.out', environment.key);
@@ -49,11 +35,14 @@ try {
   const target = verifyTargetFromOutputs(outputs, outputsPath, values.url);
   const deadlineSeconds = Number(values['deadline-seconds']);
   if (!Number.isInteger(deadlineSeconds) || deadlineSeconds < 5 || deadlineSeconds > 3600) {
-    throw new UserError(`Invalid --deadline-seconds '${values['deadline-seconds']}'.`, 'Expected 5 to 3600.');
+    throw new UsageError(
+      `Invalid --deadline-seconds '${values['deadline-seconds']}'.`,
+      'Expected 5 to 3600.',
+    );
   }
   const inVpc = values['in-vpc'];
   if (inVpc !== 'auto' && inVpc !== 'always' && inVpc !== 'never') {
-    throw new UserError(`Invalid --in-vpc '${inVpc}'.`, 'Expected auto, always or never.');
+    throw new UsageError(`Invalid --in-vpc '${inVpc}'.`, 'Expected auto, always or never.');
   }
   const settings: VerifySettings = {
     url: target.url,
@@ -67,20 +56,21 @@ try {
   };
   if (values.resolver !== undefined) settings.resolver = parseResolver(values.resolver);
   if (target.task !== undefined) settings.task = target.task;
-  const region =
-    values.region ??
-    (typeof outputs.Region === 'string' ? outputs.Region : undefined) ??
-    (process.env.AWS_REGION || config.region);
+  const region = resolveRegion(
+    values.region ?? (typeof outputs.Region === 'string' ? outputs.Region : undefined),
+    process.env,
+    config.region,
+  );
   await runVerify(
     settings,
     {
       ui,
       ipv6EgressProbe: createIpv6EgressProbe(),
-      aws: { ecs: new ECSClient({ region }), logs: new CloudWatchLogsClient({ region }) },
+      aws: {
+        ecs: withCallContext(new ECSClient({ region })),
+        logs: withCallContext(new CloudWatchLogsClient({ region })),
+      },
     },
     outDir,
   );
-} catch (error) {
-  ui.error(describeError(error));
-  process.exitCode = 1;
-}
+});
