@@ -23,6 +23,7 @@ import {
   parseParameterFile,
   resolveParameters,
 } from './parameters.ts';
+import { CallBudget } from './poll-budget.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
@@ -187,6 +188,8 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       log: (line: string) => ui.info(line),
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
+      // The shared network's watch and the environment's draw on one budget.
+      budget: new CallBudget(deps.schedule?.budget),
     };
 
     // Never older over newer: before anything changes, is this commit still the one to deploy?

@@ -22,11 +22,13 @@ import {
 import { UserError } from './errors.ts';
 import { type FrontDoor, startFrontDoor } from './front-door.ts';
 import {
+  type BuiltImage,
   buildImage,
   containerRunArgv,
   detectImageBuilder,
   ensureLocalBaseImage,
   type ImageBuilder,
+  pruneLocalImages,
   type RunningContainer,
   runImageInNamespace,
 } from './image.ts';
@@ -592,21 +594,9 @@ function stages(): Stage<Context>[] {
           c.noImage = why;
           return { skipped: `app bundle built; image build skipped: ${why}` };
         }
-        const baseImage =
-          builder.kind === 'buildah' ? ensureLocalBaseImage((m) => c.ui.info(m)) : 'node:22-alpine';
-        const tag = `localhost/${c.config.ecrRepository}:local`;
-        const image = await buildImage({
-          builder: builder.kind,
-          context: join(repoRoot, 'app'),
-          dockerfile: join(repoRoot, 'app', 'Dockerfile'),
-          tag,
-          buildArgs: { NODE_IMAGE: baseImage },
-          log: (m) => c.ui.info(m),
-        });
-        c.imageTag = image.tag;
-        return {
-          detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage})`,
-        };
+        const built = await buildRehearsalImage(builder.kind, c.config.ecrRepository, (m) => c.ui.info(m));
+        c.imageTag = built.image.tag;
+        return { detail: built.detail };
       },
     },
     {
@@ -742,6 +732,43 @@ function stages(): Stage<Context>[] {
       },
     },
   ];
+}
+
+/**
+ * Build (or reuse) the rehearsal's image of the app, `localhost/<ecrRepository>:local`, from
+ * app/Dockerfile on the local base image, and prune older local images. The rehearsal's image
+ * stage and the tests (which build it once for both network modes) call this one function.
+ * Expects the app bundle's sources in place (the bundle itself is not part of the context).
+ */
+export async function buildRehearsalImage(
+  kind: 'docker' | 'buildah',
+  ecrRepository: string,
+  log: (message: string) => void,
+): Promise<{ image: BuiltImage; detail: string }> {
+  const baseImage = kind === 'buildah' ? ensureLocalBaseImage(log) : 'node:22-alpine';
+  const buildStarted = Math.floor(Date.now() / 1000);
+  const image = await buildImage({
+    builder: kind,
+    context: join(repoRoot, 'app'),
+    dockerfile: join(repoRoot, 'app', 'Dockerfile'),
+    tag: `localhost/${ecrRepository}:local`,
+    buildArgs: { NODE_IMAGE: baseImage },
+    log,
+    inputsRecord: join(repoRoot, '.cache', 'local-image.json'),
+  });
+  const pruned =
+    kind === 'buildah' && !image.reused
+      ? pruneLocalImages({ stepIds: image.stepIds, id: image.id, baseTag: baseImage }, buildStarted, log)
+      : 0;
+  const cached = image.reused
+    ? ', unchanged inputs: reused'
+    : image.builder === 'buildah'
+      ? `, ${image.cachedSteps} of ${image.steps} steps cached`
+      : '';
+  return {
+    image,
+    detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage}${cached}${pruned ? `, ${pruned} old image(s) pruned` : ''})`,
+  };
 }
 
 /**

@@ -17,6 +17,7 @@ import type { ChangeRow } from './change-summary.ts';
 import { awsErrorName, UserError } from './errors.ts';
 import { packageTemplate } from './packaging.ts';
 import { toCfnParameters } from './parameters.ts';
+import { CallBudget } from './poll-budget.ts';
 import { type Clock, PollTimeoutError, poll, realClock } from './retry.ts';
 import { findRootCause, formatRootCause } from './stack-events.ts';
 import { isSuccessStatus, recoveryFor, reviewInProgressAction } from './stack-status.ts';
@@ -74,6 +75,8 @@ export interface StackDeployDeps {
   log: (line: string) => void;
   clock?: Clock;
   schedule?: PollSchedule;
+  /** One API budget for every watch of the deploy (made here when absent). */
+  budget?: CallBudget;
 }
 
 export type StackDeployStatus = 'created' | 'updated' | 'no-changes' | 'change-set-created';
@@ -98,6 +101,7 @@ export async function deployStack(
   const clock = deps.clock ?? realClock;
   const started = clock.now();
   const deadline = () => Math.max(1_000, input.timeoutMs - (clock.now() - started));
+  const budget = deps.budget ?? new CallBudget(deps.schedule?.budget);
   const watch = (stack: string, label: string, since: Date, operationAlreadyRunning = false) =>
     watchStack({
       cfn,
@@ -108,6 +112,7 @@ export async function deployStack(
       clock,
       timeoutMs: deadline(),
       operationAlreadyRunning,
+      budget,
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
     });
 
@@ -125,7 +130,7 @@ export async function deployStack(
   const name = changeSetName(input.stackName.slice(0, 40), input.runId);
   for (let round = 1; ; round++) {
     // 1. Recover: wait out other operations, never delete a stack another run is creating.
-    let stack = await recoverStack(input, cfn, log, watch, clock);
+    let stack = await recoverStack(input, cfn, log, watch, clock, budget);
     if (
       stack !== undefined &&
       (input.compareFirst ?? true) &&
@@ -322,6 +327,7 @@ async function recoverStack(
   log: (line: string) => void,
   watch: Watch,
   clock: Clock,
+  budget: CallBudget,
 ): Promise<Stack | undefined> {
   let adoptionLogged = false;
   for (let round = 0; round < 8; round++) {
@@ -373,7 +379,7 @@ async function recoverStack(
         log(
           `${input.stackName} is REVIEW_IN_PROGRESS: ${decision.reason}; waiting for that run (at most ${Math.ceil((decision.untilMs - clock.now()) / 1000)}s)`,
         );
-        await waitWhileInReview(cfn, input.stackName, decision.untilMs, clock);
+        await waitWhileInReview(cfn, input.stackName, decision.untilMs, clock, budget);
         break;
       }
       case 'recreate': {
@@ -414,16 +420,21 @@ async function recoverStack(
   throw new UserError(`Stack ${input.stackName} did not settle into a deployable state.`);
 }
 
-/** Poll until the stack leaves REVIEW_IN_PROGRESS (its change set was executed) or `untilMs`. */
+/**
+ * Poll until the stack leaves REVIEW_IN_PROGRESS (its change set was executed) or `untilMs`.
+ * Its DescribeStacks calls count against the deploy's one API budget, like the watches'.
+ */
 async function waitWhileInReview(
   cfn: CloudFormationClient,
   stackName: string,
   untilMs: number,
   clock: Clock,
+  budget: CallBudget,
 ): Promise<void> {
   try {
     await poll(
       async () => {
+        budget.spend(clock.now());
         const stack = await describeStack(cfn, stackName);
         return stack?.StackStatus === 'REVIEW_IN_PROGRESS' ? undefined : true;
       },
@@ -431,7 +442,7 @@ async function waitWhileInReview(
         label: `${stackName} REVIEW_IN_PROGRESS`,
         timeoutMs: Math.max(0, untilMs - clock.now()),
         clock,
-        interval: (_elapsed, polls) => Math.min(5_000, 500 * 2 ** polls),
+        interval: (_elapsed, polls) => Math.max(Math.min(5_000, 500 * 2 ** polls), budget.delay(clock.now())),
       },
     );
   } catch (error) {

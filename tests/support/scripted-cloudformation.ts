@@ -114,8 +114,12 @@ export class ScriptedCloudFormation {
   };
   /** Every command name in call order. */
   readonly calls: string[] = [];
+  /** When each call came (clock ms), parallel to `calls`. */
+  readonly times: number[] = [];
   /** Inputs of the commands, by name. */
   readonly inputs: Record<string, unknown[]> = {};
+  /** How long each call takes on the clock (default: no time). */
+  latencyMs = 0;
   /** Describe* calls answered with Throttling while `clock.now() < throttleUntil`. */
   throttleUntil = 0;
   /** The stack's change sets, oldest first (see the module comment for their rules). */
@@ -137,7 +141,9 @@ export class ScriptedCloudFormation {
       <I, O>(name: string, fn: (input: I) => O | Promise<O>) =>
       async (input: I): Promise<O> => {
         this.calls.push(name);
+        this.times.push(this.clock.now());
         this.inputs[name] = [...(this.inputs[name] ?? []), input];
+        if (this.latencyMs > 0) await this.clock.sleep(this.latencyMs);
         this.advance();
         if (name.startsWith('Describe') && this.clock.now() < this.throttleUntil) {
           throw Object.assign(new Error('Rate exceeded'), {
@@ -404,3 +410,97 @@ export class ScriptedCloudFormation {
 }
 
 export { fakeClock } from './clock.ts';
+
+export interface TreeScript {
+  /** Nested stacks directly under the root. */
+  children: number;
+  /** When the root completes (ms after the call). */
+  durationMs: number;
+  /** Resources each nested stack creates (each gives an IN_PROGRESS and a COMPLETE event). */
+  resourcesPerChild?: number;
+  /** The nested stack (index) whose first resource fails; the root then rolls back. */
+  failingChild?: number;
+  /** The last nested stack completes this long before the root (default 2 s). */
+  settleMs?: number;
+}
+
+/**
+ * Script a nested create on `cfn`, in the order CloudFormation reports one: the root starts,
+ * each nested stack starts (the parent's resource event, then the child's own events), its
+ * resources complete, the child completes before the parent says so, and the root completes
+ * at `durationMs`. With `failingChild`, that child's first resource fails, the child rolls
+ * back, the parent reports "Embedded stack ... was not successfully created" and the root ends
+ * ROLLBACK_COMPLETE. Returns the moment the root reaches its terminal status.
+ */
+export function scriptNestedCreate(cfn: ScriptedCloudFormation, script: TreeScript): number {
+  const resources = script.resourcesPerChild ?? 3;
+  const end = script.durationMs;
+  cfn.transition('CREATE_IN_PROGRESS', 'User Initiated');
+  for (let i = 0; i < script.children; i++) {
+    const name = `${cfn.stackName}-Child${i}-X${i}`;
+    const id = stackArn(name);
+    const logical = `Child${i}`;
+    const startAt = 1_000 + ((end / 4) * i) / Math.max(1, script.children);
+    const doneAt =
+      end -
+      (script.settleMs ?? 2_000) -
+      ((end / 4) * (script.children - 1 - i)) / Math.max(1, script.children);
+    const child = (spec: Omit<ScriptedEvent, 'stackName' | 'stackId'>) =>
+      cfn.event({ ...spec, stackName: name, stackId: id });
+    cfn.after(startAt, () => {
+      cfn.event({
+        logicalId: logical,
+        type: 'AWS::CloudFormation::Stack',
+        status: 'CREATE_IN_PROGRESS',
+        physicalId: id,
+      });
+      child({
+        logicalId: name,
+        type: 'AWS::CloudFormation::Stack',
+        status: 'CREATE_IN_PROGRESS',
+        reason: 'User Initiated',
+      });
+    });
+    const failing = script.failingChild === i;
+    for (let r = 0; r < resources; r++) {
+      const at = startAt + ((doneAt - startAt) * (r + 1)) / (resources + 2);
+      cfn.after(at, () =>
+        child({ logicalId: `Topic${r}`, type: 'AWS::SNS::Topic', status: 'CREATE_IN_PROGRESS' }),
+      );
+      cfn.after(at + 500, () =>
+        child(
+          failing && r === 0
+            ? {
+                logicalId: `Topic${r}`,
+                type: 'AWS::SNS::Topic',
+                status: 'CREATE_FAILED',
+                reason: 'Topic name already taken (Service: Sns, Status Code: 400)',
+              }
+            : { logicalId: `Topic${r}`, type: 'AWS::SNS::Topic', status: 'CREATE_COMPLETE' },
+        ),
+      );
+    }
+    cfn.after(doneAt, () => {
+      child({
+        logicalId: name,
+        type: 'AWS::CloudFormation::Stack',
+        status: failing ? 'ROLLBACK_COMPLETE' : 'CREATE_COMPLETE',
+      });
+      cfn.event({
+        logicalId: logical,
+        type: 'AWS::CloudFormation::Stack',
+        status: failing ? 'CREATE_FAILED' : 'CREATE_COMPLETE',
+        physicalId: id,
+        ...(failing
+          ? {
+              reason: `Embedded stack ${id} was not successfully created: The following resource(s) failed to create: [Topic0].`,
+            }
+          : {}),
+      });
+    });
+  }
+  cfn.after(end, () =>
+    cfn.transition(script.failingChild === undefined ? 'CREATE_COMPLETE' : 'ROLLBACK_COMPLETE'),
+  );
+  return cfn.clock.now() + end;
+}
