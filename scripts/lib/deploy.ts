@@ -29,6 +29,7 @@ import { CallBudget } from './poll-budget.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
+import { stackOutputs } from './stack-status.ts';
 import type { PollSchedule } from './stack-watch.ts';
 import { cfnDir, readTemplate } from './templates.ts';
 import { formatDuration, type Ui } from './ui.ts';
@@ -197,8 +198,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
                 : 'Deploy any preview or branch environment once (without --no-execute); it creates the shared network.',
             );
           }
-          const outputs: Record<string, string> = {};
-          for (const o of existing.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+          const outputs = stackOutputs(existing);
           ui.info(`${stackName} exists (${existing.StackStatus}); using its outputs without changing it`);
           return { status: 'no-changes' as const, outputs };
         }

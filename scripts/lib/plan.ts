@@ -13,7 +13,13 @@ import { formatPreview, type PreviewResult, previewChangeSet } from './change-se
 import { formatUsage, parseCommandLine, type Values } from './cli.ts';
 import { planCommand } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
-import { type AwsClients, createAwsClients, type TierSetting, tierVariable } from './context.ts';
+import {
+  type AwsClients,
+  createAwsClients,
+  repositoryFromRemote,
+  type TierSetting,
+  tierVariable,
+} from './context.ts';
 import {
   ASSUMPTIONS,
   type CostEstimate,
@@ -54,6 +60,7 @@ import {
   toCfnParameters,
 } from './parameters.ts';
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
+import { stackOutputs } from './stack-status.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -379,9 +386,7 @@ export function defaultAws(timeoutMs = 3000): PlanAws {
 function repositoryFrom(settings: PlanSettings, git: (args: string[]) => string): string | undefined {
   if (settings.repository) return settings.repository;
   try {
-    const url = git(['remote', 'get-url', 'origin']).trim();
-    const match = /github\.com[:/]([^/]+\/[^/]+?)(?:\.git)?$/.exec(url);
-    return match?.[1];
+    return repositoryFromRemote(git(['remote', 'get-url', 'origin']));
   } catch {
     return undefined;
   }
@@ -635,9 +640,7 @@ async function stackParameters(cfn: CloudFormationClient, stackName: string) {
       parameters: new Map(
         (stack?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
       ),
-      outputs: Object.fromEntries(
-        (stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
-      ),
+      outputs: stackOutputs(stack),
     };
   } catch (error) {
     if (awsErrorName(error) === 'ValidationError') return undefined;

@@ -2,6 +2,7 @@
  * What a CloudFormation stack status means for the next deploy or teardown. Pure, so the
  * recovery rules are a table that tests can read.
  */
+import type { Stack } from '@aws-sdk/client-cloudformation';
 
 export type StackRecovery =
   /** No stack (or only a deleted one): create it. */
@@ -48,4 +49,11 @@ export function isSuccessStatus(status: string): boolean {
 /** An empty change set: CloudFormation reports it as FAILED with one of these reasons. */
 export function isEmptyChangeSetReason(reason: string | undefined): boolean {
   return /didn't contain changes|No updates are to be performed/i.test(reason ?? '');
+}
+
+/** A stack's Outputs as a name → value record (keyless outputs dropped). Pure. */
+export function stackOutputs(stack: Pick<Stack, 'Outputs'> | undefined): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const o of stack?.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+  return outputs;
 }
