@@ -93,9 +93,12 @@ export interface ContextFlags {
   runId?: string | undefined;
 }
 
-/** `owner/name` from a git remote URL (https or ssh form), or undefined. Pure. */
+/** `owner/name` from a git remote URL (https, ssh or scp-like form) on github.com, or undefined. Pure. */
 export function repositoryFromRemote(url: string): string | undefined {
-  const match = /github\.com[:/]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(url.trim());
+  const match =
+    /^(?:https:\/\/|ssh:\/\/git@|git@)github\.com[/:]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(
+      url.trim(),
+    );
   return match ? `${match[1]}/${match[2]}` : undefined;
 }
 

@@ -6,6 +6,13 @@ import { formatChangesMarkdown } from './change-summary.ts';
 import { checkCommitOrder, type OrderDeps } from './commit-order.ts';
 import { type PipelineContext, tierVariable } from './context.ts';
 import {
+  networkParameters,
+  type PipelineInputs,
+  pipelineParameters,
+  pipelineValues,
+  sharedNetworkPipelineParameters,
+} from './deploy-parameters.ts';
+import {
   type Environment,
   environmentForBranch,
   ownershipProblem,
@@ -27,6 +34,7 @@ import { CallBudget } from './poll-budget.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
+import { stackOutputs } from './stack-status.ts';
 import type { PollSchedule } from './stack-watch.ts';
 import { cfnDir, readTemplate } from './templates.ts';
 import { formatDuration, type Ui } from './ui.ts';
@@ -133,25 +141,13 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     if ('NetworkMode' in declared) assertNetworkModeSupported(context.region, networkMode);
 
     const mode = settings.sharedNetworkMode ?? 'deploy';
-    const pipeline: Record<string, string> = {};
-    const fill = (name: string, value: string | undefined) => {
-      if (name in declared && value !== undefined) pipeline[name] = value;
-    };
-    fill('EnvironmentKey', environment.key);
-    // cfn/project.yml is the one source of these names; templates default to the sample's.
-    fill('AppName', config.app);
-    fill('EcrRepositoryName', context.ecrRepository);
-    // The tier decides the IAM path of the stack's roles, and every such role carries the
-    // bootstrap's permissions boundary (the execution roles may create roles only with it).
     const tier = tierOf(environment.key);
-    fill('Tier', tier);
     if ('PermissionsBoundaryArn' in declared && !context.permissionsBoundaryArn) {
       throw new UserError(
         `${environment.stackName} needs the permissions boundary for its IAM roles.`,
         `Set the repository variable ${tierVariable('permissionsBoundaryArn', tier)} (the bootstrap output PermissionsBoundaryArn) or pass --permissions-boundary-arn.`,
       );
     }
-    fill('PermissionsBoundaryArn', context.permissionsBoundaryArn);
     if (
       mode !== 'only' &&
       'ImageUri' in declared &&
@@ -163,12 +159,20 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
         'Pass --image-uri (the build-push output image-uri).',
       );
     }
-    fill('ImageUri', settings.imageUri);
-    fill('DualStackImageUri', settings.imageUriDualstack);
+    const inputs: PipelineInputs = {
+      config,
+      environment,
+      region: context.region,
+      ecrRepository: context.ecrRepository,
+      permissionsBoundaryArn: context.permissionsBoundaryArn,
+      imageUri: settings.imageUri,
+      dualStackImageUri: settings.imageUriDualstack,
+    };
+    const fill = () => pipelineValues(pipelineParameters(template, inputs, networkMode, { examples: false }));
     // Every parameter is checked before anything is created, the shared network included
     // (e.g. an ipv6-only deploy without the dual-stack image name); the network's ids follow.
     // `--shared-network only` deploys no environment stack, so it needs no image.
-    if (mode !== 'only') resolveParameters(template, file.values, pipeline, file.source);
+    if (mode !== 'only') resolveParameters(template, file.values, fill(), file.source);
 
     const owned =
       (key: string) =>
@@ -228,8 +232,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
                 : 'Deploy any preview or branch environment once (without --no-execute); it creates the shared network.',
             );
           }
-          const outputs: Record<string, string> = {};
-          for (const o of existing.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+          const outputs = stackOutputs(existing);
           ui.info(`${stackName} exists (${existing.StackStatus}); using its outputs without changing it`);
           return { status: 'no-changes' as const, outputs };
         }
@@ -238,15 +241,11 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
         const values = resolveParameters(
           networkTemplate,
           networkFile.values,
-          Object.fromEntries(
-            Object.entries({
-              EnvironmentKey: 'shared-network',
-              AppName: config.app,
-              Tier: tierOf('shared-network'),
-              PermissionsBoundaryArn: context.permissionsBoundaryArn,
-            }).filter(
-              (entry): entry is [string, string] =>
-                entry[1] !== undefined && entry[0] in (networkTemplate.Parameters ?? {}),
+          pipelineValues(
+            sharedNetworkPipelineParameters(
+              networkTemplate,
+              { config, permissionsBoundaryArn: context.permissionsBoundaryArn },
+              { examples: false },
             ),
           ),
           networkFile.source,
@@ -266,21 +265,9 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
         );
       });
       sharedNetwork = { stackName, status: network.status };
-      const subnets =
-        networkMode === 'ipv6-only'
-          ? network.outputs.Ipv6OnlyTaskSubnetIds
-          : network.outputs.DualStackTaskSubnetIds;
-      if (!network.outputs.VpcId || !subnets) {
-        throw new UserError(
-          `The shared network ${stackName} has no ${networkMode} task subnets (output ${
-            networkMode === 'ipv6-only' ? 'Ipv6OnlyTaskSubnetIds' : 'DualStackTaskSubnetIds'
-          } is empty).`,
-          "Set TaskSubnetModes to 'both' (or the mode you need) in cfn/environments/shared-network.yml.",
-        );
-      }
-      fill('ExistingVpcId', network.outputs.VpcId);
-      fill('ExistingPublicSubnetIds', network.outputs.PublicSubnetIds);
-      fill('ExistingTaskSubnetIds', subnets);
+      // Checked here, before the environment stack is touched, with the network's own message.
+      networkParameters(network.outputs, networkMode, stackName);
+      inputs.networkOutputs = network.outputs;
       if (mode === 'only') {
         ui.info(`${stackName}: ${network.status}; the environment stack is left to the deploy job.`);
         summary.push(`Shared network \`${stackName}\`: **${network.status}**`);
@@ -288,7 +275,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       }
     }
 
-    const parameters = resolveParameters(template, file.values, pipeline, file.source);
+    const parameters = resolveParameters(template, file.values, fill(), file.source);
     const result = await ui.group(`Stack ${environment.stackName}`, () =>
       deployStack(
         {

@@ -8,6 +8,7 @@ import { ensureRepository } from './build-push.ts';
 import { cfnLint } from './cfn-lint.ts';
 import { loadProjectConfig } from './config.ts';
 import { costFromParameters, formatCostMarkdown } from './cost.ts';
+import { pipelineParameters, pipelineValues } from './deploy-parameters.ts';
 import { diagnoseIpv6Failure, parseListening } from './diagnose.ts';
 import { type DnsServer, startDnsServer } from './dns-server.ts';
 import { EMULATOR_CREDENTIALS, type Emulator, freePort, startEmulator } from './emulator.ts';
@@ -17,7 +18,6 @@ import {
   parseEnvironmentKey,
   resolveEvent,
   sharedNetworkStackName,
-  tierOf,
 } from './environment.ts';
 import { UserError } from './errors.ts';
 import { type FrontDoor, startFrontDoor } from './front-door.ts';
@@ -35,7 +35,6 @@ import {
 import { createLab, type Lab, type LabMode, namespaceSupport } from './netns.ts';
 import { packageTemplate } from './packaging.ts';
 import { loadParameterFile, resolveParameters } from './parameters.ts';
-import { examplePermissionsBoundaryArn } from './plan.ts';
 import { renderComment } from './pr-comment.ts';
 import { pythonTools } from './python-tools.ts';
 import { assertNetworkModeSupported } from './regions.ts';
@@ -135,6 +134,24 @@ function firstOfType(template: Template | undefined, type: string): Record<strin
 }
 
 /** Facts of the rendered service stack that shape the local data path. */
+/**
+ * The parameters the rehearsal renders: the environment file (with the rehearsal's overrides)
+ * over the template defaults, and the deploy's own pipeline values, with the deploy's stand-ins
+ * for what only a real deploy knows (the built image, the boundary, the network's ids).
+ */
+export function rehearsalParameters(
+  parent: Template,
+  file: Record<string, string>,
+  config: ProjectConfig,
+  environment: Environment,
+  mode: string,
+): Record<string, string> {
+  const filled = pipelineParameters(parent, { config, environment, region: config.region }, mode, {
+    examples: true,
+  });
+  return resolveParameters(parent, file, pipelineValues(filled), `cfn/environments/${environment.kind}.yml`);
+}
+
 export interface DataPathFacts {
   albIpAddressType: string;
   targetFamily: 4 | 6;
@@ -436,27 +453,7 @@ function stages(): Stage<Context>[] {
         c.mode = mode;
         const overrides: Record<string, string> = { NetworkMode: mode };
         if (c.settings.albIpAddressType) overrides.AlbIpAddressType = c.settings.albIpAddressType;
-        const digest = `sha256:${'0'.repeat(64)}`;
-        const pipeline: Record<string, string> = {
-          EnvironmentKey: environment.key,
-          Tier: tierOf(environment.key),
-          PermissionsBoundaryArn: examplePermissionsBoundaryArn(c.config),
-          ImageUri: `000000000000.dkr.ecr.${c.config.region}.amazonaws.com/${c.config.ecrRepository}@${digest}`,
-          DualStackImageUri: `000000000000.dkr-ecr.${c.config.region}.on.aws/${c.config.ecrRepository}@${digest}`,
-          ...(environment.sharedNetwork
-            ? {
-                ExistingVpcId: 'vpc-0local',
-                ExistingPublicSubnetIds: 'subnet-0pub1,subnet-0pub2',
-                ExistingTaskSubnetIds: 'subnet-0task1,subnet-0task2',
-              }
-            : {}),
-        };
-        c.parameters = resolveParameters(
-          parent,
-          { ...file, ...overrides },
-          pipeline,
-          `cfn/environments/${environment.kind}.yml`,
-        );
+        c.parameters = rehearsalParameters(parent, { ...file, ...overrides }, c.config, environment, mode);
         assertNetworkModeSupported(c.config.region, mode);
         const paths = templatePaths();
         const lint = await cfnLint(paths, (m) => c.ui.info(m));

@@ -20,7 +20,7 @@ import { toCfnParameters } from './parameters.ts';
 import { CallBudget } from './poll-budget.ts';
 import { type Clock, PollTimeoutError, poll, realClock } from './retry.ts';
 import { findRootCause, formatRootCause } from './stack-events.ts';
-import { isSuccessStatus, recoveryFor, reviewInProgressAction } from './stack-status.ts';
+import { isSuccessStatus, recoveryFor, reviewInProgressAction, stackOutputs } from './stack-status.ts';
 import { type PollSchedule, watchStack } from './stack-watch.ts';
 
 /**
@@ -233,10 +233,7 @@ export async function deployStack(
     changeSetName: string | undefined,
     uploaded: string[],
   ): StackDeployResult {
-    const outputs: Record<string, string> = {};
-    for (const output of final.Outputs ?? []) {
-      if (output.OutputKey) outputs[output.OutputKey] = output.OutputValue ?? '';
-    }
+    const outputs = stackOutputs(final);
     return {
       status,
       stackName: input.stackName,

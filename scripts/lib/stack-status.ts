@@ -2,6 +2,7 @@
  * What a CloudFormation stack status means for the next deploy or teardown. Pure, so the
  * recovery rules are a table that tests can read.
  */
+import type { Stack } from '@aws-sdk/client-cloudformation';
 
 export type StackRecovery =
   /** No stack (or only a deleted one): create it. */
@@ -134,4 +135,11 @@ export function reviewInProgressAction(
         ? 'it has no change sets'
         : `its ${changeSets.length} change set(s) are failed, this run's own, an earlier attempt's or older than ${Math.round(liveMs / 60_000)} minutes`,
   };
+}
+
+/** A stack's Outputs as a name → value record (keyless outputs dropped). Pure. */
+export function stackOutputs(stack: Pick<Stack, 'Outputs'> | undefined): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const o of stack?.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+  return outputs;
 }

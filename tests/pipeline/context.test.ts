@@ -153,6 +153,9 @@ describe('pipeline context', () => {
     assert.equal(repositoryFromRemote('https://github.com/octo/app.git'), 'octo/app');
     assert.equal(repositoryFromRemote('https://github.com/octo/app'), 'octo/app');
     assert.equal(repositoryFromRemote('https://gitlab.com/octo/app'), undefined);
+    // Not a GitHub host, though the name contains github.com.
+    assert.equal(repositoryFromRemote('https://notgithub.com/octo/app.git'), undefined);
+    assert.equal(repositoryFromRemote('git@github.com:octo/app.git'), 'octo/app');
   });
 
   it('turns output names into kebab-case step outputs', () => {

@@ -7,6 +7,7 @@ import {
   LIVE_CHANGE_SET_MS,
   recoveryFor,
   reviewInProgressAction,
+  stackOutputs,
 } from '../../scripts/lib/stack-status.ts';
 
 describe('stack status classification', () => {
@@ -102,5 +103,21 @@ describe('stack status classification', () => {
     assert.equal(isEmptyChangeSetReason('No updates are to be performed.'), true);
     assert.equal(isEmptyChangeSetReason('Template format error'), false);
     assert.equal(isEmptyChangeSetReason(undefined), false);
+  });
+});
+
+describe('stackOutputs', () => {
+  it('turns Outputs into a record, dropping keyless entries and keeping empty values', () => {
+    assert.deepEqual(
+      stackOutputs({
+        Outputs: [
+          { OutputKey: 'VpcId', OutputValue: 'vpc-0' },
+          { OutputValue: 'orphan' },
+          { OutputKey: 'Empty' },
+        ],
+      }),
+      { VpcId: 'vpc-0', Empty: '' },
+    );
+    assert.deepEqual(stackOutputs(undefined), {});
   });
 });
