@@ -354,10 +354,7 @@ async function supersededBy(
     for (const line of decision.lines) ui.info(line);
     return undefined;
   }
-  const outputs: Record<string, string> = {};
-  for (const output of stack?.Outputs ?? [])
-    if (output.OutputKey) outputs[output.OutputKey] = output.OutputValue ?? '';
-  return { notice: decision.notice, outputs };
+  return { notice: decision.notice, outputs: stackOutputs(stack) };
 }
 
 function writeOutputs(settings: DeploySettings, result: StackDeployResult, ui: Ui): void {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -60,6 +59,7 @@ import {
   toCfnParameters,
 } from './parameters.ts';
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
+import { runSync } from './shell.ts';
 import { stackOutputs } from './stack-status.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
@@ -392,8 +392,11 @@ function repositoryFrom(settings: PlanSettings, git: (args: string[]) => string)
   }
 }
 
-const defaultGit = (args: string[]) =>
-  execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe' });
+const defaultGit = (args: string[]) => {
+  const result = runSync('git', args, { cwd: repoRoot });
+  if (result.exitCode !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr.trim()}`);
+  return result.stdout;
+};
 
 /**
  * Plan one target: print each stage through the Ui, write `<outDir>/<key>/plan.json` and
