@@ -142,6 +142,22 @@ export function renderTemplate(template: Template, parameters: Record<string, st
       if (key === 'Fn::If' && Array.isArray(args) && args.length === 3) {
         return resolve(conditionValue(String(args[0])) ? args[1] : args[2]);
       }
+      // Fn::Select over a literal list with an index known from parameters (the traffic
+      // split's weight table); any other Select is left for CloudFormation.
+      if (key === 'Fn::Select' && Array.isArray(args) && args.length === 2 && Array.isArray(args[1])) {
+        const index = resolve(args[0]);
+        const list = args[1] as Json[];
+        const position = typeof index === 'string' || typeof index === 'number' ? Number(index) : Number.NaN;
+        if (Number.isInteger(position) && position >= 0 && position < list.length) {
+          return resolve(list[position]);
+        }
+        if (Number.isInteger(position)) {
+          throw new UserError(
+            `Cannot render: Fn::Select index ${position} is outside a list of ${list.length}.`,
+            'Fix the template or the parameter that indexes it.',
+          );
+        }
+      }
     }
     const out: Record<string, Json> = {};
     for (const [k, v] of Object.entries(value)) {

@@ -83,6 +83,7 @@ const childDummies: Record<string, string> = {
   VpcId: 'vpc-0123456789abcdef0',
   PublicSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2',
   TaskSubnetIds: 'subnet-0ccccccccccccccc1,subnet-0ccccccccccccccc2',
+  Ipv6OnlyTaskSubnetIds: 'subnet-0ddddddddddddddd1,subnet-0ddddddddddddddd2',
   ClusterName: 'ipv6demo-pr-12-Cluster-ABC-Cluster-DEF',
 };
 
