@@ -11,6 +11,16 @@ import { isIP } from 'node:net';
 
 export type Family = 4 | 6;
 
+/**
+ * The test-only header of the migration to IPv6-only: a listener rule forwards a request that
+ * carries it to one target group (cfn/service.yml PinIpv6OnlyRule / PinDualStackRule). Only
+ * verify and the in-VPC probe send it.
+ */
+export const TARGET_HEADER = 'x-gitops-target';
+/** The two sides of a split, as the header names them and as the app reports its task network. */
+export const SIDES = ['ipv6-only', 'dualstack'] as const;
+export type Side = (typeof SIDES)[number];
+
 /** One check's outcome; printed by the probe as `PROBE_RESULT {json}`. */
 export interface CheckResult {
   check: 'dns' | 'http';

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { environmentFilePath } from './config.ts';
 import type { EnvironmentKind } from './environment.ts';
 import { UserError } from './errors.ts';
+import { failedRules } from './render.ts';
 import { cfnDir, repoRelative, type Template } from './templates.ts';
 
 /**
@@ -108,6 +109,14 @@ export function resolveParameters(
         `Fix it in ${source}.`,
       );
     }
+  }
+  // The template's Rules, as CloudFormation would reject the values before any change set.
+  const broken = failedRules(template, resolved);
+  if (broken.length > 0) {
+    throw new UserError(
+      `Parameters break the template's rules: ${broken.join('; ')}`,
+      `Fix them in ${source}.`,
+    );
   }
   return resolved;
 }

@@ -74,6 +74,37 @@ function effectiveParameters(template: Template, parameters: Record<string, stri
  */
 export function renderTemplate(template: Template, parameters: Record<string, string>): Template {
   const values = effectiveParameters(template, parameters);
+  const { conditionValue } = conditionEvaluator(template, values);
+  return renderWith(template, values, conditionValue);
+}
+
+/**
+ * The `Rules` of a template that fail for `parameters`: the AssertDescription of every
+ * assertion whose rule applies (RuleCondition true or absent) and whose Assert is false, as
+ * CloudFormation evaluates them before it creates a change set. Rules may use Fn::Equals,
+ * Fn::And, Fn::Or, Fn::Not and Ref to parameters (what renderTemplate evaluates). Pure.
+ * @throws UserError when a parameter is unknown or missing, or a rule cannot be evaluated.
+ */
+export function failedRules(template: Template, parameters: Record<string, string>): string[] {
+  const values = effectiveParameters(template, parameters);
+  const { evaluateCondition } = conditionEvaluator(template, values);
+  const rules = ((template as Record<string, unknown>).Rules ?? {}) as Record<
+    string,
+    { RuleCondition?: unknown; Assertions?: { Assert: unknown; AssertDescription?: string }[] }
+  >;
+  const failed: string[] = [];
+  for (const [name, rule] of Object.entries(rules)) {
+    if (rule.RuleCondition !== undefined && !evaluateCondition(rule.RuleCondition, [])) continue;
+    for (const assertion of rule.Assertions ?? []) {
+      if (!evaluateCondition(assertion.Assert, [])) {
+        failed.push(`${name}: ${(assertion.AssertDescription ?? 'assertion failed').trim()}`);
+      }
+    }
+  }
+  return failed;
+}
+
+function conditionEvaluator(template: Template, values: Map<string, string>) {
   const conditionSpecs = template.Conditions ?? {};
   const conditionCache = new Map<string, boolean>();
 
@@ -127,6 +158,14 @@ export function renderTemplate(template: Template, parameters: Record<string, st
     }
   };
 
+  return { conditionValue, evaluateCondition };
+}
+
+function renderWith(
+  template: Template,
+  values: Map<string, string>,
+  conditionValue: (name: string) => boolean,
+): Template {
   const resolve = (value: Json): Json | typeof NO_VALUE => {
     if (Array.isArray(value)) {
       return value.map(resolve).filter((item) => item !== NO_VALUE);
@@ -174,7 +213,16 @@ export function renderTemplate(template: Template, parameters: Record<string, st
     return rest;
   };
 
-  const { Conditions: _conditions, Resources, Outputs, ...rest } = template;
+  // Rules are checked before rendering (failedRules), like Conditions they are not output.
+  const {
+    Conditions: _conditions,
+    Rules: _rules,
+    Resources,
+    Outputs,
+    ...rest
+  } = template as Template & {
+    Rules?: unknown;
+  };
   const rendered: Template = {
     ...(resolve(rest) as Record<string, unknown>),
     Resources: Object.fromEntries(
