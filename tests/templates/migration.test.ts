@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the expected values are CloudFormation Fn::Sub strings
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { SIDES, TARGET_HEADER } from '../../app/src/checks.ts';
