@@ -15,6 +15,7 @@ import {
   loadOutputsFile,
   parseResolver,
   runVerify,
+  SPLIT_REQUESTS,
   type VerifySettings,
   verifyTargetFromOutputs,
 } from './lib/verify.ts';
@@ -54,6 +55,8 @@ await main(verifyCommand, async (values, { ui }) => {
   };
   if (values.resolver !== undefined) settings.resolver = parseResolver(values.resolver);
   if (target.task !== undefined) settings.task = target.task;
+  if (target.ipv6OnlyPercent !== undefined)
+    settings.split = { ipv6OnlyPercent: target.ipv6OnlyPercent, requests: SPLIT_REQUESTS };
   const region =
     values.region ??
     (typeof outputs.Region === 'string' ? outputs.Region : undefined) ??
