@@ -108,7 +108,10 @@ export function parseProbeArgs(argv: string[]): RunChecksInput {
       throw new ProbeUsageError(
         `Invalid --split-percent '${values['split-percent']}'. Expected a whole number from 0 to 100.`,
       );
-    split = { ipv6OnlyPercent: percent, requests: positiveInteger('split-requests', values['split-requests'] ?? '1000') };
+    split = {
+      ipv6OnlyPercent: percent,
+      requests: positiveInteger('split-requests', values['split-requests'] ?? '1000'),
+    };
   }
   return {
     ...(pins.length > 0 ? { pins: [...new Set(pins)] } : {}),
