@@ -198,6 +198,17 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       fill('ExistingVpcId', network.outputs.VpcId);
       fill('ExistingPublicSubnetIds', network.outputs.PublicSubnetIds);
       fill('ExistingTaskSubnetIds', subnets);
+      // A migration split (docs/migration.md) also runs IPv6-only tasks in the shared network.
+      if ((file.values.Ipv6OnlyTrafficPercent ?? '0') !== '0') {
+        const ipv6OnlySubnets = network.outputs.Ipv6OnlyTaskSubnetIds;
+        if (!ipv6OnlySubnets) {
+          throw new UserError(
+            `Ipv6OnlyTrafficPercent is ${file.values.Ipv6OnlyTrafficPercent}, but the shared network ${stackName} has no IPv6-only task subnets (output Ipv6OnlyTaskSubnetIds is empty).`,
+            "Set TaskSubnetModes to 'both' in cfn/environments/shared-network.yml.",
+          );
+        }
+        fill('ExistingIpv6OnlyTaskSubnetIds', ipv6OnlySubnets);
+      }
     }
 
     const parameters = resolveParameters(template, file.values, pipeline, file.source);

@@ -274,6 +274,8 @@ export function deployFilledParameters(
   config: ProjectConfig,
   region: string,
   networkMode: string,
+  /** A migration split is set (Ipv6OnlyTrafficPercent > 0): the IPv6-only side's values too. */
+  splitting = false,
 ): Record<string, { example: string; atDeploy: string }> {
   const declared = template.Parameters ?? {};
   const repo = config.ecrRepository;
@@ -285,7 +287,7 @@ export function deployFilledParameters(
       atDeploy: `<built at deploy: ${repo}@sha256:…>`,
     },
   };
-  if (networkMode === 'ipv6-only') {
+  if (networkMode === 'ipv6-only' || splitting) {
     all.DualStackImageUri = {
       example: `${EXAMPLE_ACCOUNT}.dkr-ecr.${region}.on.aws/${repo}@${EXAMPLE_DIGEST}`,
       atDeploy: `<built at deploy: <account>.dkr-ecr.${region}.on.aws/${repo}@sha256:…>`,
@@ -302,6 +304,12 @@ export function deployFilledParameters(
       example: 'subnet-00000000000000003,subnet-00000000000000004',
       atDeploy: `<${shared} output ${task}>`,
     };
+    if (splitting) {
+      all.ExistingIpv6OnlyTaskSubnetIds = {
+        example: 'subnet-00000000000000005,subnet-00000000000000006',
+        atDeploy: `<${shared} output Ipv6OnlyTaskSubnetIds>`,
+      };
+    }
   }
   return Object.fromEntries(Object.entries(all).filter(([name]) => name in declared));
 }
@@ -483,7 +491,14 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   const declaredDefault = template.Parameters?.NetworkMode?.Default;
   const networkMode =
     fromFile.NetworkMode ?? (declaredDefault === undefined ? 'dualstack' : String(declaredDefault));
-  const filled = deployFilledParameters(template, environment, config, region, networkMode);
+  const filled = deployFilledParameters(
+    template,
+    environment,
+    config,
+    region,
+    networkMode,
+    (fromFile.Ipv6OnlyTrafficPercent ?? '0') !== '0',
+  );
   const resolved = resolveParameters(
     template,
     fromFile,
@@ -691,6 +706,7 @@ async function changeSetStage(
       ExistingVpcId: shared?.outputs.VpcId,
       ExistingPublicSubnetIds: shared?.outputs.PublicSubnetIds,
       ExistingTaskSubnetIds: shared?.outputs[taskOutput],
+      ExistingIpv6OnlyTaskSubnetIds: shared?.outputs.Ipv6OnlyTaskSubnetIds,
     };
     const parameters: Parameter[] = toCfnParameters(context.resolved).map((p) => {
       const name = p.ParameterKey;
