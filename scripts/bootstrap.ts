@@ -3,12 +3,16 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { withCallContext } from './lib/aws-errors.ts';
 import { type BootstrapSettings, type Exec, parseGitHubRemote, runBootstrap } from './lib/bootstrap.ts';
 import { main, type Values } from './lib/cli.ts';
 import { bootstrapCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
 import { UsageError, UserError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { cfnDir } from './lib/templates.ts';
 
 const exec: Exec = (command, args) =>
@@ -51,8 +55,9 @@ async function parseSettings(values: Values<typeof bootstrapCommand.options>): P
   return {
     config,
     repository,
-    region: values.region ?? process.env.AWS_REGION ?? config.region,
+    region: resolveRegion(values.region, process.env, config.region),
     templateText,
+    oidcSubjectRepository: values['oidc-subject-repository'],
     dryRun: values['dry-run'],
     timeoutMs: minutes * 60_000,
   };
@@ -61,8 +66,10 @@ async function parseSettings(values: Values<typeof bootstrapCommand.options>): P
 await main(bootstrapCommand, async (values, { ui }) => {
   const settings = await parseSettings(values);
   await runBootstrap(settings, {
-    cfn: new CloudFormationClient({ region: settings.region }),
-    iam: new IAMClient({ region: settings.region }),
+    cfn: withCallContext(new CloudFormationClient({ region: settings.region })),
+    iam: withCallContext(new IAMClient({ region: settings.region })),
+    ecr: withCallContext(new ECRClient({ region: settings.region })),
+    ecs: withCallContext(new ECSClient({ region: settings.region })),
     exec,
     ui,
   });

@@ -1,13 +1,16 @@
 /** `npm run build-push`: see `npm run build-push -- --help` (option table in scripts/lib/commands.ts). */
 import { join } from 'node:path';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { withCallContext } from './lib/aws-errors.ts';
 import { buildPush, resolvePlatform } from './lib/build-push.ts';
 import { main } from './lib/cli.ts';
 import { buildPushCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
-import { imageTag } from './lib/environment.ts';
+import { tierVariable } from './lib/context.ts';
+import { ecrRepositoryName, imageTag, tierOf } from './lib/environment.ts';
 import { environmentFromFlags } from './lib/environment-flags.ts';
 import { UsageError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { createShell } from './lib/shell.ts';
 import { repoRoot } from './lib/templates.ts';
 
@@ -19,13 +22,19 @@ await main(buildPushCommand, async (values, { ui }) => {
     throw new UsageError('Missing --sha.', 'Pass the commit to build, e.g. --sha $(git rev-parse HEAD).');
   }
   imageTag(environment, sha); // validate the SHA before reading parameter files
-  const region = values.region ?? (process.env.AWS_REGION || config.region);
+  const region = resolveRegion(values.region, process.env, config.region);
+  // Each tier pushes to its own repository: production images never share one with previews.
+  const tier = tierOf(environment.key);
+  const repositoryName =
+    values['ecr-repository'] ||
+    process.env[tierVariable('ecrRepository', tier)] ||
+    ecrRepositoryName(config, tier);
   await buildPush(
     {
       environment,
       sha,
       region,
-      repositoryName: values['ecr-repository'] ?? (process.env.ECR_REPOSITORY || config.ecrRepository),
+      repositoryName,
       platform: resolvePlatform(environment, values.platform),
       context: join(repoRoot, 'app'),
       dockerfile: join(repoRoot, 'app', 'Dockerfile'),
@@ -33,6 +42,6 @@ await main(buildPushCommand, async (values, { ui }) => {
       dryRun: values['dry-run'],
       repository: values.repository ?? process.env.GITHUB_REPOSITORY,
     },
-    { ecr: new ECRClient({ region }), shell: createShell(), ui, env: process.env },
+    { ecr: withCallContext(new ECRClient({ region })), shell: createShell(), ui, env: process.env },
   );
 });

@@ -3,11 +3,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { withCallContext } from './lib/aws-errors.ts';
 import { main } from './lib/cli.ts';
 import { verifyCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
 import { environmentFromFlags } from './lib/environment-flags.ts';
 import { UsageError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { repoRoot } from './lib/templates.ts';
 import {
   DEFAULT_PATHS,
@@ -57,16 +59,20 @@ await main(verifyCommand, async (values, { ui }) => {
   if (target.task !== undefined) settings.task = target.task;
   if (target.ipv6OnlyPercent !== undefined)
     settings.split = { ipv6OnlyPercent: target.ipv6OnlyPercent, requests: SPLIT_REQUESTS };
-  const region =
-    values.region ??
-    (typeof outputs.Region === 'string' ? outputs.Region : undefined) ??
-    (process.env.AWS_REGION || config.region);
+  const region = resolveRegion(
+    values.region ?? (typeof outputs.Region === 'string' ? outputs.Region : undefined),
+    process.env,
+    config.region,
+  );
   await runVerify(
     settings,
     {
       ui,
       ipv6EgressProbe: createIpv6EgressProbe(),
-      aws: { ecs: new ECSClient({ region }), logs: new CloudWatchLogsClient({ region }) },
+      aws: {
+        ecs: withCallContext(new ECSClient({ region })),
+        logs: withCallContext(new CloudWatchLogsClient({ region })),
+      },
     },
     outDir,
   );

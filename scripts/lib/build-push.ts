@@ -12,7 +12,7 @@ import {
   PutImageCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
-import { type Environment, imageTag, MANAGED_BY } from './environment.ts';
+import { type Environment, imageTag, isPreviewTag, MANAGED_BY } from './environment.ts';
 import { awsErrorName, UserError } from './errors.ts';
 import { loadParameterFile } from './parameters.ts';
 import { formatCommand, type Shell } from './shell.ts';
@@ -134,6 +134,17 @@ export function isTagOfCommit(tag: string, sha: string): boolean {
   return tag === sha || tag.endsWith(`-${sha}`);
 }
 
+/**
+ * Whether `tag` may be added to the image that already carries `existingTag`. A preview tag
+ * only ever joins other preview tags, and a branch or production tag never joins a preview
+ * one: ECR expires an image with all of its tags when any one tag matches a lifecycle rule,
+ * so an image a branch environment (or production) runs must never carry a `pr-` tag, which
+ * the preview-expiry rule selects. Pure.
+ */
+export function mayShareImage(existingTag: string, tag: string): boolean {
+  return isPreviewTag(existingTag) === isPreviewTag(tag);
+}
+
 function wildcardMatches(filter: string, tag: string): boolean {
   const pattern = filter.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
   return new RegExp(`^${pattern}$`).test(tag);
@@ -180,6 +191,11 @@ export function buildxArgs(input: BuildxInput): string[] {
     `${input.repositoryUri}:${input.tag}`,
     '--label',
     `org.opencontainers.image.revision=${input.sha}`,
+    // The tag in the image config makes every build its own manifest: a reproducible build
+    // of one commit for a preview and for a branch environment must not end up as one image
+    // carrying both tags (see mayShareImage).
+    '--label',
+    `org.opencontainers.image.ref.name=${input.tag}`,
     '--file',
     input.dockerfile,
   ];
@@ -266,11 +282,15 @@ export async function digestOfTag(
   }
 }
 
-/** An image of the same commit under another tag (e.g. production's `<sha>` for a preview). */
+/**
+ * An image of the same commit under another tag that `accept` allows (e.g. `pr-12-<sha>` for
+ * the preview pr-13), or undefined.
+ */
 export async function findImageOfCommit(
   ecr: ECRClient,
   repositoryName: string,
   sha: string,
+  accept: (tag: string) => boolean = () => true,
 ): Promise<{ digest: string; tag: string } | undefined> {
   let nextToken: string | undefined;
   do {
@@ -278,8 +298,11 @@ export async function findImageOfCommit(
       new DescribeImagesCommand({ repositoryName, filter: { tagStatus: 'TAGGED' }, nextToken }),
     );
     for (const detail of page.imageDetails ?? []) {
-      const tag = (detail.imageTags ?? []).find((t) => isTagOfCommit(t, sha));
-      if (tag !== undefined && detail.imageDigest !== undefined) return { digest: detail.imageDigest, tag };
+      const tags = detail.imageTags ?? [];
+      // Every tag of the image must be acceptable, not just one: the image is shared as a whole.
+      const tag = tags.find((t) => isTagOfCommit(t, sha));
+      if (tag !== undefined && tags.every(accept) && detail.imageDigest !== undefined)
+        return { digest: detail.imageDigest, tag };
     }
     nextToken = page.nextToken;
   } while (nextToken !== undefined);
@@ -450,7 +473,17 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
     });
   }
 
-  const sameCommit = repository === undefined ? undefined : await findImageOfCommit(ecr, name, settings.sha);
+  const sameCommit =
+    repository === undefined
+      ? undefined
+      : await findImageOfCommit(ecr, name, settings.sha, (existingTag) => mayShareImage(existingTag, tag));
+  if (sameCommit === undefined && repository !== undefined) {
+    const otherKind = await findImageOfCommit(ecr, name, settings.sha);
+    if (otherKind !== undefined)
+      ui.info(
+        `${name}:${otherKind.tag} is the same commit, but ${isPreviewTag(tag) ? 'a preview tag never goes onto an image other environments run' : 'an image other environments run never shares a manifest with a preview tag'} (the preview-expiry rule would delete it): building ${tag}.`,
+      );
+  }
   const platformsOf =
     deps.platformsOf ?? ((repo: string, digest: string) => imagePlatforms(ecr, repo, digest));
   const reusable =

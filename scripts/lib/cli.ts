@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { describeAwsError } from './aws-errors.ts';
 import { describeError, UsageError, UserError } from './errors.ts';
 import { createUi, type Ui } from './ui.ts';
 
@@ -272,6 +273,8 @@ export async function main<O extends OptionTable>(
     }
   }
   exit(code);
+  // An interrupted run may leave abandoned work (a watch loop, a timer) holding the event loop.
+  if (code === EXIT.interrupted && listen) process.exit(code);
   return code;
 }
 
@@ -290,7 +293,8 @@ function failureCode(error: unknown, signal: AbortSignal): number {
 }
 
 function report(spec: CommandSpec, error: unknown, code: number, ui: Ui, env: NodeJS.ProcessEnv): void {
-  const expected = error instanceof UserError || code === EXIT.interrupted;
+  const expected =
+    error instanceof UserError || code === EXIT.interrupted || describeAwsError(error) !== undefined;
   const line = describeError(error);
   ui.error(line);
   if (!expected) {

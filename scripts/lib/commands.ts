@@ -43,21 +43,33 @@ export const commonOptions = {
     valueName: 'owner/name',
     description: 'Repository for the ownership tags (default: GITHUB_REPOSITORY, then the origin remote).',
   },
-  'role-arn': { type: 'string', valueName: 'arn', description: 'The deploy role (default: AWS_ROLE_ARN).' },
+  'role-arn': {
+    type: 'string',
+    valueName: 'arn',
+    description: "The tier's deploy role (default: AWS_PRODUCTION_ROLE_ARN or AWS_NONPRODUCTION_ROLE_ARN).",
+  },
   'cfn-role-arn': {
     type: 'string',
     valueName: 'arn',
-    description: 'CloudFormation service role for every stack operation (default: CFN_EXECUTION_ROLE_ARN).',
+    description:
+      "The tier's CloudFormation service role for every stack operation (default: PRODUCTION_ or NONPRODUCTION_CFN_EXECUTION_ROLE_ARN).",
   },
   'artifact-bucket': {
     type: 'string',
     valueName: 'bucket',
-    description: 'Bucket for packaged nested templates (default: ARTIFACT_BUCKET).',
+    description:
+      "The tier's bucket for packaged nested templates (default: PRODUCTION_ or NONPRODUCTION_ARTIFACT_BUCKET).",
   },
   'ecr-repository': {
     type: 'string',
     valueName: 'name',
-    description: 'ECR repository (default: ECR_REPOSITORY, then cfn/project.yml).',
+    description:
+      "The tier's ECR repository (default: PRODUCTION_ or NONPRODUCTION_ECR_REPOSITORY, then the bootstrap's name).",
+  },
+  'permissions-boundary-arn': {
+    type: 'string',
+    valueName: 'arn',
+    description: 'Permissions boundary of every stack-created IAM role (default: PERMISSIONS_BOUNDARY_ARN).',
   },
   'run-id': {
     type: 'string',
@@ -103,6 +115,13 @@ export const deployCommand = {
       type: 'string',
       valueName: 'path',
       description: 'Use this parameter file instead of cfn/environments/<kind>.yml.',
+    },
+    'shared-network': {
+      type: 'string',
+      valueName: 'mode',
+      default: 'deploy',
+      description:
+        'deploy: the shared network, then the environment; only: just the shared network; use: read it, never change it.',
     },
   },
   examples: [
@@ -158,7 +177,8 @@ export const buildPushCommand = {
     'ecr-repository': {
       type: 'string',
       valueName: 'name',
-      description: 'ECR repository (default: ECR_REPOSITORY, then cfn/project.yml).',
+      description:
+        "The tier's ECR repository (default: PRODUCTION_ or NONPRODUCTION_ECR_REPOSITORY, then the bootstrap's name).",
     },
     repository: {
       type: 'string',
@@ -209,7 +229,7 @@ export const bootstrapCommand = {
   summary:
     'Deploy <app>-bootstrap once per account and region (admin credentials), then print the repository variables.',
   description:
-    'Creates or reuses the GitHub OIDC provider, the deploy and execution roles, the artifact bucket and the ECR repository. Sets the variables with gh when it is logged in.',
+    'Checks the ECS dualStackIPv6 account setting, creates or reuses the GitHub OIDC provider, and per tier a deploy role, an execution role, an artifact bucket and an ECR repository, plus the permissions boundary (docs/security.md). Explains the upgrade from the single-role stack. Sets the variables with gh when it is logged in.',
   options: {
     repository: {
       type: 'string',
@@ -225,6 +245,12 @@ export const bootstrapCommand = {
       type: 'boolean',
       default: false,
       description: 'Read only: print the parameters and what would change.',
+    },
+    'oidc-subject-repository': {
+      type: 'string',
+      valueName: 'owner@id/name@id',
+      description:
+        "The repository in the tokens' immutable-id subject form (default: from gh when cfn/project.yml says oidcSubjectFormat: immutable).",
     },
     'timeout-minutes': {
       type: 'string',
@@ -400,12 +426,18 @@ export const planCommand = {
     'artifact-bucket': {
       type: 'string',
       valueName: 'bucket',
-      description: 'For the preview (default: ARTIFACT_BUCKET).',
+      description: "For the preview (default: the tier's PRODUCTION_ or NONPRODUCTION_ARTIFACT_BUCKET).",
     },
     'cfn-role-arn': {
       type: 'string',
       valueName: 'arn',
-      description: 'For the preview (default: CFN_EXECUTION_ROLE_ARN).',
+      description:
+        "For the preview (default: the tier's PRODUCTION_ or NONPRODUCTION_CFN_EXECUTION_ROLE_ARN).",
+    },
+    'permissions-boundary-arn': {
+      type: 'string',
+      valueName: 'arn',
+      description: 'For the preview (default: PERMISSIONS_BOUNDARY_ARN).',
     },
     'run-id': {
       type: 'string',

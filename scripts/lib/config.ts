@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import type { EnvironmentKind, ProjectConfig } from './environment.ts';
 import { UserError } from './errors.ts';
-import { cfnDir } from './templates.ts';
+import { cfnDir, parseYaml, repoRelative } from './templates.ts';
 
 export const projectConfigPath = join(cfnDir, 'project.yml');
 
@@ -41,7 +40,21 @@ export function validateProjectConfig(raw: unknown, source = 'cfn/project.yml'):
       `${source}: '${productionBranch}' is both the production branch and a branch environment.`,
     );
   }
-  return { app, region, productionBranch, branchEnvironments: branches as string[], ecrRepository };
+  const format = r.oidcSubjectFormat ?? 'classic';
+  if (format !== 'classic' && format !== 'immutable') {
+    throw new UserError(
+      `${source}: 'oidcSubjectFormat' is ${JSON.stringify(format)}.`,
+      "Expected 'classic' (repo:owner/name:...) or 'immutable' (repo:owner@ID/name@ID:...); see docs/security.md.",
+    );
+  }
+  return {
+    app,
+    region,
+    productionBranch,
+    branchEnvironments: branches as string[],
+    ecrRepository,
+    ...(format === 'immutable' ? { oidcSubjectFormat: format } : {}),
+  };
 }
 
 /** Read and validate cfn/project.yml (or another path). */
@@ -54,7 +67,8 @@ export function loadProjectConfig(path = projectConfigPath): ProjectConfig {
       cause: error,
     });
   }
-  return validateProjectConfig(parse(text), path);
+  const source = repoRelative(path);
+  return validateProjectConfig(parseYaml(text, source), source);
 }
 
 /** Per-environment settings file: cfn/environments/<kind>.yml. */

@@ -18,6 +18,7 @@ import {
   parseEnvironmentKey,
   resolveEvent,
   sharedNetworkStackName,
+  tierOf,
 } from './environment.ts';
 import { UserError } from './errors.ts';
 import { type FrontDoor, startFrontDoor } from './front-door.ts';
@@ -32,6 +33,7 @@ import {
 import { createLab, type Lab, type LabMode, namespaceSupport } from './netns.ts';
 import { packageTemplate } from './packaging.ts';
 import { loadParameterFile, resolveParameters } from './parameters.ts';
+import { examplePermissionsBoundaryArn } from './plan.ts';
 import { renderComment } from './pr-comment.ts';
 import { pythonTools } from './python-tools.ts';
 import { assertNetworkModeSupported } from './regions.ts';
@@ -400,6 +402,8 @@ function stages(): Stage<Context>[] {
         const digest = `sha256:${'0'.repeat(64)}`;
         const pipeline: Record<string, string> = {
           EnvironmentKey: environment.key,
+          Tier: tierOf(environment.key),
+          PermissionsBoundaryArn: examplePermissionsBoundaryArn(c.config),
           ImageUri: `000000000000.dkr.ecr.${c.config.region}.amazonaws.com/${c.config.ecrRepository}@${digest}`,
           DualStackImageUri: `000000000000.dkr-ecr.${c.config.region}.on.aws/${c.config.ecrRepository}@${digest}`,
           ...(environment.sharedNetwork

@@ -13,7 +13,7 @@ import { formatPreview, type PreviewResult, previewChangeSet } from './change-se
 import { formatUsage, parseCommandLine, type Values } from './cli.ts';
 import { planCommand } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
-import { type AwsClients, createAwsClients } from './context.ts';
+import { type AwsClients, createAwsClients, type TierSetting, tierVariable } from './context.ts';
 import {
   ASSUMPTIONS,
   type CostEstimate,
@@ -26,6 +26,7 @@ import {
 } from './cost.ts';
 import {
   type Environment,
+  ecrRepositoryName,
   environmentForBranch,
   environmentForPullRequest,
   type GitHubEvent,
@@ -35,11 +36,14 @@ import {
   type Resolution,
   resolveEvent,
   sharedNetworkStackName,
+  TIERS,
+  type Tier,
+  tierOf,
 } from './environment.ts';
 import { awsErrorName, describeError, UsageError, UserError } from './errors.ts';
 import { localTemplateReferences, packageTemplate } from './packaging.ts';
 import { parseParameterFile, resolveParameters, toCfnParameters } from './parameters.ts';
-import { assertNetworkModeSupported } from './regions.ts';
+import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -59,7 +63,7 @@ export type PlanTarget =
 
 export interface PlanSettings {
   target: PlanTarget;
-  /** --region, else AWS_REGION, else cfn/project.yml. */
+  /** --region, else AWS_REGION, else AWS_DEFAULT_REGION (cfn/project.yml's region when unset). */
   region?: string;
   /** Directory holding project.yml, parent.yml, its children and environments/ (default cfn/). */
   cfnDir: string;
@@ -70,10 +74,15 @@ export interface PlanSettings {
   /** auto: preview a change set when credentials are found; always: require them; never: offline. */
   aws: 'auto' | 'always' | 'never';
   repository?: string;
-  artifactBucket?: string;
-  cfnRoleArn?: string;
+  /** Per tier (the environment's tier is known only after resolving the target): flag, else the tier's repository variable. */
+  tierSettings: Record<Tier, PlanTierSettings>;
   runId?: string;
 }
+
+/** The tier settings the change-set preview uses. */
+export type PlanTierSettings = Partial<
+  Record<'artifactBucket' | 'cfnRoleArn' | 'permissionsBoundaryArn', string>
+>;
 
 const USAGE = "Run 'npm run plan -- --help' for the options.";
 
@@ -138,11 +147,23 @@ export function planSettingsFromFlags(
     outDir: resolve(values['out-dir'] ?? join(repoRoot, '.out')),
     json: values.json ?? false,
     aws: values['with-aws'] ? 'always' : values.offline ? 'never' : 'auto',
-    ...optional('region', pick(values.region, 'AWS_REGION')),
+    ...optional('region', pick(values.region, 'AWS_REGION') ?? pick(undefined, 'AWS_DEFAULT_REGION')),
     ...optional('costMarkdownFile', values['cost-markdown']),
     ...optional('repository', pick(values.repository, 'GITHUB_REPOSITORY')),
-    ...optional('artifactBucket', pick(values['artifact-bucket'], 'ARTIFACT_BUCKET')),
-    ...optional('cfnRoleArn', pick(values['cfn-role-arn'], 'CFN_EXECUTION_ROLE_ARN')),
+    tierSettings: Object.fromEntries(
+      TIERS.map((tier) => {
+        const setting = (name: TierSetting, flag: string | undefined) =>
+          optional(name, pick(flag, tierVariable(name, tier)));
+        return [
+          tier,
+          {
+            ...setting('artifactBucket', values['artifact-bucket']),
+            ...setting('cfnRoleArn', values['cfn-role-arn']),
+            ...setting('permissionsBoundaryArn', values['permissions-boundary-arn']),
+          },
+        ];
+      }),
+    ) as Record<Tier, PlanTierSettings>,
     ...optional('runId', pick(values['run-id'], 'GITHUB_RUN_ID')),
   };
 }
@@ -262,6 +283,11 @@ export interface PlanReport {
 }
 
 const EXAMPLE_ACCOUNT = '000000000000';
+
+/** A well-formed stand-in for the bootstrap's PermissionsBoundaryArn in offline plans. Pure. */
+export function examplePermissionsBoundaryArn(config: Pick<ProjectConfig, 'app'>): string {
+  return `arn:aws:iam::${EXAMPLE_ACCOUNT}:policy/${config.app}-bootstrap/example-permissions-boundary`;
+}
 const EXAMPLE_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 /**
@@ -278,10 +304,16 @@ export function deployFilledParameters(
   splitting = false,
 ): Record<string, { example: string; atDeploy: string }> {
   const declared = template.Parameters ?? {};
-  const repo = config.ecrRepository;
+  const repo = ecrRepositoryName(config, tierOf(environment.key));
   const shared = sharedNetworkStackName(config);
+  const tier = tierOf(environment.key);
   const all: Record<string, { example: string; atDeploy: string }> = {
     EnvironmentKey: { example: environment.key, atDeploy: environment.key },
+    Tier: { example: tier, atDeploy: tier },
+    PermissionsBoundaryArn: {
+      example: examplePermissionsBoundaryArn(config),
+      atDeploy: `<bootstrap output PermissionsBoundaryArn (${tierVariable('permissionsBoundaryArn', tier)})>`,
+    },
     ImageUri: {
       example: `${EXAMPLE_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${repo}@${EXAMPLE_DIGEST}`,
       atDeploy: `<built at deploy: ${repo}@sha256:…>`,
@@ -459,7 +491,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
     return report;
   }
 
-  const region = settings.region ?? config.region;
+  const region = resolveRegion(settings.region, {}, config.region);
   report.region = region;
   report.stacks = [
     {
@@ -542,19 +574,23 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   const templates = [parentPath, ...childTemplatePaths(parentPath)];
   const missing = templates.filter((p) => !existsSync(p));
   const lintRun = deps.lint ?? ((paths: string[]) => cfnLint(paths));
-  const lint = await ui.group('cfn-lint', async () => {
-    const present = templates.filter((p) => existsSync(p));
-    const result = await lintRun(present);
-    const output = [
-      ...missing.map((p) => `missing child template ${p} (referenced by parent.yml TemplateURL)`),
-      result.output,
-    ]
-      .filter((s) => s !== '')
-      .join('\n');
-    const ok = result.ok && missing.length === 0;
-    ui.info(ok ? `clean: ${present.length} template(s)` : `findings (exit ${result.exitCode}):\n${output}`);
-    return { ok, exitCode: result.exitCode, templates: templates.map(repoRelative), output };
-  });
+  const lint = await ui.group(
+    'cfn-lint',
+    async () => {
+      const present = templates.filter((p) => existsSync(p));
+      const result = await lintRun(present);
+      const output = [
+        ...missing.map((p) => `missing child template ${p} (referenced by parent.yml TemplateURL)`),
+        result.output,
+      ]
+        .filter((s) => s !== '')
+        .join('\n');
+      const ok = result.ok && missing.length === 0;
+      ui.info(ok ? `clean: ${present.length} template(s)` : `findings (exit ${result.exitCode}):\n${output}`);
+      return { ok, exitCode: result.exitCode, templates: templates.map(repoRelative), output };
+    },
+    { failed: (result) => !result.ok },
+  );
   report.lint = lint;
   if (!lint.ok) report.ok = false;
 
@@ -569,11 +605,19 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   });
   const sharedFile = join(settings.cfnDir, 'environments', 'shared-network.yml');
   if (environment.sharedNetwork && existsSync(sharedFile)) {
-    const networkParameters = existsSync(networkPath)
+    const networkTemplate = existsSync(networkPath) ? readTemplate(networkPath) : undefined;
+    const networkFilled = {
+      EnvironmentKey: 'shared',
+      Tier: tierOf('shared-network'),
+      PermissionsBoundaryArn: examplePermissionsBoundaryArn(config),
+    };
+    const networkParameters = networkTemplate
       ? resolveParameters(
-          readTemplate(networkPath),
+          networkTemplate,
           parseParameterFile(readFileSync(sharedFile, 'utf8'), sharedFile),
-          { EnvironmentKey: 'shared' },
+          Object.fromEntries(
+            Object.entries(networkFilled).filter(([name]) => name in (networkTemplate.Parameters ?? {})),
+          ),
           sharedFile,
         )
       : parseParameterFile(readFileSync(sharedFile, 'utf8'), sharedFile);
@@ -676,8 +720,12 @@ async function changeSetStage(
       );
     return { skipped: 'no AWS credentials found (offline plan)' };
   }
+  const tier = tierOf(context.environment.key);
+  const tierSettings = settings.tierSettings[tier];
   const missing = [
-    settings.artifactBucket ? undefined : 'ARTIFACT_BUCKET (or --artifact-bucket)',
+    tierSettings.artifactBucket
+      ? undefined
+      : `${tierVariable('artifactBucket', tier)} (or --artifact-bucket)`,
     context.repository ? undefined : 'GITHUB_REPOSITORY (or --repository owner/name)',
   ].filter((m): m is string => m !== undefined);
   if (missing.length > 0) {
@@ -685,7 +733,7 @@ async function changeSetStage(
     if (settings.aws === 'always')
       throw new UserError(
         `Cannot preview a change set: ${message}.`,
-        'The artifact bucket is the bootstrap output ArtifactBucketName.',
+        `The artifact bucket is the bootstrap output ${tier === 'production' ? 'ProductionArtifactBucketName' : 'NonProductionArtifactBucketName'}.`,
       );
     ui.warn(`Skipping the change-set preview: ${message}.`);
     return { skipped: message };
@@ -710,7 +758,9 @@ async function changeSetStage(
     };
     const parameters: Parameter[] = toCfnParameters(context.resolved).map((p) => {
       const name = p.ParameterKey;
-      if (!context.filledNames.includes(name) || name === 'EnvironmentKey') return p;
+      if (!context.filledNames.includes(name) || name === 'EnvironmentKey' || name === 'Tier') return p;
+      if (name === 'PermissionsBoundaryArn' && tierSettings.permissionsBoundaryArn)
+        return { ParameterKey: name, ParameterValue: tierSettings.permissionsBoundaryArn };
       const sharedValue = fromShared[name];
       if (sharedValue !== undefined) return { ParameterKey: name, ParameterValue: sharedValue };
       if (current?.parameters.has(name)) return { ParameterKey: name, UsePreviousValue: true };
@@ -719,7 +769,7 @@ async function changeSetStage(
       );
       return p;
     });
-    const bucket = settings.artifactBucket ?? '';
+    const bucket = tierSettings.artifactBucket ?? '';
     const packaged = await packageTemplate(context.parentPath, {
       s3: aws.s3(context.region),
       bucket,
@@ -739,7 +789,7 @@ async function changeSetStage(
         repository: context.repository ?? '',
         ...(context.ref ? { ref: context.ref } : {}),
       }),
-      ...(settings.cfnRoleArn ? { roleArn: settings.cfnRoleArn } : {}),
+      ...(tierSettings.cfnRoleArn ? { roleArn: tierSettings.cfnRoleArn } : {}),
       changeSetName: changeSetName('plan', runId),
       log: (m) => ui.info(m),
     });

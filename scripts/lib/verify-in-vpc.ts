@@ -76,7 +76,7 @@ export interface ProbeMigration {
   split?: { ipv6OnlyPercent: number; requests: number };
 }
 
-/** The container command override (CONTRACTS "The app": in-VPC probe). Pure. */
+/** The container command override that runs the image's in-VPC probe (`dist/probe.mjs`). Pure. */
 export function probeCommand(
   url: string,
   family: Family,

@@ -129,9 +129,10 @@ for (const mode of MODES) {
       }
     });
 
-    it('roles live under the app path so the bootstrap can scope PassRole', () => {
+    it('roles live under the app and tier path and carry the permissions boundary', () => {
       for (const [, role] of resourcesOfType(service, 'AWS::IAM::Role')) {
-        assert.deepEqual(role.Properties.Path, { 'Fn::Sub': '/${AppName}/' });
+        assert.deepEqual(role.Properties.Path, { 'Fn::Sub': '/${AppName}/${Tier}/' });
+        assert.equal(role.Properties.PermissionsBoundary, PIPELINE_VALUES.PermissionsBoundaryArn);
       }
     });
 

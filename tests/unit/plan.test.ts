@@ -66,13 +66,21 @@ describe('parsePlanArgs', () => {
   it('parses environment, event and AWS flags into settings', () => {
     const s = parsePlanArgs(['--environment', 'pr-12', '--json', '--cost-markdown', 'c.md', '--offline'], {
       AWS_REGION: 'eu-central-1',
-      ARTIFACT_BUCKET: 'artifacts',
+      NONPRODUCTION_ARTIFACT_BUCKET: 'artifacts',
+      PRODUCTION_ARTIFACT_BUCKET: 'production-artifacts',
+      PRODUCTION_CFN_EXECUTION_ROLE_ARN: 'arn:aws:iam::123456789012:role/prod-cfn',
     });
     assert.deepEqual(s.target, { kind: 'environment', key: 'pr-12' });
     assert.equal(s.json, true);
     assert.equal(s.aws, 'never');
     assert.equal(s.region, 'eu-central-1');
-    assert.equal(s.artifactBucket, 'artifacts');
+    assert.deepEqual(s.tierSettings, {
+      production: {
+        artifactBucket: 'production-artifacts',
+        cfnRoleArn: 'arn:aws:iam::123456789012:role/prod-cfn',
+      },
+      nonproduction: { artifactBucket: 'artifacts' },
+    });
     assert.equal(s.costMarkdownFile, 'c.md');
     assert.deepEqual(
       parsePlanArgs(['--event', 'pull_request', '--pr', '12', '--action', 'synchronize'], {}).target,
@@ -164,11 +172,12 @@ describe('runPlan (fixture templates, offline)', () => {
     assert.equal(report.networkMode, 'ipv6-only');
     assert.deepEqual(report.parameters?.NetworkMode, { value: 'ipv6-only', source: 'file' });
     assert.deepEqual(report.parameters?.ContainerPort, { value: '8080', source: 'default' });
+    // A preview's image comes from the non-production repository.
     assert.deepEqual(report.parameters?.ImageUri, {
       value:
-        '000000000000.dkr.ecr.us-east-1.amazonaws.com/ipv6demo@sha256:0000000000000000000000000000000000000000000000000000000000000000',
+        '000000000000.dkr.ecr.us-east-1.amazonaws.com/ipv6demo-nonproduction@sha256:0000000000000000000000000000000000000000000000000000000000000000',
       source: 'deploy',
-      atDeploy: '<built at deploy: ipv6demo@sha256:…>',
+      atDeploy: '<built at deploy: ipv6demo-nonproduction@sha256:…>',
     });
     assert.equal(
       report.parameters?.ExistingTaskSubnetIds?.atDeploy,
@@ -238,6 +247,8 @@ describe('runPlan (fixture templates, offline)', () => {
     assert.equal(report.ok, false);
     assert.equal(report.lint?.exitCode, 2);
     assert.match(h.text(), /findings \(exit 2\):\n.*parent.yml:1:1:E0000:broken/);
+    assert.match(h.text(), /✖ cfn-lint \(/);
+    assert.doesNotMatch(h.text(), /✔ cfn-lint/);
     // Branch environment on the shared network, dual-stack without endpoints: 37.27375 + 3.65 = 40.92375
     assert.equal(report.cost?.totalMonthlyUsd, 40.92375);
     assert.match(formatPlanSummary(report), /- cfn-lint: findings \(exit 2\)/);
