@@ -75,37 +75,6 @@ function effectiveParameters(template: Template, parameters: Record<string, stri
  */
 export function renderTemplate(template: Template, parameters: Record<string, string>): Template {
   const values = effectiveParameters(template, parameters);
-  const { conditionValue } = conditionEvaluator(template, values);
-  return renderWith(template, values, conditionValue);
-}
-
-/**
- * The `Rules` of a template that fail for `parameters`: the AssertDescription of every
- * assertion whose rule applies (RuleCondition true or absent) and whose Assert is false, as
- * CloudFormation evaluates them before it creates a change set. Rules may use Fn::Equals,
- * Fn::And, Fn::Or, Fn::Not and Ref to parameters (what renderTemplate evaluates). Pure.
- * @throws UserError when a parameter is unknown or missing, or a rule cannot be evaluated.
- */
-export function failedRules(template: Template, parameters: Record<string, string>): string[] {
-  const values = effectiveParameters(template, parameters);
-  const { evaluateCondition } = conditionEvaluator(template, values);
-  const rules = ((template as Record<string, unknown>).Rules ?? {}) as Record<
-    string,
-    { RuleCondition?: unknown; Assertions?: { Assert: unknown; AssertDescription?: string }[] }
-  >;
-  const failed: string[] = [];
-  for (const [name, rule] of Object.entries(rules)) {
-    if (rule.RuleCondition !== undefined && !evaluateCondition(rule.RuleCondition, [])) continue;
-    for (const assertion of rule.Assertions ?? []) {
-      if (!evaluateCondition(assertion.Assert, [])) {
-        failed.push(`${name}: ${(assertion.AssertDescription ?? 'assertion failed').trim()}`);
-      }
-    }
-  }
-  return failed;
-}
-
-function conditionEvaluator(template: Template, values: Map<string, string>) {
   const conditionSpecs = template.Conditions ?? {};
   const conditionCache = new Map<string, boolean>();
 
@@ -164,14 +133,6 @@ function conditionEvaluator(template: Template, values: Map<string, string>) {
     }
   };
 
-  return { conditionValue, evaluateCondition };
-}
-
-function renderWith(
-  template: Template,
-  values: Map<string, string>,
-  conditionValue: (name: string) => boolean,
-): Template {
   const resolve = (value: Json): Json | typeof NO_VALUE => {
     if (Array.isArray(value)) {
       return value.map(resolve).filter((item) => item !== NO_VALUE);
@@ -226,14 +187,8 @@ function renderWith(
     return rest;
   };
 
-  // Rules are checked before rendering (failedRules), like Conditions they are not output.
-  const {
-    Conditions: _conditions,
-    Rules: _rules,
-    Resources,
-    Outputs,
-    ...rest
-  } = template as Template & {
+  // Rules are checked before rendering (failedRules); like Conditions they are not output.
+  const { Conditions: _conditions, Rules: _rules, Resources, Outputs, ...rest } = template as Template & {
     Rules?: unknown;
   };
   const rendered: Template = {
@@ -502,4 +457,41 @@ export function resolveTemplate(
     ) as NonNullable<Template['Outputs']>;
   }
   return out;
+}
+
+/**
+ * The `Rules` of a template that fail for `parameters`: the AssertDescription of every
+ * assertion whose rule applies (RuleCondition true or absent) and whose Assert is false, as
+ * CloudFormation evaluates them before it creates a change set. Rules may use what conditions
+ * may (Fn::Equals, Fn::And, Fn::Or, Fn::Not, Ref to parameters): each assertion becomes a
+ * condition and is evaluated by renderTemplate itself. Pure.
+ * @throws UserError when a parameter is unknown or missing, or a rule cannot be evaluated.
+ */
+export function failedRules(template: Template, parameters: Record<string, string>): string[] {
+  const rules = ((template as Record<string, unknown>).Rules ?? {}) as Record<
+    string,
+    { RuleCondition?: unknown; Assertions?: { Assert: unknown; AssertDescription?: string }[] }
+  >;
+  const conditions: Record<string, unknown> = { ...(template.Conditions ?? {}) };
+  const outputs: Record<string, { Condition: string; Value: string }> = {};
+  for (const [name, rule] of Object.entries(rules)) {
+    (rule.Assertions ?? []).forEach((assertion, index) => {
+      const id = `RuleFails${Object.keys(outputs).length}`;
+      const broken = { 'Fn::Not': [assertion.Assert] };
+      conditions[id] =
+        rule.RuleCondition === undefined ? broken : { 'Fn::And': [rule.RuleCondition, broken] };
+      outputs[id] = {
+        Condition: id,
+        Value: `${name}: ${(assertion.AssertDescription ?? `assertion ${index + 1} failed`).trim()}`,
+      };
+    });
+  }
+  if (Object.keys(outputs).length === 0) return [];
+  const probe = {
+    ...(template.Parameters ? { Parameters: template.Parameters } : {}),
+    Conditions: conditions,
+    Resources: {},
+    Outputs: outputs,
+  } as unknown as Template;
+  return Object.values(renderTemplate(probe, parameters).Outputs ?? {}).map((output) => String(output.Value));
 }
