@@ -188,7 +188,13 @@ export function renderTemplate(template: Template, parameters: Record<string, st
   };
 
   // Rules are checked before rendering (failedRules); like Conditions they are not output.
-  const { Conditions: _conditions, Rules: _rules, Resources, Outputs, ...rest } = template as Template & {
+  const {
+    Conditions: _conditions,
+    Rules: _rules,
+    Resources,
+    Outputs,
+    ...rest
+  } = template as Template & {
     Rules?: unknown;
   };
   const rendered: Template = {
