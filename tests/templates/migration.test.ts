@@ -104,7 +104,7 @@ for (const file of ['production', 'branch'] as const) {
         assert.equal(forward.Type, 'forward');
         assert.equal(forward.TargetGroupArn, undefined);
         assert.deepEqual(weights(forward), {
-          TargetGroup: 100 - percent,
+          TargetGroup: String(100 - percent),
           Ipv6OnlyTargetGroup: String(percent),
         });
         assert.equal(forward.ForwardConfig?.TargetGroupStickinessConfig, undefined);
