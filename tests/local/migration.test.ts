@@ -68,13 +68,13 @@ describe('npm run local -- --ipv6-only-percent (migration rehearsal)', { concurr
       assert.match(
         report,
         new RegExp(
-          `\\| GET / pinned to ${side} over IPv4 127\\.0\\.0\\.1 \\| runner \\| ✅ pass \\|.*\\| ${side} task`,
+          `\\| GET / pinned to ${side} over IPv4 127\\.0\\.0\\.1 \\| runner \\| ✅ pass \\|.*\\| HTTP 200: ${side} task`,
         ),
       );
       assert.match(
         report,
         new RegExp(
-          `\\| GET / pinned to ${side} over IPv6 \\[::1\\] \\| runner \\| ✅ pass \\|.*\\| ${side} task`,
+          `\\| GET / pinned to ${side} over IPv6 \\[::1\\] \\| runner \\| ✅ pass \\|.*\\| HTTP 200: ${side} task`,
         ),
       );
     }
@@ -107,6 +107,6 @@ describe('npm run local -- --ipv6-only-percent (migration rehearsal)', { concurr
   it('rejects a bad --ipv6-only-percent with exit 2', async () => {
     const { code, output } = await rehearse(['--ipv6-only-percent', '120']);
     assert.equal(code, 2);
-    assert.match(output, /Invalid --ipv6-only-percent '120'\. Expected a whole number from 0 to 100/);
+    assert.match(output, /Invalid --ipv6-only-percent '120'\.[\s\S]*Expected a whole number from 0 to 100/);
   });
 });
