@@ -40,7 +40,6 @@ await main(buildPushCommand, async (values, { ui }) => {
       dockerfile: join(repoRoot, 'app', 'Dockerfile'),
       outDir: join(repoRoot, '.out', environment.key),
       dryRun: values['dry-run'],
-      repository: values.repository ?? process.env.GITHUB_REPOSITORY,
     },
     { ecr: withCallContext(new ECRClient({ region })), shell: createShell(), ui, env: process.env },
   );

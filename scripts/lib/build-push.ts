@@ -12,7 +12,7 @@ import {
   PutImageCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
-import { type Environment, imageTag, isPreviewTag, MANAGED_BY } from './environment.ts';
+import { type Environment, imageTag, isPreviewTag } from './environment.ts';
 import { awsErrorName, UserError } from './errors.ts';
 import { loadParameterFile } from './parameters.ts';
 import { formatCommand, type Shell } from './shell.ts';
@@ -41,8 +41,6 @@ export interface BuildPushSettings {
   outDir: string;
   /** Print the docker commands instead of running them; change nothing in AWS. */
   dryRun: boolean;
-  /** The GitHub repository (owner/name), for the repository's ownership tags when it is created. */
-  repository?: string | undefined;
 }
 
 export interface BuildPushDeps {
@@ -233,6 +231,8 @@ async function describeRepository(ecr: ECRClient, name: string): Promise<Reposit
 /**
  * The repository, created when missing with immutable release tags (a SHA tag can never be
  * moved to other content), a mutable exception for the Buildx cache tags, and scan on push.
+ * For the local rehearsal's emulator only: in AWS the bootstrap owns the repositories, and the
+ * deploy roles cannot create one (build-push stops and points at `npm run bootstrap`).
  */
 export async function ensureRepository(
   ecr: ECRClient,
@@ -433,14 +433,17 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
   const { ecr, shell, ui } = deps;
   const tag = imageTag(settings.environment, settings.sha);
   const name = settings.repositoryName;
-  const ownership: Record<string, string> = { 'gitops:managed-by': MANAGED_BY };
-  if (settings.repository !== undefined) ownership['gitops:repository'] = settings.repository;
 
-  const repository = settings.dryRun
-    ? await describeRepository(ecr, name)
-    : (await ensureRepository(ecr, name, ownership, ui)).repository;
-  if (repository === undefined)
-    ui.info(`[dry-run] ECR repository ${name} does not exist; it would be created.`);
+  // The bootstrap owns each tier's repository (lifecycle rules, immutability, retention); the
+  // deploy roles may push to it but never create one.
+  const repository = await describeRepository(ecr, name);
+  if (repository === undefined) {
+    const message = `ECR repository ${name} does not exist in ${settings.region}.`;
+    const hint =
+      'Run `npm run bootstrap` (it creates each tier\'s repository), or pass --ecr-repository / set the tier\'s *_ECR_REPOSITORY variable to the repository it created.';
+    if (!settings.dryRun) throw new UserError(message, hint);
+    ui.warn(`[dry-run] ${message} ${hint}`);
+  }
   const repositoryUri =
     repository?.repositoryUri ?? `<account>.dkr.ecr.${settings.region}.amazonaws.com/${name}`;
   const base = {

@@ -180,11 +180,6 @@ export const buildPushCommand = {
       description:
         "The tier's ECR repository (default: PRODUCTION_ or NONPRODUCTION_ECR_REPOSITORY, then the bootstrap's name).",
     },
-    repository: {
-      type: 'string',
-      valueName: 'owner/name',
-      description: 'Repository for the ownership tags of a new ECR repository (default: GITHUB_REPOSITORY).',
-    },
   },
   examples: ['npm run build-push -- --environment pr-12 --sha "$(git rev-parse HEAD)" --dry-run'],
 } as const satisfies CommandSpec;

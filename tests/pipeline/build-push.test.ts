@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import {
   BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DeleteRepositoryCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
@@ -257,13 +259,23 @@ describe('buildPush against moto ECR', () => {
   });
   beforeEach(async () => {
     await moto.reset();
+    // The bootstrap creates each tier's repository; build-push only pushes to it.
+    for (const repositoryName of ['ipv6demo', 'ipv6demo-nonproduction']) {
+      await ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName,
+          imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+          imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'buildcache-*' }],
+        }),
+      );
+    }
     calls = [];
     lines = [];
     buildExit = 0;
   });
   after(() => rmSync(outDir, { recursive: true, force: true }));
 
-  test('builds when the tag is missing, then skips; the repository is created once', async () => {
+  test('builds when the tag is missing, then skips', async () => {
     const first = await buildPush(settings('production'), deps());
 
     assert.equal(first.action, 'built');
@@ -273,10 +285,6 @@ describe('buildPush against moto ECR', () => {
       /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/ipv6demo@sha256:[0-9a-f]{64}$/,
     );
     assert.equal(first.imageUriDualStack, `123456789012.dkr-ecr.us-east-1.on.aws/ipv6demo@${first.digest}`);
-    const repo = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['ipv6demo'] })))
-      .repositories?.[0];
-    assert.equal(repo?.imageTagMutability, 'IMMUTABLE_WITH_EXCLUSION');
-    assert.equal(repo?.imageScanningConfiguration?.scanOnPush, true);
     const uri = '123456789012.dkr.ecr.us-east-1.amazonaws.com/ipv6demo';
     assert.deepEqual(calls[0]?.args, [
       'login',
@@ -420,9 +428,27 @@ describe('buildPush against moto ECR', () => {
     assert.equal(result.action, 'dry-run');
     assert.deepEqual(calls, []);
     assert.ok(lines.some((l) => l.includes('[dry-run] docker buildx build --platform linux/arm64 --push')));
+    const images = await ecr.send(new DescribeImagesCommand({ repositoryName: 'ipv6demo' }));
+    assert.deepEqual(images.imageDetails, []);
+  });
+
+  test('a missing repository stops before any docker command, pointing at the bootstrap; never created', async () => {
+    await ecr.send(new DeleteRepositoryCommand({ repositoryName: 'ipv6demo', force: true }));
+    await assert.rejects(buildPush(settings('production'), deps()), (error: UserError) => {
+      assert.equal(error.message, 'ECR repository ipv6demo does not exist in us-east-1.');
+      assert.match(error.hint ?? '', /Run `npm run bootstrap` \(it creates each tier's repository\)/);
+      return true;
+    });
+    assert.deepEqual(calls, []);
     await assert.rejects(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['ipv6demo'] })), {
       name: 'RepositoryNotFoundException',
     });
+    const ui = createUi({ write: (line) => lines.push(line) });
+    assert.equal(
+      (await buildPush(settings('production', { dryRun: true }), { ...deps(), ui })).action,
+      'dry-run',
+    );
+    assert.ok(lines.some((l) => l.includes('[dry-run] ECR repository ipv6demo does not exist')));
   });
 
   test('a failed build names the image and quotes docker', async () => {
