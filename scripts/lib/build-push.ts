@@ -440,7 +440,7 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
   if (repository === undefined) {
     const message = `ECR repository ${name} does not exist in ${settings.region}.`;
     const hint =
-      'Run `npm run bootstrap` (it creates each tier\'s repository), or pass --ecr-repository / set the tier\'s *_ECR_REPOSITORY variable to the repository it created.';
+      "Run `npm run bootstrap` (it creates each tier's repository), or pass --ecr-repository / set the tier's *_ECR_REPOSITORY variable to the repository it created.";
     if (!settings.dryRun) throw new UserError(message, hint);
     ui.warn(`[dry-run] ${message} ${hint}`);
   }

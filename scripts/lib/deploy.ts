@@ -150,6 +150,10 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     }
     fill('ImageUri', settings.imageUri);
     fill('DualStackImageUri', settings.imageUriDualstack);
+    // Every parameter is checked before anything is created, the shared network included
+    // (e.g. an ipv6-only deploy without the dual-stack image name); the network's ids follow.
+    // `--shared-network only` deploys no environment stack, so it needs no image.
+    if (mode !== 'only') resolveParameters(template, file.values, pipeline, file.source);
 
     const common = {
       runId: context.runId,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { environmentFilePath } from './config.ts';
 import type { EnvironmentKind } from './environment.ts';
 import { UserError } from './errors.ts';
-import { failedRules } from './render.ts';
+import { renderTemplate } from './render.ts';
 import { cfnDir, parseYaml, repoRelative, type Template } from './templates.ts';
 
 /**
@@ -191,15 +191,57 @@ export function resolveParameters(
       );
     }
   }
-  // The template's Rules, as CloudFormation would reject the values before any change set.
-  const broken = failedRules(template, resolved);
-  if (broken.length > 0) {
-    throw new UserError(
-      `Parameters break the template's rules: ${broken.join('; ')}`,
-      `Fix them in ${source}.`,
-    );
-  }
+  assertImageParameters(resolved, source);
+  assertRules(template, resolved, source);
   return resolved;
+}
+
+/**
+ * The template's Rules, as CloudFormation evaluates them before it creates a change set: the
+ * renderer evaluates them (one evaluator), here on the template's parameters and conditions
+ * alone so that a resource the values cannot render yet does not get in the way.
+ * @throws UserError with the failing rule's AssertDescription and the file to fix.
+ */
+function assertRules(template: Template, resolved: Record<string, string>, source: string): void {
+  if (template.Rules === undefined) return;
+  const { Parameters, Conditions, Rules } = template;
+  try {
+    renderTemplate({ Parameters, Conditions, Rules, Resources: {} } as Template, resolved);
+  } catch (error) {
+    if (error instanceof UserError)
+      throw new UserError(error.message, `Fix it in ${source}.`, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * Why these parameter values would deploy an image the tasks cannot pull, or undefined.
+ * IPv6-only tasks pull through ECR's dual-stack registry name; the IPv4 name (ImageUri) is
+ * only reachable there through NAT64, and without it the pull times out after minutes. The
+ * templates used to fall back to ImageUri silently when DualStackImageUri was empty. Pure.
+ */
+export function imageParameterProblem(values: Record<string, string | undefined>): string | undefined {
+  // The IPv6-only service of a migration (docs/migration.md) pulls the same way.
+  const split = (values.Ipv6OnlyTrafficPercent ?? '0') !== '0';
+  if ((values.NetworkMode !== 'ipv6-only' && !split) || !('DualStackImageUri' in values)) return undefined;
+  if ((values.DualStackImageUri ?? '').trim() !== '') return undefined;
+  const why =
+    values.NetworkMode === 'ipv6-only'
+      ? 'NetworkMode is ipv6-only'
+      : `Ipv6OnlyTrafficPercent is ${values.Ipv6OnlyTrafficPercent} (a parallel IPv6-only service)`;
+  return `Parameter 'DualStackImageUri' is empty, but ${why}: IPv6-only tasks pull the image over IPv6 and need ECR's dual-stack image name (<account>.dkr-ecr.<region>.on.aws/<repository>@sha256:...); the IPv4 name in ImageUri cannot be pulled without NAT64.`;
+}
+
+/**
+ * @throws UserError when `imageParameterProblem` finds one, before anything is deployed.
+ */
+export function assertImageParameters(values: Record<string, string | undefined>, source: string): void {
+  const problem = imageParameterProblem(values);
+  if (problem === undefined) return;
+  throw new UserError(
+    problem,
+    `Pass --image-uri-dualstack (the build-push output image-uri-dualstack), or set ${values.NetworkMode === 'ipv6-only' ? 'NetworkMode: dualstack' : 'Ipv6OnlyTrafficPercent: 0'} in ${source}.`,
+  );
 }
 
 /** CloudFormation's `Parameters` list form. */

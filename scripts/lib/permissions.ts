@@ -159,6 +159,52 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
       resources: environments.map((name) => arn('logs', `log-group:${name}:log-stream:*`)),
       purpose: 'verify reads the probe task output',
     },
+    // doctor.ts: the read-only preflight (DetectStackDrift only with --detect-drift)
+    {
+      actions: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'],
+      resources: [`arn:${partition}:cloudformation:${region}:${accountId}:stack/${app}-bootstrap/*`],
+      purpose: 'doctor reads the bootstrap stack, its outputs and its template',
+    },
+    {
+      actions: ['iam:GetRole', 'iam:SimulatePrincipalPolicy'],
+      resources: [`arn:${partition}:iam::${accountId}:role/${app}-bootstrap/*`],
+      purpose: "doctor reads the bootstrap roles' trust and asks AWS whether they allow this list",
+    },
+    {
+      actions: ['iam:GetOpenIDConnectProvider'],
+      resources: [`arn:${partition}:iam::${accountId}:oidc-provider/token.actions.githubusercontent.com`],
+      purpose: "doctor checks the GitHub OIDC provider's audience",
+    },
+    {
+      actions: [
+        'ecs:ListAccountSettings',
+        'servicequotas:GetServiceQuota',
+        'servicequotas:GetAWSDefaultServiceQuota',
+        'elasticloadbalancing:DescribeLoadBalancers',
+        'elasticloadbalancing:DescribeTargetGroups',
+        'ec2:DescribeVpcs',
+        'ec2:DescribeAddresses',
+        'cloudformation:DescribeStackDriftDetectionStatus',
+      ],
+      resources: ['*'],
+      purpose:
+        'doctor reads the dualStackIPv6 setting, the quotas a deploy would hit and their usage, and drift results (no resource-level permissions)',
+    },
+    {
+      actions: ['ecr:GetLifecyclePolicy'],
+      resources: [repository],
+      purpose: "doctor checks the repository's lifecycle policy",
+    },
+    {
+      actions: ['s3:GetEncryptionConfiguration', 's3:GetBucketPublicAccessBlock'],
+      resources: [bucket],
+      purpose: "doctor checks the artifact bucket's encryption and public access block",
+    },
+    {
+      actions: ['cloudformation:DetectStackDrift'],
+      resources: roots,
+      purpose: 'doctor --detect-drift starts a drift detection on the environment stack',
+    },
   ];
   if (tier === 'production') {
     steps.push({

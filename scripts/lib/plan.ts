@@ -42,7 +42,12 @@ import {
 } from './environment.ts';
 import { awsErrorName, describeError, UsageError, UserError } from './errors.ts';
 import { localTemplateReferences, packageTemplate } from './packaging.ts';
-import { parseParameterFile, resolveParameters, toCfnParameters } from './parameters.ts';
+import {
+  imageParameterProblem,
+  parseParameterFile,
+  resolveParameters,
+  toCfnParameters,
+} from './parameters.ts';
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
@@ -687,7 +692,9 @@ async function stackParameters(cfn: CloudFormationClient, stackName: string) {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
     return {
-      parameters: new Set((stack?.Parameters ?? []).map((p) => p.ParameterKey ?? '')),
+      parameters: new Map(
+        (stack?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
+      ),
       outputs: Object.fromEntries(
         (stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
       ),
@@ -763,9 +770,17 @@ async function changeSetStage(
         return { ParameterKey: name, ParameterValue: tierSettings.permissionsBoundaryArn };
       const sharedValue = fromShared[name];
       if (sharedValue !== undefined) return { ParameterKey: name, ParameterValue: sharedValue };
-      if (current?.parameters.has(name)) return { ParameterKey: name, UsePreviousValue: true };
+      const previous = current?.parameters.get(name);
+      // A stack deployed in dualstack mode has no dual-stack image name to reuse: the
+      // template's rule would reject it in ipv6-only mode (the deploy passes the built one).
+      const unusable =
+        previous !== undefined &&
+        imageParameterProblem({ ...context.resolved, [name]: previous }) !== undefined;
+      if (previous !== undefined && !unusable) return { ParameterKey: name, UsePreviousValue: true };
       ui.warn(
-        `${name}: no deployed value to reuse; the preview sends the example ${p.ParameterValue || "''"}`,
+        unusable
+          ? `${name}: the deployed value '${previous}' cannot be reused in ${context.resolved.NetworkMode} mode; the preview sends the example ${p.ParameterValue || "''"}`
+          : `${name}: no deployed value to reuse; the preview sends the example ${p.ParameterValue || "''"}`,
       );
       return p;
     });

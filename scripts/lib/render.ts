@@ -63,15 +63,25 @@ function effectiveParameters(template: Template, parameters: Record<string, stri
   return values;
 }
 
+interface Rule {
+  RuleCondition?: unknown;
+  Assertions?: { Assert: unknown; AssertDescription?: unknown }[];
+}
+
+function asRules(value: unknown): Record<string, Rule> {
+  return isRecord(value) ? (value as Record<string, Rule>) : {};
+}
+
 /**
  * `renderTemplate(template, parameters)` → the template with Conditions evaluated (and the
- * Conditions section removed), resources and outputs whose condition is false dropped,
+ * Conditions and Rules sections removed), resources and outputs whose condition is false dropped,
  * `Fn::If` resolved, `Ref` to parameters replaced by their values (lists for
  * CommaDelimitedList / List<> types), `Fn::Join` / `Fn::Split` / `Fn::Select` folded once
  * their arguments are literal, and `AWS::NoValue` removed. Other intrinsics (`Fn::Sub`,
  * `Fn::GetAtt`, `Ref` to resources or pseudo parameters...) are left as they are.
- * @throws UserError when a parameter is unknown or missing, or a condition cannot be
- *   evaluated from parameter values alone.
+ * @throws UserError when a parameter is unknown or missing, a rule's assertion fails (the
+ *   Rules section is evaluated as CloudFormation does before a create or update), or a
+ *   condition cannot be evaluated from parameter values alone.
  */
 export function renderTemplate(template: Template, parameters: Record<string, string>): Template {
   const values = effectiveParameters(template, parameters);
@@ -191,16 +201,21 @@ export function renderTemplate(template: Template, parameters: Record<string, st
     return rest;
   };
 
-  // Rules are checked before rendering (failedRules); like Conditions they are not output.
-  const {
-    Conditions: _conditions,
-    Rules: _rules,
-    Resources,
-    Outputs,
-    ...rest
-  } = template as Template & {
-    Rules?: unknown;
-  };
+  // Rules validate parameter values before CloudFormation creates or updates anything
+  // (CloudFormation User Guide, "Rules"): a render for values CloudFormation would reject
+  // fails the same way, with the rule's AssertDescription.
+  for (const [name, rule] of Object.entries(asRules(template.Rules))) {
+    if (rule.RuleCondition !== undefined && !evaluateCondition(rule.RuleCondition, [])) continue;
+    for (const assertion of rule.Assertions ?? []) {
+      if (evaluateCondition(assertion.Assert, [])) continue;
+      throw new UserError(
+        `Rule ${name}: ${String(assertion.AssertDescription ?? 'assertion failed')}`,
+        'Fix the parameter values the rule names.',
+      );
+    }
+  }
+
+  const { Conditions: _conditions, Rules: _rules, Resources, Outputs, ...rest } = template;
   const rendered: Template = {
     ...(resolve(rest) as Record<string, unknown>),
     Resources: Object.fromEntries(
@@ -467,41 +482,4 @@ export function resolveTemplate(
     ) as NonNullable<Template['Outputs']>;
   }
   return out;
-}
-
-/**
- * The `Rules` of a template that fail for `parameters`: the AssertDescription of every
- * assertion whose rule applies (RuleCondition true or absent) and whose Assert is false, as
- * CloudFormation evaluates them before it creates a change set. Rules may use what conditions
- * may (Fn::Equals, Fn::And, Fn::Or, Fn::Not, Ref to parameters): each assertion becomes a
- * condition and is evaluated by renderTemplate itself. Pure.
- * @throws UserError when a parameter is unknown or missing, or a rule cannot be evaluated.
- */
-export function failedRules(template: Template, parameters: Record<string, string>): string[] {
-  const rules = ((template as Record<string, unknown>).Rules ?? {}) as Record<
-    string,
-    { RuleCondition?: unknown; Assertions?: { Assert: unknown; AssertDescription?: string }[] }
-  >;
-  const conditions: Record<string, unknown> = { ...(template.Conditions ?? {}) };
-  const outputs: Record<string, { Condition: string; Value: string }> = {};
-  for (const [name, rule] of Object.entries(rules)) {
-    (rule.Assertions ?? []).forEach((assertion, index) => {
-      const id = `RuleFails${Object.keys(outputs).length}`;
-      const broken = { 'Fn::Not': [assertion.Assert] };
-      conditions[id] =
-        rule.RuleCondition === undefined ? broken : { 'Fn::And': [rule.RuleCondition, broken] };
-      outputs[id] = {
-        Condition: id,
-        Value: `${name}: ${(assertion.AssertDescription ?? `assertion ${index + 1} failed`).trim()}`,
-      };
-    });
-  }
-  if (Object.keys(outputs).length === 0) return [];
-  const probe = {
-    ...(template.Parameters ? { Parameters: template.Parameters } : {}),
-    Conditions: conditions,
-    Resources: {},
-    Outputs: outputs,
-  } as unknown as Template;
-  return Object.values(renderTemplate(probe, parameters).Outputs ?? {}).map((output) => String(output.Value));
 }

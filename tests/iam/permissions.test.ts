@@ -35,8 +35,15 @@ describe('the pipeline permission list', () => {
       'arn:aws:cloudformation:us-east-1:123456789012:stack/ipv6demo-production/*',
       'arn:aws:cloudformation:us-east-1:123456789012:stack/ipv6demo-production-*/*',
     ]);
+    const bootstrap = ':stack/ipv6demo-bootstrap/';
     const stackEntries = (tier: 'production' | 'nonproduction') =>
-      deployRolePermissions(tier, scope).filter((e) => e.resource.includes(':stack/'));
+      deployRolePermissions(tier, scope).filter(
+        (e) => e.resource.includes(':stack/') && !e.resource.includes(bootstrap),
+      );
+    // Both tiers only read the bootstrap stack (npm run doctor).
+    for (const tier of TIERS)
+      for (const entry of deployRolePermissions(tier, scope).filter((e) => e.resource.includes(bootstrap)))
+        assert.match(entry.action, /^cloudformation:(DescribeStacks|GetTemplate)$/, entry.action);
     for (const entry of stackEntries('nonproduction'))
       assert.doesNotMatch(entry.resource, /production/, entry.action);
     for (const entry of stackEntries('production'))

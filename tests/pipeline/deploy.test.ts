@@ -555,4 +555,14 @@ describe('deployEnvironment on the shared network (mocked CloudFormation)', () =
     });
     assert.equal(mock.calls().length, 0);
   });
+
+  it('refuses an ipv6-only deploy without the dual-stack image name, before any AWS call', async () => {
+    const { cfn, mock, settings, ui, s3 } = arrange('us-east-1');
+    await assert.rejects(deployEnvironment({ ...settings, imageUriDualstack: undefined }, { cfn, s3, ui }), {
+      message:
+        "Parameter 'DualStackImageUri' is empty, but NetworkMode is ipv6-only: IPv6-only tasks pull the image over IPv6 and need ECR's dual-stack image name (<account>.dkr-ecr.<region>.on.aws/<repository>@sha256:...); the IPv4 name in ImageUri cannot be pulled without NAT64.",
+      hint: `Pass --image-uri-dualstack (the build-push output image-uri-dualstack), or set NetworkMode: dualstack in ${settings.parametersFile}.`,
+    });
+    assert.equal(mock.calls().length, 0, 'not even the shared network was looked at');
+  });
 });

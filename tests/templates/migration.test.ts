@@ -99,6 +99,16 @@ for (const file of ['production', 'branch'] as const) {
         assert.equal(props(service, 'Service').DesiredCount, percent === 100 ? 0 : String(desired));
       });
 
+      it('gives the IPv6-only task definition the same container health check and a family named after the stack', () => {
+        const health = (name: string) =>
+          (props(service, name).ContainerDefinitions as Record<string, unknown>[])[0]?.HealthCheck;
+        assert.ok(health('TaskDefinition'), 'the dual-stack task definition has a health check');
+        assert.deepEqual(health('Ipv6OnlyTaskDefinition'), health('TaskDefinition'));
+        assert.deepEqual(props(service, 'Ipv6OnlyTaskDefinition').Family, {
+          'Fn::Sub': '${AWS::StackName}-app-ipv6-only',
+        });
+      });
+
       it(`forwards ${100 - percent}/${percent} by weight, with stickiness off by default`, () => {
         const forward = defaultForward(service);
         assert.equal(forward.Type, 'forward');
@@ -159,6 +169,21 @@ describe('preview.yml (IPv6-only already)', () => {
         /TrafficSplitNeedsDualStack: Ipv6OnlyTrafficPercent above 0 needs NetworkMode dualstack/,
       );
     }
+  });
+
+  it('rejects a split without the dual-stack image name instead of pulling ImageUri over IPv6', () => {
+    assert.throws(
+      () =>
+        renderStack({
+          ...environmentParameters('production'),
+          Ipv6OnlyTrafficPercent: '10',
+          DualStackImageUri: '',
+        }),
+      {
+        message:
+          "Rule DualStackImageForSplit: DualStackImageUri is empty, but Ipv6OnlyTrafficPercent is above 0: the IPv6-only service pulls over IPv6 and needs ECR's dual-stack image name (<account>.dkr-ecr.<region>.on.aws/<repository>@sha256:...).",
+      },
+    );
   });
 
   it('rejects a percentage that is not a whole number from 0 to 100', () => {

@@ -383,6 +383,50 @@ describe('runPlan with AWS (aws-sdk-client-mock)', () => {
     assert.equal(cfnMock.commandCalls(ExecuteChangeSetCommand).length, 0);
     assert.match(h.text(), /\| Modify \| Service \| AWS::CloudFormation::Stack \|/);
   });
+
+  it("sends the example dual-stack image name instead of reusing the deployed '' the template's rule rejects", async () => {
+    cfnMock.on(DescribeStacksCommand, { StackName: 'ipv6demo-pr-12' }).resolves({
+      Stacks: [
+        {
+          StackName: 'ipv6demo-pr-12',
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(0),
+          Parameters: [
+            { ParameterKey: 'ImageUri', ParameterValue: 'real' },
+            { ParameterKey: 'DualStackImageUri', ParameterValue: '' },
+          ],
+        },
+      ],
+    });
+    cfnMock.on(DescribeStacksCommand, { StackName: 'ipv6demo-shared-network' }).resolves({ Stacks: [] });
+    cfnMock.on(CreateChangeSetCommand).resolves({});
+    cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', Changes: [] });
+    cfnMock.on(DeleteChangeSetCommand).resolves({});
+    s3Mock.on(HeadObjectCommand).rejects(Object.assign(new Error('not found'), { name: 'NotFound' }));
+    s3Mock.on(PutObjectCommand).resolves({});
+    const aws: PlanAws = {
+      hasCredentials: async () => true,
+      cloudFormation: () => new CloudFormationClient({ region: 'us-east-1' }),
+      s3: () => new S3Client({ region: 'us-east-1' }),
+    };
+
+    const h = harness(['--environment', 'pr-12', '--artifact-bucket', 'artifacts', '--run-id', '98'], {
+      aws,
+    });
+    await h.run();
+
+    const input = cfnMock.commandCalls(CreateChangeSetCommand)[0]?.args[0].input;
+    const sent = Object.fromEntries((input?.Parameters ?? []).map((p) => [p.ParameterKey, p]));
+    assert.deepEqual(sent.ImageUri, { ParameterKey: 'ImageUri', UsePreviousValue: true });
+    assert.deepEqual(sent.DualStackImageUri, {
+      ParameterKey: 'DualStackImageUri',
+      ParameterValue: `000000000000.dkr-ecr.us-east-1.on.aws/ipv6demo-nonproduction@sha256:${'0'.repeat(64)}`,
+    });
+    assert.match(
+      h.text(),
+      /DualStackImageUri: the deployed value '' cannot be reused in ipv6-only mode; the preview sends the example/,
+    );
+  });
 });
 
 describe('defaultAws', () => {

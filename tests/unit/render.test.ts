@@ -184,3 +184,35 @@ Outputs:
     assert.throws(() => resolveTemplate(unknownAttribute, {}, pseudo, namer), /Fn::GetAtt Role.RoleId/);
   });
 });
+
+describe('renderTemplate and the Rules section', () => {
+  const ruled = parseTemplate(`
+Parameters:
+  Mode:
+    Type: String
+    Default: a
+  Name:
+    Type: String
+    Default: ''
+Rules:
+  NameForB:
+    RuleCondition: !Equals [!Ref Mode, b]
+    Assertions:
+      - Assert: !Not [!Equals [!Ref Name, '']]
+        AssertDescription: Name is required when Mode is b.
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+`);
+
+  it('fails as CloudFormation would when an assertion of a rule that applies is false', () => {
+    assert.throws(() => renderTemplate(ruled, { Mode: 'b' }), {
+      message: 'Rule NameForB: Name is required when Mode is b.',
+    });
+  });
+
+  it('renders when the rule does not apply or holds, without the Rules section', () => {
+    assert.equal(renderTemplate(ruled, { Mode: 'a' }).Rules, undefined);
+    assert.deepEqual(Object.keys(renderTemplate(ruled, { Mode: 'b', Name: 'n' }).Resources), ['Topic']);
+  });
+});

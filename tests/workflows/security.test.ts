@@ -333,9 +333,20 @@ describe('workflow triggers and wiring', () => {
     assert.deepEqual(jobs.deploy?.needs, ['resolve', 'shared-network']);
     const runs = (jobs.deploy?.steps ?? []).map((step) => step.run ?? '').filter((run) => run !== '');
     assert.deepEqual(
-      runs.map((run) => /npm run (build-push|deploy|verify)/.exec(run)?.[1]),
-      ['build-push', 'deploy', 'verify'],
+      runs.map((run) => /npm run (doctor|build-push|deploy|verify)/.exec(run)?.[1]),
+      ['doctor', 'build-push', 'deploy', 'verify'],
     );
+  });
+
+  it('the preflight runs before the first deploy of an environment, in deploy and preview alike', () => {
+    for (const file of ['deploy.yml', 'preview.yml']) {
+      const runs = (workflow(file).jobs.deploy?.steps ?? []).map((step) => step.run ?? '');
+      const doctor = runs.findIndex((run) =>
+        run.includes('npm run doctor -- --environment "$ENVIRONMENT" --only-before-first-deploy'),
+      );
+      const deploy = runs.findIndex((run) => /npm run deploy -- /.test(run));
+      assert.ok(doctor >= 0 && doctor < deploy, `${file}: npm run doctor runs before npm run deploy`);
+    }
   });
 
   it("the deploy job's GitHub environment is the resolved key with the service URL", () => {

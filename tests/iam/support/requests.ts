@@ -23,6 +23,8 @@ const PREFIX: Record<string, string> = {
   IAM: 'iam',
   STS: 'sts',
   EC2: 'ec2',
+  'Service Quotas': 'servicequotas',
+  'Elastic Load Balancing v2': 'elasticloadbalancing',
 };
 
 /**
@@ -34,6 +36,8 @@ const RENAMED: Record<string, string | null> = {
   's3:HeadObject': 's3:GetObject',
   's3:ListObjectsV2': 's3:ListBucket',
   's3:HeadBucket': 's3:ListBucket',
+  's3:GetBucketEncryption': 's3:GetEncryptionConfiguration',
+  's3:GetPublicAccessBlock': 's3:GetBucketPublicAccessBlock',
   'sts:GetCallerIdentity': null,
 };
 
@@ -177,7 +181,9 @@ export function requestsOf(call: RecordedCall, model: BootstrapModel, tier: Tier
         requests.push({ action, resource: '*' });
         break;
       }
-      const renamed = rename(stackName(named), model);
+      // npm run doctor reads the bootstrap stack (<app>-bootstrap).
+      const bootstrap = /-bootstrap$/.test(stackName(named)) ? `${model.scope.appName}-bootstrap` : undefined;
+      const renamed = bootstrap ?? rename(stackName(named), model);
       if (renamed === undefined) return synthetic(`stack '${named}'`);
       const resource = `arn:aws:cloudformation:${region}:${accountId}:stack/${renamed}/00000000-0000-4000-8000-000000000001`;
       requests.push({ action, resource });
@@ -237,6 +243,24 @@ export function requestsOf(call: RecordedCall, model: BootstrapModel, tier: Tier
       });
       break;
     }
+    case 'iam': {
+      // npm run doctor: the OIDC provider and the bootstrap roles (their trust, their permissions).
+      if (call.operation === 'GetOpenIDConnectProvider') {
+        requests.push({
+          action,
+          resource: `arn:aws:iam::${accountId}:oidc-provider/token.actions.githubusercontent.com`,
+        });
+        break;
+      }
+      requests.push({ action, resource: own.deployRole.arn });
+      break;
+    }
+    case 'servicequotas':
+    case 'elasticloadbalancing':
+    case 'ec2':
+      // Quota, load balancer and VPC reads have no resource-level permissions.
+      requests.push({ action, resource: '*' });
+      break;
     default:
       throw new Error(
         `No resource mapping for ${action} (called from ${call.caller}); add one to tests/iam/support/requests.ts.`,
