@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Lab } from './netns.ts';
+import { createShell, type Shell } from './shell.ts';
 
 /**
  * Container images on this machine for the local rehearsal. With a Docker engine we use it;
@@ -142,6 +143,19 @@ export interface BuiltImage {
 }
 
 /** Build `dockerfile` in `context` with the base image build argument, streaming the build log. */
+/**
+ * Remove one tag of a built image (`rmi`); the layers stay in the build cache while another
+ * tag or a later build uses them. Returns the builder's error output when it refused.
+ */
+export async function removeImageTag(
+  builder: BuilderKind,
+  tag: string,
+  shell: Shell = createShell(() => {}),
+): Promise<string | undefined> {
+  const result = await shell(builder, ['rmi', tag], { env: BUILDAH_ENV });
+  return result.exitCode === 0 ? undefined : (result.stderr || result.stdout).trim();
+}
+
 export async function buildImage(options: {
   builder: BuilderKind;
   context: string;

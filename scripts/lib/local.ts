@@ -29,6 +29,7 @@ import {
   ensureLocalBaseImage,
   type ImageBuilder,
   type RunningContainer,
+  removeImageTag,
   runImageInNamespace,
 } from './image.ts';
 import { createLab, type Lab, type LabMode, namespaceSupport } from './netns.ts';
@@ -316,6 +317,14 @@ function captureLogs(child: ChildProcess, logs: string[]): void {
   };
   child.stdout?.on('data', push);
   child.stderr?.on('data', push);
+}
+
+/**
+ * The image tag of one rehearsal: named after its network namespace, so concurrent runs (and
+ * test suites) never build over or remove each other's image. Pure.
+ */
+export function localImageTag(repository: string, namespace: string): string {
+  return `localhost/${repository}:local-${namespace}`;
 }
 
 /** Start the app (image or bundle) where the data path puts it; returns how to stop it. */
@@ -643,7 +652,7 @@ function stages(): Stage<Context>[] {
         }
         const baseImage =
           builder.kind === 'buildah' ? ensureLocalBaseImage((m) => c.ui.info(m)) : 'node:22-alpine';
-        const tag = `localhost/${c.config.ecrRepository}:local`;
+        const tag = localImageTag(c.config.ecrRepository, c.lab.namespace);
         const image = await buildImage({
           builder: builder.kind,
           context: join(repoRoot, 'app'),
@@ -653,6 +662,12 @@ function stages(): Stage<Context>[] {
           log: (m) => c.ui.info(m),
         });
         c.imageTag = image.tag;
+        // The tag is this run's alone; removing it keeps the layers (the next build reuses them).
+        const kind = builder.kind;
+        c.cleanups.push(async () => {
+          const refused = await removeImageTag(kind, image.tag);
+          if (refused !== undefined) c.ui.warn(`${kind} rmi ${image.tag}: ${refused}`);
+        });
         return {
           detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage})`,
         };

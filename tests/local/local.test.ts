@@ -4,10 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { detectImageBuilder } from '../../scripts/lib/image.ts';
-import { containerHealthCheck } from '../../scripts/lib/local.ts';
+import { detectImageBuilder, removeImageTag } from '../../scripts/lib/image.ts';
+import { containerHealthCheck, localImageTag } from '../../scripts/lib/local.ts';
 import { namespaceSupport } from '../../scripts/lib/netns.ts';
 import { renderTree } from '../../scripts/lib/render.ts';
+import type { Shell } from '../../scripts/lib/shell.ts';
 import { cfnDir, readTemplate, repoRoot } from '../../scripts/lib/templates.ts';
 import { PIPELINE_VALUES, SHARED_NETWORK_VALUES } from '../support/template-modes.ts';
 
@@ -89,7 +90,7 @@ describe(`npm run local (${dataPath}; ${image})`, { concurrency: false }, () => 
         ),
       );
       if (builder.kind !== 'none' && namespaces.available)
-        assert.match(report, /\| ✅ \| Build the app and its image \| localhost\/ipv6demo:local/);
+        assert.match(report, /\| ✅ \| Build the app and its image \| localhost\/ipv6demo:local-ecs6-\d+ /);
       else
         assert.match(
           report,
@@ -181,5 +182,28 @@ describe('containerHealthCheck (from the rendered task definition)', () => {
       timeoutSeconds: 3,
       inEnvironment: false,
     });
+  });
+});
+
+describe('the image tag of one rehearsal', () => {
+  it("is named after the run's namespace, so concurrent runs never share (or remove) a tag", () => {
+    assert.equal(localImageTag('ipv6demo', 'ecs6-4242123'), 'localhost/ipv6demo:local-ecs6-4242123');
+    assert.notEqual(localImageTag('ipv6demo', 'ecs6-1'), localImageTag('ipv6demo', 'ecs6-2'));
+  });
+
+  it("is removed by tag alone with the builder's storage settings, and a refusal is reported", async () => {
+    const calls: { command: string; args: string[]; driver: string | undefined }[] = [];
+    const shell = (async (command, args, options) => {
+      calls.push({ command, args: [...args], driver: options?.env?.STORAGE_DRIVER });
+      return command === 'docker'
+        ? { exitCode: 1, stdout: '', stderr: 'Error: No such image: x\n' }
+        : { exitCode: 0, stdout: '', stderr: '' };
+    }) as Shell;
+    assert.equal(await removeImageTag('buildah', 'localhost/ipv6demo:local-ecs6-1', shell), undefined);
+    assert.equal(await removeImageTag('docker', 'x', shell), 'Error: No such image: x');
+    assert.deepEqual(calls, [
+      { command: 'buildah', args: ['rmi', 'localhost/ipv6demo:local-ecs6-1'], driver: 'vfs' },
+      { command: 'docker', args: ['rmi', 'x'], driver: 'vfs' },
+    ]);
   });
 });
