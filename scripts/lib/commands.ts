@@ -406,7 +406,7 @@ export const localCommand = {
   examples: [
     'npm run local',
     'npm run local -- --mode ipv6-only --alb dualstack-without-public-ipv4',
-    'npm run local -- --ipv6-only-percent 25',
+    'npm run local -- --ipv6-only-percent 25 --environment br-demo',
   ],
 } as const satisfies CommandSpec;
 
