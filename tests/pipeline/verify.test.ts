@@ -350,10 +350,15 @@ describe('verifyService against the real app (S3 and EC2 served by moto) and a l
     });
     // Warm the app's AWS path first (its SDK chunk loads on the first AWS request, and moto's
     // first S3/EC2 answers are slow on a busy machine): these tests are about verify, not cold start.
-    for (const path of ['/list-buckets', '/list-ec2']) {
+    // The broken app too, on the path that works there (its /list-ec2 is meant to fail).
+    for (const [app, path] of [
+      [healthy, '/list-buckets'],
+      [healthy, '/list-ec2'],
+      [broken, '/list-buckets'],
+    ] as const) {
       const until = Date.now() + 30_000;
       while (Date.now() < until) {
-        const ok = await fetch(`http://127.0.0.1:${healthy.port}${path}`).then(
+        const ok = await fetch(`http://127.0.0.1:${app.port}${path}`).then(
           (response) => response.ok,
           () => false,
         );
