@@ -17,6 +17,7 @@ import {
   loadOutputsFile,
   parseResolver,
   runVerify,
+  SPLIT_REQUESTS,
   type VerifySettings,
   verifyTargetFromOutputs,
 } from './lib/verify.ts';
@@ -56,6 +57,8 @@ await main(verifyCommand, async (values, { ui }) => {
   };
   if (values.resolver !== undefined) settings.resolver = parseResolver(values.resolver);
   if (target.task !== undefined) settings.task = target.task;
+  if (target.ipv6OnlyPercent !== undefined)
+    settings.split = { ipv6OnlyPercent: target.ipv6OnlyPercent, requests: SPLIT_REQUESTS };
   const region = resolveRegion(
     values.region ?? (typeof outputs.Region === 'string' ? outputs.Region : undefined),
     process.env,

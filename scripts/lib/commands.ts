@@ -408,8 +408,18 @@ export const localCommand = {
     },
     'out-dir': { type: 'string', valueName: 'dir', description: 'Where the report goes (default .out).' },
     keep: { type: 'boolean', default: false, description: 'Stay up after the report until Ctrl-C.' },
+    'ipv6-only-percent': {
+      type: 'string',
+      valueName: '0-100',
+      description:
+        'Rehearse the migration to IPv6-only at this Ipv6OnlyTrafficPercent: a second app in an IPv6-only namespace, the front door splitting by the weight, verify checking each side and the split.',
+    },
   },
-  examples: ['npm run local', 'npm run local -- --mode ipv6-only --alb dualstack-without-public-ipv4'],
+  examples: [
+    'npm run local',
+    'npm run local -- --mode ipv6-only --alb dualstack-without-public-ipv4',
+    'npm run local -- --ipv6-only-percent 25 --environment br-demo',
+  ],
 } as const satisfies CommandSpec;
 
 export const planCommand = {

@@ -167,6 +167,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       permissionsBoundaryArn: context.permissionsBoundaryArn,
       imageUri: settings.imageUri,
       dualStackImageUri: settings.imageUriDualstack,
+      ipv6OnlyTrafficPercent: file.values.Ipv6OnlyTrafficPercent,
     };
     const fill = () => pipelineValues(pipelineParameters(template, inputs, networkMode, { examples: false }));
     // Every parameter is checked before anything is created, the shared network included
@@ -266,7 +267,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       });
       sharedNetwork = { stackName, status: network.status };
       // Checked here, before the environment stack is touched, with the network's own message.
-      networkParameters(network.outputs, networkMode, stackName);
+      networkParameters(network.outputs, networkMode, stackName, inputs.ipv6OnlyTrafficPercent);
       inputs.networkOutputs = network.outputs;
       if (mode === 'only') {
         ui.info(`${stackName}: ${network.status}; the environment stack is left to the deploy job.`);

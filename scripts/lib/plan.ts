@@ -485,6 +485,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
       environment,
       region,
       permissionsBoundaryArn: tierSettings.permissionsBoundaryArn,
+      ipv6OnlyTrafficPercent: fromFile.Ipv6OnlyTrafficPercent,
     },
     networkMode,
     { examples: true },
@@ -708,6 +709,7 @@ async function changeSetStage(
           shared.outputs,
           context.resolved.NetworkMode ?? 'dualstack',
           sharedName,
+          context.resolved.Ipv6OnlyTrafficPercent,
         );
     } catch (error) {
       // The deploy stops on this; the preview says so and goes on with what it can reuse.

@@ -6,7 +6,27 @@ import { after, describe, it } from 'node:test';
 import { cfnLint } from '../../scripts/lib/cfn-lint.ts';
 import { renderTemplate } from '../../scripts/lib/render.ts';
 import { type Template, templatePaths } from '../../scripts/lib/templates.ts';
-import { MODES, renderStack, templates } from '../support/template-modes.ts';
+import {
+  ENVIRONMENT_FILES,
+  environmentParameters,
+  MODES,
+  renderStack,
+  templates,
+} from '../support/template-modes.ts';
+
+/** The migration's renderings: each environment file at weights 0, 10 and 100 (where allowed). */
+const MIGRATION = ENVIRONMENT_FILES.flatMap((file) =>
+  ['0', '10', '100']
+    .filter((percent) => file !== 'preview' || percent === '0')
+    .map((percent) => ({
+      name: `${file}-ipv6-only-${percent}`,
+      parameters: environmentParameters(file, {
+        Ipv6OnlyTrafficPercent: percent,
+        // One rendering with stickiness and Cloud Map, so their properties are linted too.
+        ...(percent === '10' ? { TrafficSplitStickinessSeconds: '3600', ServiceDiscovery: 'true' } : {}),
+      }),
+    })),
+);
 
 /**
  * cfn-lint must report no errors and no warnings on every template as written, and on every
@@ -50,7 +70,7 @@ function write(dir: string, name: string, template: Template): string {
 
 function renderedFiles(): string[] {
   const files: string[] = [];
-  for (const mode of MODES) {
+  for (const mode of [...MODES, ...MIGRATION]) {
     const dir = join(work, mode.name);
     mkdirSync(dir);
     const stack = renderStack(mode.parameters);
@@ -90,7 +110,8 @@ function renderedFiles(): string[] {
 describe('cfn-lint', () => {
   it('reports nothing on the templates as written and as rendered for every mode (one run)', async () => {
     const files = [...templatePaths(), ...renderedFiles()];
-    assert.equal(files.length, 5 + MODES.length * 4 - 2 + 3 + 2);
+    const withOwnNetwork = MIGRATION.filter((m) => m.name.startsWith('production')).length;
+    assert.equal(files.length, 5 + MODES.length * 4 - 2 + MIGRATION.length * 3 + withOwnNetwork + 3 + 2);
     const started = Date.now();
     const result = await cfnLint(files);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
