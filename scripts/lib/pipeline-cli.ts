@@ -38,6 +38,15 @@ export interface CommonSettings {
   outDir: string;
 }
 
+/** The URL of the checkout's `origin` remote, or undefined (no git, no remote). */
+export function gitRemoteOrigin(): string | undefined {
+  try {
+    return execFileSync('git', ['remote', 'get-url', 'origin'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Resolve the environment from --environment/--branch/--pr, or from a GitHub event
  * (--event-name + --event-path) through the same resolveEvent the workflows use.
@@ -78,16 +87,7 @@ export function commonSettings(
     flags,
     env,
     { region: config.region, ecrRepository: config.ecrRepository },
-    () => {
-      try {
-        return execFileSync('git', ['remote', 'get-url', 'origin'], {
-          cwd: repoRoot,
-          encoding: 'utf8',
-        }).trim();
-      } catch {
-        return undefined;
-      }
-    },
+    gitRemoteOrigin,
   );
   const timeoutMinutes = Number(values['timeout-minutes'] ?? '60');
   if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) {
