@@ -8,11 +8,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { loadProjectConfig } from './lib/config.ts';
 import { environmentFromFlags, environmentOptions } from './lib/environment-flags.ts';
 import { describeError, UserError } from './lib/errors.ts';
 import { repoRoot } from './lib/templates.ts';
 import { createUi } from './lib/ui.ts';
+import {
+  recordFromReport,
+  verificationParameterName,
+  writeVerificationRecord,
+} from './lib/verification-record.ts';
 import {
   DEFAULT_PATHS,
   type InVpcMode,
@@ -77,6 +83,12 @@ try {
       ui,
       ipv6EgressProbe: createIpv6EgressProbe(),
       aws: { ecs: new ECSClient({ region }), logs: new CloudWatchLogsClient({ region }) },
+      record: (report) =>
+        writeVerificationRecord(
+          new SSMClient({ region }),
+          verificationParameterName(config.app, environment.key),
+          recordFromReport(report, new Date(), process.env.GITHUB_SHA),
+        ),
     },
     outDir,
   );
