@@ -23,7 +23,7 @@ import { describeError, UserError } from './errors.ts';
 import { commitOfDigest, parseImageUri } from './image-history.ts';
 import { tableCell } from './markdown.ts';
 import { describeStack } from './stack-deploy.ts';
-import { describeStackTree, resourcesOfType } from './stack-tree.ts';
+import { describeStackTree, resourcesOfType, type StackNode } from './stack-tree.ts';
 import type { Ui } from './ui.ts';
 import {
   readVerificationRecord,
@@ -127,13 +127,13 @@ export function ownedEnvironments(
   return owned.sort((a, b) => rank(a.key) - rank(b.key) || a.key.localeCompare(b.key));
 }
 
-function parametersOf(stack: Stack): Record<string, string> {
+export function parametersOf(stack: Stack): Record<string, string> {
   const values: Record<string, string> = {};
   for (const p of stack.Parameters ?? []) if (p.ParameterKey) values[p.ParameterKey] = p.ParameterValue ?? '';
   return values;
 }
 
-function outputsOf(stack: Stack): Record<string, string> {
+export function outputsOf(stack: Stack): Record<string, string> {
   const values: Record<string, string> = {};
   for (const o of stack.Outputs ?? []) if (o.OutputKey) values[o.OutputKey] = o.OutputValue ?? '';
   return values;
@@ -143,6 +143,17 @@ function outputsOf(stack: Stack): Record<string, string> {
 export function parseServiceArn(arn: string): { cluster: string; name: string } | undefined {
   const match = /:service\/([^/]+)\/([^/]+)$/.exec(arn);
   return match ? { cluster: match[1] as string, name: match[2] as string } : undefined;
+}
+
+/**
+ * The environment's ECS service: the ClusterName/ServiceName outputs of cfn/parent.yml, else the
+ * AWS::ECS::Service resource in the stack tree (its physical id is the service ARN). Pure.
+ */
+export function serviceOfStack(stack: Stack, tree: StackNode): { cluster: string; name: string } | undefined {
+  const outputs = outputsOf(stack);
+  if (outputs.ClusterName && outputs.ServiceName)
+    return { cluster: outputs.ClusterName, name: outputs.ServiceName };
+  return parseServiceArn(resourcesOfType(tree, 'AWS::ECS::Service')[0]?.PhysicalResourceId ?? '');
 }
 
 /** Count targets by state and address family. Pure. */
@@ -253,10 +264,7 @@ async function environmentStatus(
   }
 
   const tree = await describeStackTree(deps.cfn, stack.StackId ?? status.stackName);
-  const serviceArn =
-    outputs.ClusterName && outputs.ServiceName
-      ? { cluster: outputs.ClusterName, name: outputs.ServiceName }
-      : parseServiceArn(resourcesOfType(tree, 'AWS::ECS::Service')[0]?.PhysicalResourceId ?? '');
+  const serviceArn = serviceOfStack(stack, tree);
   if (serviceArn) {
     const response = await deps.ecs.send(
       new DescribeServicesCommand({ cluster: serviceArn.cluster, services: [serviceArn.name] }),
