@@ -17,10 +17,12 @@ import {
   parseParameterFile,
   resolveParameters,
 } from './parameters.ts';
+import { pinNotice } from './pin.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
 import type { PollSchedule } from './stack-watch.ts';
+import { deployedState, writeDeployedState } from './static-diff.ts';
 import { cfnDir, readTemplate } from './templates.ts';
 import { formatDuration, type Ui } from './ui.ts';
 
@@ -41,8 +43,10 @@ export interface DeploySettings {
   networkParametersFile: string | undefined;
   timeoutMinutes: number;
   execute: boolean;
-  /** Where outputs.json / changes.md / changes.json go: `.out/<env>`. */
+  /** Where outputs.json / changes.md / changes.json / deployed.json go: `.out/<env>`. */
   outDir: string;
+  /** Tags on the environment stack besides the ownership tags (rollback's `gitops:pinned`). */
+  extraTags?: { Key: string; Value: string }[];
 }
 
 export interface DeployDeps {
@@ -201,6 +205,21 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     }
 
     const parameters = resolveParameters(template, file.values, pipeline, file.source);
+    const tags = [
+      ...ownershipTags(config, environment, {
+        repository: context.repository,
+        ...(context.ref ? { ref: context.ref } : {}),
+      }),
+      ...(settings.extraTags ?? []),
+    ];
+    if (settings.execute) {
+      const notice = pinNotice(
+        environment.stackName,
+        (await describeStack(deps.cfn, environment.stackName))?.Tags,
+        tags,
+      );
+      if (notice) ui.warn(notice);
+    }
     const result = await ui.group(`Stack ${environment.stackName}`, () =>
       deployStack(
         {
@@ -208,10 +227,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
           stackName: environment.stackName,
           templatePath: settings.templatePath,
           parameters,
-          tags: ownershipTags(config, environment, {
-            repository: context.repository,
-            ...(context.ref ? { ref: context.ref } : {}),
-          }),
+          tags,
           execute: settings.execute,
           terminationProtection: environment.kind === 'production',
         },
@@ -220,6 +236,12 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     );
 
     writeOutputs(settings, result, ui);
+    // What plan's static diff compares the next commit with (published in the deploy-out artifact).
+    if (result.status !== 'change-set-created')
+      writeDeployedState(
+        settings.outDir,
+        deployedState(result.stackName, settings.templatePath, parameters, new Date()),
+      );
     report = {
       status: result.status,
       stackName: result.stackName,
