@@ -39,6 +39,8 @@ import { awsErrorName, describeError, UserError } from './errors.ts';
 import { localTemplateReferences, packageTemplate } from './packaging.ts';
 import { parseParameterFile, resolveParameters, toCfnParameters } from './parameters.ts';
 import { assertNetworkModeSupported } from './regions.ts';
+import { formatStaticDiff, formatStaticDiffMarkdown, type StaticDiff } from './static-diff.ts';
+import { planStaticDiff } from './static-diff-plan.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -72,6 +74,10 @@ export interface PlanSettings {
   artifactBucket?: string;
   cfnRoleArn?: string;
   runId?: string;
+  /** --deployed: the deployed state to diff against (default .out/<env>/deployed.json or the stack). */
+  deployedFile?: string;
+  /** --image-uri: the image a deploy would use, for the static diff. */
+  imageUri?: string;
 }
 
 const USAGE = `Usage: npm run plan -- (--environment K | --branch NAME | --pr N
@@ -80,7 +86,8 @@ const USAGE = `Usage: npm run plan -- (--environment K | --branch NAME | --pr N
                         | --event delete --ref BRANCH
                         | --event-name NAME --event-path FILE)
                         [--region R] [--json] [--cost-markdown FILE] [--out-dir DIR] [--cfn-dir DIR]
-                        [--with-aws | --offline] [--artifact-bucket B] [--cfn-role-arn ARN] [--repository owner/name]`;
+                        [--with-aws | --offline] [--artifact-bucket B] [--cfn-role-arn ARN] [--repository owner/name]
+                        [--deployed .out/K/deployed.json] [--image-uri URI]`;
 
 const OPTIONS = {
   environment: { type: 'string' },
@@ -103,6 +110,8 @@ const OPTIONS = {
   'artifact-bucket': { type: 'string' },
   'cfn-role-arn': { type: 'string' },
   'run-id': { type: 'string' },
+  deployed: { type: 'string' },
+  'image-uri': { type: 'string' },
 } as const;
 
 const parseFlags = (args: string[]) =>
@@ -171,6 +180,8 @@ export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     ...optional('artifactBucket', pick(values['artifact-bucket'], 'ARTIFACT_BUCKET')),
     ...optional('cfnRoleArn', pick(values['cfn-role-arn'], 'CFN_EXECUTION_ROLE_ARN')),
     ...optional('runId', pick(values['run-id'], 'GITHUB_RUN_ID')),
+    ...optional('deployedFile', values.deployed === undefined ? undefined : resolve(values.deployed)),
+    ...optional('imageUri', values['image-uri']),
   };
 }
 
@@ -285,6 +296,8 @@ export interface PlanReport {
   comparison?: { mode: string; description: string; totalMonthlyUsd: number }[];
   warnings: string[];
   changeSet?: PreviewResult | { skipped: string };
+  /** Rendered templates and parameters against the deployed state (static-diff.ts). */
+  staticDiff?: StaticDiff | { skipped: string };
   ok: boolean;
 }
 
@@ -613,6 +626,27 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   });
   for (const warning of report.warnings) ui.warn(warning);
 
+  report.staticDiff = await ui.group('Static diff (not a change set)', async () => {
+    const aws = deps.aws ?? defaultAws();
+    const withCredentials =
+      settings.aws !== 'never' && settings.deployedFile === undefined && (await aws.hasCredentials(region));
+    const diff = await planStaticDiff(
+      {
+        stackName: environment.stackName,
+        parentPath,
+        resolved,
+        filledNames: Object.keys(filled),
+        imageUri: settings.imageUri,
+        deployedFile: settings.deployedFile,
+        defaultDeployedFile: join(settings.outDir, environment.key, 'deployed.json'),
+        cfn: withCredentials ? aws.cloudFormation(region) : undefined,
+      },
+      ui,
+    );
+    ui.info('skipped' in diff ? `skipped — ${diff.skipped}` : formatStaticDiff(diff));
+    return diff;
+  });
+
   report.changeSet = await changeSetStage(settings, deps, {
     config,
     environment,
@@ -769,12 +803,16 @@ export function formatPlanSummary(report: PlanReport): string {
   if (report.region) lines.push(`- Region: ${report.region}; network mode: ${report.networkMode ?? 'n/a'}`);
   if (report.lint)
     lines.push(`- cfn-lint: ${report.lint.ok ? 'clean' : `findings (exit ${report.lint.exitCode})`}`);
+  if (report.staticDiff && 'skipped' in report.staticDiff)
+    lines.push(`- Static diff: skipped (${report.staticDiff.skipped})`);
   if (report.changeSet)
     lines.push(
       `- Change set: ${'skipped' in report.changeSet ? `skipped (${report.changeSet.skipped})` : `${report.changeSet.rows.length} change(s), not executed`}`,
     );
   for (const w of report.warnings) lines.push(`- ⚠️ ${w}`);
   if (report.cost) lines.push('', formatCostMarkdown(report.cost));
+  if (report.staticDiff && !('skipped' in report.staticDiff))
+    lines.push('', formatStaticDiffMarkdown(report.staticDiff));
   if (report.changeSet && !('skipped' in report.changeSet)) lines.push('', formatPreview(report.changeSet));
   return `${lines.join('\n')}\n`;
 }
