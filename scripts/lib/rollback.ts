@@ -4,6 +4,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { findImageOfCommit, imageReferences } from './build-push.ts';
+import { UsageError } from './cli.ts';
 import { type DeployReport, type DeploySettings, deployEnvironment } from './deploy.ts';
 import { ownershipProblem } from './environment.ts';
 import { UserError } from './errors.ts';
@@ -33,7 +34,7 @@ export function parseRollbackTo(raw: string): RollbackTo {
   const value = raw.trim().toLowerCase();
   if (value === 'previous') return { kind: 'previous' };
   if (/^[0-9a-f]{40}$/.test(value)) return { kind: 'commit', sha: value };
-  throw new UserError(
+  throw new UsageError(
     `Invalid --to '${raw}'.`,
     /^[0-9a-f]{7,39}$/.test(value)
       ? `Pass the full 40-character SHA: --to $(git rev-parse ${value}).`
