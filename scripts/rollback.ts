@@ -3,10 +3,12 @@
  * earlier image through the same deploy, then verify. See docs/operations.md.
  */
 import { type CommandSpec, main } from './lib/cli.ts';
+import { loadProjectConfig } from './lib/config.ts';
 import { defaultTemplates } from './lib/deploy.ts';
+import { parseEnvironmentKey } from './lib/environment.ts';
 import { createOpsClients } from './lib/ops-clients.ts';
 import { commonSettings } from './lib/pipeline-cli.ts';
-import { parseRollbackTo, rollbackEnvironment } from './lib/rollback.ts';
+import { assertRollbackConfirmed, parseRollbackTo, rollbackEnvironment } from './lib/rollback.ts';
 import { verifyEnvironment } from './lib/verify-command.ts';
 
 const text = (description: string, valueName = 'value') =>
@@ -30,6 +32,12 @@ export const spec = {
     'ecr-repository': text('ECR repository (default: ECR_REPOSITORY, then cfn/project.yml).', 'name'),
     'run-id': text('Run id (default: GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT).', 'id'),
     'timeout-minutes': text('How long to wait for the stack update (default 60).', 'minutes'),
+    resolve: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Only check the inputs (no AWS) and set the step outputs action=rollback and environment, for the workflow.',
+    },
   },
   examples: [
     'npm run rollback -- --environment pr-12',
@@ -40,6 +48,14 @@ export const spec = {
 
 await main(spec, async (values, { ui }) => {
   const to = parseRollbackTo(values.to ?? 'previous');
+  if (values.resolve) {
+    const environment = parseEnvironmentKey(loadProjectConfig(), values.environment ?? '');
+    assertRollbackConfirmed(environment, values.confirm);
+    ui.setOutput('action', 'rollback');
+    ui.setOutput('environment', environment.key);
+    ui.info(`Rollback of ${environment.key} to ${values.to ?? 'previous'}: inputs are valid.`);
+    return;
+  }
   const common = commonSettings(values, 'deploy');
   const clients = createOpsClients(common.context.region);
   await rollbackEnvironment(

@@ -23,6 +23,12 @@ export const spec = {
       description: 'Print the report as JSON on stdout (progress goes to stderr).',
     },
     ...contextFlags,
+    resolve: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Only check the inputs (no AWS) and set the step outputs action=status and environment, for the workflow.',
+    },
   },
   examples: ['npm run status', 'npm run status -- --environment pr-12', 'npm run status -- --json'],
 } as const satisfies CommandSpec;
@@ -31,6 +37,12 @@ await main(
   spec,
   async (values, { ui }) => {
     const settings = opsSettings(values);
+    if (values.resolve) {
+      ui.setOutput('action', 'status');
+      ui.setOutput('environment', settings.environment?.key ?? '');
+      ui.info(`Status of ${settings.environment?.key ?? 'every environment'}: inputs are valid.`);
+      return;
+    }
     const clients = createOpsClients(settings.context.region);
     await runStatus(
       {

@@ -6,7 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { findImageOfCommit, imageReferences } from './build-push.ts';
 import { UsageError } from './cli.ts';
 import { type DeployReport, type DeploySettings, deployEnvironment } from './deploy.ts';
-import { ownershipProblem } from './environment.ts';
+import { type Environment, ownershipProblem } from './environment.ts';
 import { UserError } from './errors.ts';
 import { commitOfDigest, earlierRevisions, type ImageReference, parseImageUri } from './image-history.ts';
 import { PINNED_TAG } from './pin.ts';
@@ -124,6 +124,16 @@ export async function findRollbackTarget(
   );
 }
 
+/** Production needs `--confirm production`. @throws UserError otherwise. */
+export function assertRollbackConfirmed(environment: Environment, confirm: string | undefined): void {
+  if (environment.kind === 'production' && confirm?.trim() !== 'production') {
+    throw new UserError(
+      'Refusing to roll production back without confirmation.',
+      'Pass --confirm production (workflow input confirm: production).',
+    );
+  }
+}
+
 /** Roll the environment back, then verify it. */
 export async function rollbackEnvironment(
   settings: RollbackSettings,
@@ -131,12 +141,7 @@ export async function rollbackEnvironment(
 ): Promise<RollbackReport> {
   const { environment, config, context } = settings.deploy;
   const { ui } = deps;
-  if (environment.kind === 'production' && settings.confirm !== 'production') {
-    throw new UserError(
-      'Refusing to roll production back without confirmation.',
-      'Pass --confirm production (workflow input confirm: production).',
-    );
-  }
+  assertRollbackConfirmed(environment, settings.confirm);
   const stack = await describeStack(deps.cfn, environment.stackName);
   if (stack === undefined) {
     throw new UserError(

@@ -137,7 +137,7 @@ export function credentialsGatedByResolve(workflow: Workflow): string[] {
       const needs = typeof job.needs === 'string' ? [job.needs] : (job.needs ?? []);
       const gated =
         needs.includes('resolve') &&
-        (/needs\.resolve\.outputs\.action == '(deploy|teardown)'/.test(job.if ?? '') ||
+        (/needs\.resolve\.outputs\.action == '(deploy|teardown|rollback|status)'/.test(job.if ?? '') ||
           needs.some((other) => other !== 'resolve' && usesAws(workflow.jobs[other] ?? {})));
       return gated ? [] : [`job ${id} has credentials but does not wait for the resolve decision`];
     });

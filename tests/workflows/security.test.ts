@@ -232,6 +232,19 @@ describe('workflow triggers and wiring', () => {
     assert.deepEqual(triggers(workflow('teardown.yml')).sort(), ['delete', 'workflow_dispatch']);
   });
 
+  it('status and rollback are manual, check their inputs without credentials, and rollback runs in the target environment', () => {
+    assert.deepEqual(triggers(workflow('status.yml')), ['workflow_dispatch']);
+    assert.deepEqual(triggers(workflow('rollback.yml')), ['workflow_dispatch']);
+    const dispatch = (
+      workflow('rollback.yml').on as { workflow_dispatch: { inputs: Record<string, unknown> } }
+    ).workflow_dispatch;
+    assert.deepEqual(Object.keys(dispatch.inputs), ['environment', 'to', 'confirm']);
+    const jobs = workflow('rollback.yml').jobs;
+    assert.equal(jobs.resolve?.permissions && 'id-token' in (jobs.resolve.permissions as object), false);
+    assert.deepEqual(jobs.rollback?.environment, { name: expression('needs.resolve.outputs.environment') });
+    assert.deepEqual(jobs.rollback?.concurrency, { group: ENVIRONMENT_GROUP, 'cancel-in-progress': false });
+  });
+
   it('the manual teardown takes environment and confirm inputs', () => {
     const dispatch = (
       workflow('teardown.yml').on as { workflow_dispatch: { inputs: Record<string, unknown> } }
