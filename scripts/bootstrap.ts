@@ -1,19 +1,17 @@
-/**
- * Usage: npm run bootstrap -- [--repository owner/name] [--region us-east-1] [--dry-run]
- * Run once per account and region with admin credentials. Deploys <app>-bootstrap from
- * cfn/bootstrap/bootstrap.yml and prints (or, with a logged-in gh CLI, sets) the repository variables.
- */
+/** `npm run bootstrap`: see `npm run bootstrap -- --help` (option table in scripts/lib/commands.ts). */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { withCallContext } from './lib/aws-errors.ts';
 import { type BootstrapSettings, type Exec, parseGitHubRemote, runBootstrap } from './lib/bootstrap.ts';
+import { main, type Values } from './lib/cli.ts';
+import { bootstrapCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
-import { describeError, UserError } from './lib/errors.ts';
+import { UsageError, UserError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { cfnDir } from './lib/templates.ts';
-import { createUi } from './lib/ui.ts';
 
 const exec: Exec = (command, args) =>
   new Promise((resolve, reject) => {
@@ -23,16 +21,7 @@ const exec: Exec = (command, args) =>
     });
   });
 
-async function parseSettings(): Promise<BootstrapSettings> {
-  const { values } = parseArgs({
-    options: {
-      repository: { type: 'string' },
-      region: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      'timeout-minutes': { type: 'string', default: '30' },
-    },
-    strict: true,
-  });
+async function parseSettings(values: Values<typeof bootstrapCommand.options>): Promise<BootstrapSettings> {
   const config = loadProjectConfig();
   let repository = values.repository ?? process.env.GITHUB_REPOSITORY;
   if (!repository) {
@@ -42,13 +31,13 @@ async function parseSettings(): Promise<BootstrapSettings> {
     repository = parseGitHubRemote(remote.stdout);
   }
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository))
-    throw new UserError(
+    throw new UsageError(
       `Invalid repository '${repository}'.`,
       'Expected owner/name, e.g. octo-org/ecs-ipv6-gitops.',
     );
   const minutes = Number(values['timeout-minutes']);
   if (!Number.isFinite(minutes) || minutes <= 0)
-    throw new UserError(
+    throw new UsageError(
       `Invalid --timeout-minutes '${values['timeout-minutes']}'.`,
       'Expected a positive number.',
     );
@@ -64,23 +53,19 @@ async function parseSettings(): Promise<BootstrapSettings> {
   return {
     config,
     repository,
-    region: values.region ?? process.env.AWS_REGION ?? config.region,
+    region: resolveRegion(values.region, process.env, config.region),
     templateText,
     dryRun: values['dry-run'],
     timeoutMs: minutes * 60_000,
   };
 }
 
-const ui = createUi();
-try {
-  const settings = await parseSettings();
+await main(bootstrapCommand, async (values, { ui }) => {
+  const settings = await parseSettings(values);
   await runBootstrap(settings, {
-    cfn: new CloudFormationClient({ region: settings.region }),
-    iam: new IAMClient({ region: settings.region }),
+    cfn: withCallContext(new CloudFormationClient({ region: settings.region })),
+    iam: withCallContext(new IAMClient({ region: settings.region })),
     exec,
     ui,
   });
-} catch (error) {
-  ui.error(describeError(error));
-  process.exitCode = 1;
-}
+});

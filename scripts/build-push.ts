@@ -1,41 +1,27 @@
-/**
- * npm run build-push -- --environment K --sha S [--platform linux/arm64] [--dry-run]
- *   [--region R] [--ecr-repository NAME] [--repository owner/name]
- * Builds and pushes the app image tagged by commit, or reuses the commit's existing image.
- */
+/** `npm run build-push`: see `npm run build-push -- --help` (option table in scripts/lib/commands.ts). */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { withCallContext } from './lib/aws-errors.ts';
 import { buildPush, resolvePlatform } from './lib/build-push.ts';
+import { main } from './lib/cli.ts';
+import { buildPushCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
 import { imageTag } from './lib/environment.ts';
-import { environmentFromFlags, environmentOptions } from './lib/environment-flags.ts';
-import { describeError, UserError } from './lib/errors.ts';
+import { environmentFromFlags } from './lib/environment-flags.ts';
+import { UsageError } from './lib/errors.ts';
+import { resolveRegion } from './lib/regions.ts';
 import { createShell } from './lib/shell.ts';
 import { repoRoot } from './lib/templates.ts';
-import { createUi } from './lib/ui.ts';
 
-const ui = createUi();
-try {
-  const { values } = parseArgs({
-    options: {
-      ...environmentOptions,
-      sha: { type: 'string' },
-      platform: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      region: { type: 'string' },
-      'ecr-repository': { type: 'string' },
-      repository: { type: 'string' },
-    },
-  });
+await main(buildPushCommand, async (values, { ui }) => {
   const config = loadProjectConfig();
   const environment = environmentFromFlags(config, values);
   const sha = values.sha ?? process.env.GITHUB_SHA;
   if (sha === undefined || sha === '') {
-    throw new UserError('Missing --sha.', 'Pass the commit to build, e.g. --sha $(git rev-parse HEAD).');
+    throw new UsageError('Missing --sha.', 'Pass the commit to build, e.g. --sha $(git rev-parse HEAD).');
   }
   imageTag(environment, sha); // validate the SHA before reading parameter files
-  const region = values.region ?? (process.env.AWS_REGION || config.region);
+  const region = resolveRegion(values.region, process.env, config.region);
   await buildPush(
     {
       environment,
@@ -49,9 +35,6 @@ try {
       dryRun: values['dry-run'],
       repository: values.repository ?? process.env.GITHUB_REPOSITORY,
     },
-    { ecr: new ECRClient({ region }), shell: createShell(), ui, env: process.env },
+    { ecr: withCallContext(new ECRClient({ region })), shell: createShell(), ui, env: process.env },
   );
-} catch (error) {
-  ui.error(describeError(error));
-  process.exitCode = 1;
-}
+});

@@ -1,13 +1,12 @@
+/** `npm run cfn-lint [-- TEMPLATE...]`: see `npm run cfn-lint -- --help`. */
 import { cfnLint, formatCfnLint } from './lib/cfn-lint.ts';
-import { describeError } from './lib/errors.ts';
+import { main } from './lib/cli.ts';
+import { cfnLintCommand } from './lib/commands.ts';
 import { templatePaths } from './lib/templates.ts';
 
-try {
-  const paths = process.argv.slice(2).length > 0 ? process.argv.slice(2) : templatePaths();
-  const result = await cfnLint(paths, console.log);
-  console.log(formatCfnLint(paths, result));
-  process.exitCode = result.ok ? 0 : 1;
-} catch (error) {
-  console.error(describeError(error));
-  process.exitCode = 1;
-}
+await main(cfnLintCommand, async (_values, { ui, positionals }) => {
+  const paths = positionals.length > 0 ? positionals : templatePaths();
+  const result = await cfnLint(paths, (line) => ui.info(line));
+  ui.info(formatCfnLint(paths, result));
+  return result.ok ? 0 : 1;
+});

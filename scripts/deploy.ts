@@ -1,31 +1,21 @@
-/**
- * `npm run deploy -- --environment pr-12 --image-uri <uri>`: package, change set, execute and
- * watch the environment's stacks; see README "pipeline" for every flag and output.
- */
+/** `npm run deploy`: see `npm run deploy -- --help` (option table in scripts/lib/commands.ts). */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { main } from './lib/cli.ts';
+import { deployCommand } from './lib/commands.ts';
 import { createAwsClients } from './lib/context.ts';
 import { defaultTemplates, deployEnvironment } from './lib/deploy.ts';
-import { describeError } from './lib/errors.ts';
-import { commonOptions, commonSettings } from './lib/pipeline-cli.ts';
-import { createUi } from './lib/ui.ts';
+import { sharedNetworkStackName } from './lib/environment.ts';
+import { reportStacksOnInterrupt } from './lib/interrupt.ts';
+import { commonSettings } from './lib/pipeline-cli.ts';
 
-const ui = createUi();
-try {
-  const { values } = parseArgs({
-    options: {
-      ...commonOptions,
-      'image-uri': { type: 'string' },
-      'image-uri-dualstack': { type: 'string' },
-      'no-execute': { type: 'boolean', default: false },
-      template: { type: 'string' },
-      'parameters-file': { type: 'string' },
-    },
-    strict: true,
-  });
+await main(deployCommand, async (values, { ui, signal }) => {
   const common = commonSettings(values, 'deploy');
   const clients = createAwsClients(common.context.region);
-  await deployEnvironment(
+  const stacks = [
+    ...(common.environment.sharedNetwork ? [sharedNetworkStackName(common.config)] : []),
+    common.environment.stackName,
+  ];
+  const deploying = deployEnvironment(
     {
       ...common,
       imageUri: values['image-uri'],
@@ -38,7 +28,12 @@ try {
     },
     { cfn: clients.cfn, s3: clients.s3, ui },
   );
-} catch (error) {
-  ui.error(describeError(error));
-  process.exitCode = 1;
-}
+  await reportStacksOnInterrupt(deploying, {
+    signal,
+    cfn: clients.cfn,
+    ui,
+    command: 'deploy',
+    stacks,
+    argv: process.argv.slice(2),
+  });
+});

@@ -1,54 +1,41 @@
-/**
- * `npm run local [-- --mode dualstack|ipv6-only] [--environment KEY] [--alb dualstack|dualstack-without-public-ipv4]
- *   [--loopback] [--no-image] [--app-env KEY=VALUE ...] [--deadline-seconds N] [--out-dir DIR] [--keep]`
- * Rehearse the whole system on this machine; see README "Local rehearsal".
- */
-import { parseArgs } from 'node:util';
-import { describeError, UserError } from './lib/errors.ts';
+/** `npm run local`: see `npm run local -- --help` (option table in scripts/lib/commands.ts). */
+import { main, type Values } from './lib/cli.ts';
+import { localCommand } from './lib/commands.ts';
+import { UsageError } from './lib/errors.ts';
 import { type LocalSettings, runLocal } from './lib/local.ts';
-import { createUi } from './lib/ui.ts';
 
-function settingsFromArgs(argv: string[]): LocalSettings {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      mode: { type: 'string' },
-      environment: { type: 'string' },
-      alb: { type: 'string' },
-      loopback: { type: 'boolean', default: false },
-      'no-image': { type: 'boolean', default: false },
-      'app-env': { type: 'string', multiple: true, default: [] },
-      'deadline-seconds': { type: 'string', default: '60' },
-      'out-dir': { type: 'string' },
-      keep: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+function settingsFromFlags(values: Values<typeof localCommand.options>): LocalSettings {
   if (values.mode !== undefined && values.mode !== 'dualstack' && values.mode !== 'ipv6-only') {
-    throw new UserError(`Invalid --mode '${values.mode}'.`, 'Expected --mode dualstack or --mode ipv6-only.');
+    throw new UsageError(
+      `Invalid --mode '${values.mode}'.`,
+      'Expected --mode dualstack or --mode ipv6-only.',
+    );
   }
   if (
     values.alb !== undefined &&
     values.alb !== 'dualstack' &&
     values.alb !== 'dualstack-without-public-ipv4'
   ) {
-    throw new UserError(
+    throw new UsageError(
       `Invalid --alb '${values.alb}'.`,
       'Expected dualstack or dualstack-without-public-ipv4.',
     );
   }
   const deadline = Number(values['deadline-seconds']);
   if (!Number.isInteger(deadline) || deadline < 1) {
-    throw new UserError(
+    throw new UsageError(
       `Invalid --deadline-seconds '${values['deadline-seconds']}'.`,
       'Expected a whole number of seconds, e.g. 60.',
     );
   }
   const appEnv: Record<string, string> = {};
-  for (const pair of values['app-env']) {
+  for (const pair of values['app-env'] ?? []) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
     if (!match)
-      throw new UserError(`Invalid --app-env '${pair}'.`, 'Expected KEY=VALUE, e.g. --app-env HOST=0.0.0.0.');
+      throw new UsageError(
+        `Invalid --app-env '${pair}'.`,
+        'Expected KEY=VALUE, e.g. --app-env HOST=0.0.0.0.',
+      );
     appEnv[match[1] as string] = match[2] as string;
   }
   return {
@@ -64,14 +51,12 @@ function settingsFromArgs(argv: string[]): LocalSettings {
   } as LocalSettings;
 }
 
-const ui = createUi();
-try {
-  const result = await runLocal(settingsFromArgs(process.argv.slice(2)), ui);
+await main(localCommand, async (values, { ui, signal }) => {
+  const result = await runLocal(settingsFromFlags(values), ui, signal);
+  signal.throwIfAborted();
   if (!result.ok) {
     ui.error(`Local rehearsal failed: ${result.failure}`);
-    process.exitCode = 1;
+    return 1;
   }
-} catch (error) {
-  ui.error(describeError(error));
-  process.exitCode = 1;
-}
+  return 0;
+});

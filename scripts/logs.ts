@@ -2,45 +2,14 @@
  * `npm run logs -- --environment K [--follow] [--since 10m] [--filter TEXT]`: the service's
  * CloudWatch Logs, readable. See docs/operations.md.
  */
-import { type CommandSpec, main, UsageError } from './lib/cli.ts';
+import { main } from './lib/cli.ts';
+import { logsCommand } from './lib/commands.ts';
+import { UsageError } from './lib/errors.ts';
 import { filterPattern, parseSince, serviceLogGroup, streamLogs } from './lib/logs.ts';
-import { contextFlags, environmentFlag, opsSettings } from './lib/ops-cli.ts';
+import { opsSettings } from './lib/ops-cli.ts';
 import { createOpsClients } from './lib/ops-clients.ts';
 
-export const spec = {
-  name: 'logs',
-  summary: "Print the service's CloudWatch Logs; --follow keeps printing new lines until Ctrl-C.",
-  description:
-    'The app\'s JSON lines print as "time LEVEL [task] message key=value"; other lines as they are. --filter TEXT keeps lines containing TEXT; a value starting with {, [ or " is passed on as a CloudWatch Logs filter pattern.',
-  options: {
-    ...environmentFlag,
-    follow: {
-      type: 'boolean',
-      short: 'f',
-      default: false,
-      description: 'Keep printing new lines until Ctrl-C.',
-    },
-    since: {
-      type: 'string',
-      valueName: 'duration',
-      default: '10m',
-      description: 'How far back: 30s, 10m, 2h, 1d or an ISO time.',
-    },
-    filter: {
-      type: 'string',
-      valueName: 'text',
-      description: 'Only lines containing this text (or a filter pattern).',
-    },
-    ...contextFlags,
-  },
-  examples: [
-    'npm run logs -- --environment pr-12',
-    'npm run logs -- --environment production --follow --filter error',
-    'npm run logs -- --environment br-staging --since 2h --filter \'{ $.level = "error" }\'',
-  ],
-} as const satisfies CommandSpec;
-
-await main(spec, async (values, { ui, signal }) => {
+await main(logsCommand, async (values, { ui, signal }) => {
   const settings = opsSettings(values);
   if (settings.environment === undefined)
     throw new UsageError(

@@ -1,15 +1,12 @@
-/**
- * Usage: npm run pr-comment -- --environment K --status deployed|torn-down|failed|teardown-failed|fork
- *          [--url URL] [--sha SHA] [--repository owner/name] [--summary-only]
- * Reads .out/K/{verify,changes,cost}.md. Needs GITHUB_TOKEN unless --summary-only.
- */
+/** `npm run pr-comment`: see `npm run pr-comment -- --help` (option table in scripts/lib/commands.ts). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { getOctokit } from '@actions/github';
+import { main, type Values } from './lib/cli.ts';
+import { prCommentCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
 import { parseEnvironmentKey } from './lib/environment.ts';
-import { describeError, UserError } from './lib/errors.ts';
+import { UsageError } from './lib/errors.ts';
 import {
   COMMENT_STATUSES,
   type CommentStatus,
@@ -18,29 +15,19 @@ import {
   publishPrComment,
 } from './lib/pr-comment.ts';
 import { repoRoot } from './lib/templates.ts';
-import { createUi } from './lib/ui.ts';
 
-function parseSettings(env: NodeJS.ProcessEnv): PrCommentSettings {
-  const { values } = parseArgs({
-    options: {
-      environment: { type: 'string' },
-      status: { type: 'string' },
-      url: { type: 'string' },
-      sha: { type: 'string' },
-      repository: { type: 'string' },
-      'summary-only': { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+type Flags = Values<typeof prCommentCommand.options>;
+
+function parseSettings(values: Flags, env: NodeJS.ProcessEnv): PrCommentSettings {
   const environment = parseEnvironmentKey(loadProjectConfig(), values.environment ?? '');
   const status = values.status ?? '';
   if (!(COMMENT_STATUSES as readonly string[]).includes(status)) {
-    throw new UserError(`Invalid --status '${status}'.`, `Expected one of: ${COMMENT_STATUSES.join(', ')}.`);
+    throw new UsageError(`Invalid --status '${status}'.`, `Expected one of: ${COMMENT_STATUSES.join(', ')}.`);
   }
   const full = values.repository ?? env.GITHUB_REPOSITORY ?? '';
   const [owner, repo, ...rest] = full.split('/');
   if (!owner || !repo || rest.length > 0) {
-    throw new UserError(
+    throw new UsageError(
       `Invalid repository '${full}'.`,
       'Pass --repository owner/name (or set GITHUB_REPOSITORY).',
     );
@@ -72,13 +59,9 @@ function pullRequestHeadSha(eventPath: string | undefined): string | undefined {
   return typeof sha === 'string' ? sha : undefined;
 }
 
-const ui = createUi();
-try {
-  const settings = parseSettings(process.env);
+await main(prCommentCommand, async (values, { ui }) => {
+  const settings = parseSettings(values, process.env);
   const token = process.env.GITHUB_TOKEN ?? '';
   const octokit: PrCommentOctokit | undefined = token === '' ? undefined : getOctokit(token);
   await publishPrComment(settings, { ui, ...(octokit ? { octokit } : {}) });
-} catch (error) {
-  ui.error(describeError(error));
-  process.exitCode = 1;
-}
+});

@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cfnLint, formatCfnLint } from './lib/cfn-lint.ts';
+import { main } from './lib/cli.ts';
+import { testCommand } from './lib/commands.ts';
 import { describeError } from './lib/errors.ts';
 import { pythonTools } from './lib/python-tools.ts';
 import { repoRoot, templatePaths } from './lib/templates.ts';
@@ -47,39 +49,40 @@ const stage = async (name: string, fn: () => Promise<boolean>) => {
   if (!ok) failures.push(name);
 };
 
-const only = process.argv.slice(2);
-await stage('python tools', async () => {
-  const tools = pythonTools(console.log);
-  console.log(`cfn-lint: ${tools.cfnLint.join(' ')}; moto: ${tools.motoPython} (${tools.source})`);
-  return true;
-});
-if (only.length === 0) {
-  await stage(
-    'type-check (tsc)',
-    async () => (await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) === 0,
-  );
-  await stage(
-    'lint (biome)',
-    async () => (await run(bin('biome'), ['check', '--error-on-warnings', '.'])) === 0,
-  );
-  await stage('cfn-lint (all templates)', async () => {
-    const paths = templatePaths();
-    const result = await cfnLint(paths);
-    console.log(formatCfnLint(paths, result));
-    return result.ok;
+await main(testCommand, async (_values, { positionals: only }) => {
+  await stage('python tools', async () => {
+    const tools = pythonTools(console.log);
+    console.log(`cfn-lint: ${tools.cfnLint.join(' ')}; moto: ${tools.motoPython} (${tools.source})`);
+    return true;
   });
-}
-if (failures.length > 0) console.log(`\nFailed stages before the test suites: ${failures.join(', ')}`);
+  if (only.length === 0) {
+    await stage(
+      'type-check (tsc)',
+      async () => (await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) === 0,
+    );
+    await stage(
+      'lint (biome)',
+      async () => (await run(bin('biome'), ['check', '--error-on-warnings', '.'])) === 0,
+    );
+    await stage('cfn-lint (all templates)', async () => {
+      const paths = templatePaths();
+      const result = await cfnLint(paths);
+      console.log(formatCfnLint(paths, result));
+      return result.ok;
+    });
+  }
+  if (failures.length > 0) console.log(`\nFailed stages before the test suites: ${failures.join(', ')}`);
 
-const tests = only.length > 0 ? only : findTests(join(repoRoot, 'tests'));
-console.log(`\n── node:test (${tests.length} suites) ──`);
-const testCode = await run(process.execPath, [
-  '--import',
-  'tsx',
-  '--test',
-  '--test-reporter=spec',
-  '--test-concurrency=2',
-  '--test-timeout=600000',
-  ...tests,
-]);
-process.exitCode = failures.length > 0 || testCode !== 0 ? 1 : 0;
+  const tests = only.length > 0 ? only : findTests(join(repoRoot, 'tests'));
+  console.log(`\n── node:test (${tests.length} suites) ──`);
+  const testCode = await run(process.execPath, [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=2',
+    '--test-timeout=600000',
+    ...tests,
+  ]);
+  return failures.length > 0 || testCode !== 0 ? 1 : 0;
+});

@@ -1,31 +1,13 @@
-/**
- * npm run verify -- --environment K [--outputs .out/K/outputs.json] [--url URL]
- *   [--resolver HOST:PORT] [--deadline-seconds N] [--in-vpc auto|always|never] [--region R]
- * Proves the service over IPv4 and IPv6; writes .out/K/verify.json and verify.md, and records
- * the result for npm run status (scripts/lib/verification-record.ts).
- */
+/** `npm run verify`: see `npm run verify -- --help` (option table in scripts/lib/commands.ts). */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { main } from './lib/cli.ts';
+import { verifyCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
-import { environmentFromFlags, environmentOptions } from './lib/environment-flags.ts';
-import { describeError } from './lib/errors.ts';
+import { environmentFromFlags } from './lib/environment-flags.ts';
 import { repoRoot } from './lib/templates.ts';
-import { createUi } from './lib/ui.ts';
 import { verifyEnvironment } from './lib/verify-command.ts';
 
-const ui = createUi();
-try {
-  const { values } = parseArgs({
-    options: {
-      ...environmentOptions,
-      outputs: { type: 'string' },
-      url: { type: 'string' },
-      resolver: { type: 'string' },
-      'deadline-seconds': { type: 'string', default: '180' },
-      'in-vpc': { type: 'string', default: 'auto' },
-      region: { type: 'string' },
-    },
-  });
+await main(verifyCommand, async (values, { ui }) => {
   const config = loadProjectConfig();
   const environment = environmentFromFlags(config, values);
   await verifyEnvironment(
@@ -42,7 +24,4 @@ try {
     },
     ui,
   );
-} catch (error) {
-  ui.error(describeError(error));
-  process.exitCode = 1;
-}
+});

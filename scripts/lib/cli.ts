@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { describeError, UserError } from './errors.ts';
+import { describeAwsError } from './aws-errors.ts';
+import { describeError, UsageError, UserError } from './errors.ts';
 import { createUi, type Ui } from './ui.ts';
 
 /**
@@ -29,6 +30,8 @@ export interface CommandSpec<O extends OptionTable = OptionTable> {
   /** A paragraph or two for `--help` and docs/cli.md. */
   description?: string;
   options: O;
+  /** Positional arguments, for the few commands that take them (`npm test -- FILE...`). */
+  positionals?: { name: string; description: string };
   examples: string[];
 }
 
@@ -54,15 +57,11 @@ export interface RunContext {
   ui: Ui;
   /** Aborted on Ctrl-C (SIGINT) or SIGTERM: pass it to every stage that waits or runs a process. */
   signal: AbortSignal;
+  /** Positional arguments (only for a spec that declares `positionals`). */
+  positionals: string[];
 }
 
-/** A wrong flag value: exits 2 like an unknown flag, with what was expected. */
-export class UsageError extends UserError {
-  constructor(message: string, hint?: string) {
-    super(message, hint);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 type ParseArgsOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
 
@@ -81,8 +80,10 @@ export function formatUsage(spec: CommandSpec): string {
     return `${short}--${name}${value}`;
   };
   const width = Math.max(...Object.entries(options).map(([name, option]) => flag(name, option).length));
-  const lines = [`npm run ${spec.name} -- [options]`, '', spec.summary];
+  const operands = spec.positionals ? ` [${spec.positionals.name}...]` : '';
+  const lines = [`npm run ${spec.name} -- [options]${operands}`, '', spec.summary];
   if (spec.description) lines.push('', spec.description);
+  if (spec.positionals) lines.push('', `${spec.positionals.name}...: ${spec.positionals.description}`);
   lines.push('', 'Options:');
   for (const [name, option] of Object.entries(options)) {
     const extra = [
@@ -100,19 +101,22 @@ export function formatUsage(spec: CommandSpec): string {
   return lines.join('\n');
 }
 
-/** Edit distance, for "did you mean". */
+/** Edit distance with adjacent transpositions (`--hlep` is one edit from `--help`), for "did you mean". */
 function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
   for (let i = 1; i <= a.length; i += 1) {
-    let previous = row[0] ?? 0;
-    row[0] = i;
     for (let j = 1; j <= b.length; j += 1) {
-      const current = row[j] ?? 0;
-      row[j] = Math.min(current + 1, (row[j - 1] ?? 0) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = best;
     }
   }
-  return row[b.length] ?? 0;
+  return at(a.length, b.length);
 }
 
 /** The closest known flag to a mistyped one, when it is close enough to be a typo. */
@@ -165,7 +169,7 @@ function usageMessage(spec: CommandSpec, error: Error): UsageError {
 export function parseCommandLine<O extends OptionTable>(
   spec: CommandSpec<O>,
   argv: readonly string[],
-): Values<O> | 'help' {
+): { values: Values<O>; positionals: string[] } | 'help' {
   const options = Object.fromEntries(
     Object.entries({ ...spec.options, ...HELP }).map(([name, option]) => [
       name,
@@ -179,14 +183,19 @@ export function parseCommandLine<O extends OptionTable>(
   ) as ParseArgsOptions;
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    parsed = parseArgs({
+      args: [...argv],
+      options,
+      strict: true,
+      allowPositionals: spec.positionals !== undefined,
+    });
   } catch (error) {
     throw usageMessage(spec, error instanceof Error ? error : new Error(String(error)));
   }
   const values: Record<string, unknown> = { ...parsed.values };
   if (values.help === true) return 'help';
   delete values.help;
-  return values as Values<O>;
+  return { values: values as Values<O>, positionals: parsed.positionals };
 }
 
 export interface MainOptions {
@@ -243,11 +252,15 @@ export async function main<O extends OptionTable>(
   }
   let code: number = EXIT.ok;
   try {
-    const values = parseCommandLine(spec, options.argv ?? process.argv.slice(2));
-    if (values === 'help') {
+    const parsed = parseCommandLine(spec, options.argv ?? process.argv.slice(2));
+    if (parsed === 'help') {
       print(formatUsage(spec));
     } else {
-      const result = await run(values, { ui, signal: controller.signal });
+      const result = await run(parsed.values, {
+        ui,
+        signal: controller.signal,
+        positionals: parsed.positionals,
+      });
       code = typeof result === 'number' ? result : EXIT.ok;
     }
   } catch (error) {
@@ -260,6 +273,8 @@ export async function main<O extends OptionTable>(
     }
   }
   exit(code);
+  // An interrupted run may leave abandoned work (a watch loop, a timer) holding the event loop.
+  if (code === EXIT.interrupted && listen) process.exit(code);
   return code;
 }
 
@@ -278,7 +293,8 @@ function failureCode(error: unknown, signal: AbortSignal): number {
 }
 
 function report(spec: CommandSpec, error: unknown, code: number, ui: Ui, env: NodeJS.ProcessEnv): void {
-  const expected = error instanceof UserError || code === EXIT.interrupted;
+  const expected =
+    error instanceof UserError || code === EXIT.interrupted || describeAwsError(error) !== undefined;
   const line = describeError(error);
   ui.error(line);
   if (!expected) {

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import type { EnvironmentKind, ProjectConfig } from './environment.ts';
 import { UserError } from './errors.ts';
-import { cfnDir } from './templates.ts';
+import { cfnDir, parseYaml, repoRelative } from './templates.ts';
 
 export const projectConfigPath = join(cfnDir, 'project.yml');
 
@@ -54,7 +53,8 @@ export function loadProjectConfig(path = projectConfigPath): ProjectConfig {
       cause: error,
     });
   }
-  return validateProjectConfig(parse(text), path);
+  const source = repoRelative(path);
+  return validateProjectConfig(parseYaml(text, source), source);
 }
 
 /** Per-environment settings file: cfn/environments/<kind>.yml. */

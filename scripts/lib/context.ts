@@ -1,12 +1,14 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
+import { withCallContext } from './aws-errors.ts';
 import { UserError } from './errors.ts';
+import { resolveRegion } from './regions.ts';
 
 /**
  * Where and as whom the pipeline runs: repository, region, roles, artifact bucket and a run
- * id, from flags first, then the repository variables the workflows export (CONTRACTS
- * "Additions"), then local fallbacks (git remote, cfn/project.yml, a timestamp).
+ * id, from flags first, then the repository variables the workflows export, then local
+ * fallbacks (git remote, cfn/project.yml, a timestamp).
  */
 
 export interface PipelineContext {
@@ -75,13 +77,7 @@ export function resolveContext(
       'Pass --repository owner/name (GitHub Actions sets GITHUB_REPOSITORY).',
     );
   }
-  const region = pick(flags.region, 'AWS_REGION') ?? pick(undefined, 'AWS_DEFAULT_REGION') ?? defaults.region;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
-    throw new UserError(
-      `Invalid region '${region}'. Expected a name like us-east-1.`,
-      'Fix --region or AWS_REGION.',
-    );
-  }
+  const region = resolveRegion(flags.region, env, defaults.region);
   const githubRun = env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined;
   const runId =
     flags.runId ??
@@ -120,8 +116,8 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv = proces
   const emulated = Boolean(env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_S3);
   const common = { region, maxAttempts: 8 };
   return {
-    cfn: new CloudFormationClient(common),
-    s3: new S3Client({ ...common, forcePathStyle: emulated }),
-    ecr: new ECRClient(common),
+    cfn: withCallContext(new CloudFormationClient(common)),
+    s3: withCallContext(new S3Client({ ...common, forcePathStyle: emulated })),
+    ecr: withCallContext(new ECRClient(common)),
   };
 }

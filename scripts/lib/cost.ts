@@ -6,7 +6,11 @@ import { UserError } from './errors.ts';
  * for us-east-1 with stated usage assumptions, itemised so a reader can check each line.
  */
 
-/** When the prices below were taken (us-east-1 list prices, recorded in ../shared/REFERENCE.md). */
+/**
+ * When the prices below were taken: us-east-1 list prices from aws.amazon.com/fargate/pricing,
+ * /elasticloadbalancing/pricing, /vpc/pricing (NAT gateway, public IPv4 addresses),
+ * /privatelink/pricing and /cloudwatch/pricing.
+ */
 export const PRICE_DATE = '2026-11-21';
 export const PRICE_REGION = 'us-east-1';
 export const HOURS_PER_MONTH = 730;

@@ -5,14 +5,9 @@ import {
   type ProjectConfig,
   parseEnvironmentKey,
 } from './environment.ts';
-import { UserError } from './errors.ts';
+import { UsageError } from './errors.ts';
 
-/** node:util parseArgs definitions of the environment-selecting flags. */
-export const environmentOptions = {
-  environment: { type: 'string' },
-  branch: { type: 'string' },
-  pr: { type: 'string' },
-} as const;
+export { environmentOptions } from './commands.ts';
 
 /** The environment-selecting flags every pipeline script accepts. */
 export interface EnvironmentFlags {
@@ -28,7 +23,7 @@ export interface EnvironmentFlags {
 export function environmentFromFlags(config: ProjectConfig, flags: EnvironmentFlags): Environment {
   const given = [flags.environment, flags.branch, flags.pr].filter((v) => v !== undefined);
   if (given.length !== 1) {
-    throw new UserError(
+    throw new UsageError(
       'Say which environment: pass exactly one of --environment <key>, --branch <name> or --pr <number>.',
       'Example: --environment pr-12',
     );
@@ -37,7 +32,7 @@ export function environmentFromFlags(config: ProjectConfig, flags: EnvironmentFl
   if (flags.branch !== undefined) return environmentForBranch(config, flags.branch);
   const number = Number(flags.pr);
   if (!Number.isInteger(number) || number < 1) {
-    throw new UserError(`Invalid --pr '${flags.pr}'.`, 'Expected a pull request number, e.g. --pr 12.');
+    throw new UsageError(`Invalid --pr '${flags.pr}'.`, 'Expected a pull request number, e.g. --pr 12.');
   }
   return environmentForPullRequest(config, number);
 }

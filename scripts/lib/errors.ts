@@ -1,3 +1,5 @@
+import { describeAwsError } from './aws-errors.ts';
+
 /**
  * An error a person can act on: `message` says what went wrong (naming the stack, resource
  * or input), `hint` says what to do about it. Entry points print both and exit non-zero.
@@ -11,9 +13,22 @@ export class UserError extends Error {
   }
 }
 
-/** One line for a log: the message, and the hint when there is one. */
+/** A wrong or missing flag (value): the command-line edge exits 2, as for an unknown flag. */
+export class UsageError extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * One line for a log: the message, and the hint when there is one. AWS SDK errors name the
+ * service, operation and resource when the client carries `withCallContext`.
+ */
 export function describeError(error: unknown): string {
   if (error instanceof UserError) return error.hint ? `${error.message}\n  → ${error.hint}` : error.message;
+  const aws = describeAwsError(error);
+  if (aws) return aws.hint ? `${aws.message}\n  → ${aws.hint}` : aws.message;
   if (error instanceof Error) {
     const name = error.name && error.name !== 'Error' ? `${error.name}: ` : '';
     return `${name}${error.message}`;

@@ -621,18 +621,19 @@ function stages(): Stage<Context>[] {
   ];
 }
 
-/** Run the rehearsal; always stops what it started. Never throws for a failing stage: see `failure`. */
-export async function runLocal(settings: LocalSettings, ui: Ui): Promise<LocalResult> {
+/**
+ * Run the rehearsal; always stops what it started. Never throws for a failing stage: see
+ * `failure`. When `signal` aborts (Ctrl-C), the current stage is abandoned and the cleanups run.
+ */
+export async function runLocal(settings: LocalSettings, ui: Ui, signal?: AbortSignal): Promise<LocalResult> {
   const context: Context = { settings, ui, config: loadProjectConfig(), cleanups: [] };
   const outcomes: StageOutcome[] = [];
   let failure: string | undefined;
-  const interrupted = () => {
-    ui.warn('Interrupted: stopping everything the rehearsal started.');
-  };
-  process.once('SIGINT', interrupted);
+  const interrupted = () => ui.warn('Interrupted: stopping everything the rehearsal started.');
+  signal?.addEventListener('abort', interrupted, { once: true });
   try {
     try {
-      await runStages(stages(), context, ui, Date.now, outcomes);
+      await runStages(stages(), context, ui, Date.now, outcomes, signal);
     } catch (error) {
       failure =
         error instanceof UserError && error.hint
@@ -650,7 +651,10 @@ export async function runLocal(settings: LocalSettings, ui: Ui): Promise<LocalRe
     ui.summary(markdown);
     if (settings.keep && !failure && context.url) {
       ui.info(`Still running: ${context.url} (resolver ${context.dns?.address}). Press Ctrl-C to stop.`);
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await new Promise<void>((resolve) => {
+        if (signal === undefined || signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      });
     }
     return {
       ok: failure === undefined,
@@ -670,7 +674,7 @@ export async function runLocal(settings: LocalSettings, ui: Ui): Promise<LocalRe
         ui.warn(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    process.removeListener('SIGINT', interrupted);
+    signal?.removeEventListener('abort', interrupted);
   }
 }
 

@@ -1,4 +1,3 @@
-import type { OptionTable } from './cli.ts';
 import { loadProjectConfig } from './config.ts';
 import { type PipelineContext, resolveContext } from './context.ts';
 import type { Environment, ProjectConfig } from './environment.ts';
@@ -6,36 +5,9 @@ import { environmentFromFlags } from './environment-flags.ts';
 import { gitRemoteOrigin } from './pipeline-cli.ts';
 
 /**
- * The option-table entries the day-2 commands share (status, logs, rollback), and their
- * resolution into the project config, the environment and the pipeline context through the
+ * The day-2 commands' flags (status, logs, rollback; option tables in commands.ts) resolved into the project config, the environment and the pipeline context through the
  * same functions deploy and teardown use.
  */
-
-export const environmentFlag = {
-  environment: {
-    type: 'string',
-    valueName: 'key',
-    description: 'Environment key: production, br-<slug> or pr-<number>.',
-  },
-} as const satisfies OptionTable;
-
-export const contextFlags = {
-  region: {
-    type: 'string',
-    valueName: 'region',
-    description: 'AWS region (default: AWS_REGION, then cfn/project.yml).',
-  },
-  repository: {
-    type: 'string',
-    valueName: 'owner/name',
-    description: 'GitHub repository that owns the stacks (default: GITHUB_REPOSITORY, then the git remote).',
-  },
-  'ecr-repository': {
-    type: 'string',
-    valueName: 'name',
-    description: 'ECR repository (default: ECR_REPOSITORY, then cfn/project.yml).',
-  },
-} as const satisfies OptionTable;
 
 export interface OpsFlags {
   environment?: string | undefined;

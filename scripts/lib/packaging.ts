@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { awsErrorName, UserError } from './errors.ts';
-import { parseTemplate, type Template } from './templates.ts';
+import { parseTemplate, repoRelative, type Template } from './templates.ts';
 
 /**
  * Packaging, like `aws cloudformation package`: nested stacks reference their children by
@@ -151,7 +151,7 @@ export async function packageTemplate(path: string, options: PackageOptions): Pr
         { cause: error },
       );
     }
-    const template = parseTemplate(text);
+    const template = parseTemplate(text, repoRelative(file));
     parsed.push(template);
     const references = localTemplateReferences(template);
     if (references.length === 0) return text;

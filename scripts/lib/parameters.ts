@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { environmentFilePath } from './config.ts';
 import type { EnvironmentKind } from './environment.ts';
 import { UserError } from './errors.ts';
-import { cfnDir, repoRelative, type Template } from './templates.ts';
+import { cfnDir, parseYaml, repoRelative, type Template } from './templates.ts';
 
 /**
  * Per-environment parameter files (cfn/environments/<kind>.yml, shared-network.yml) and the
@@ -32,9 +31,12 @@ function toParameterString(file: string, key: string, value: unknown): string {
   );
 }
 
+/** Which keys of a parsed parameter file were written as YAML lists (a Number must not be). */
+const listValued = new WeakMap<Record<string, string>, Set<string>>();
+
 /** Parse the text of a parameter file into name → value strings. Pure. */
 export function parseParameterFile(text: string, source: string): Record<string, string> {
-  const raw = parse(text) as unknown;
+  const raw = parseYaml(text, source);
   const parameters = (raw as { parameters?: unknown } | null)?.parameters;
   if (!parameters || typeof parameters !== 'object' || Array.isArray(parameters)) {
     throw new UserError(
@@ -42,12 +44,79 @@ export function parseParameterFile(text: string, source: string): Record<string,
       'Expected:\nparameters:\n  NetworkMode: dualstack\n  ...',
     );
   }
-  return Object.fromEntries(
-    Object.entries(parameters as Record<string, unknown>).map(([key, value]) => [
-      key,
-      toParameterString(source, key, value),
-    ]),
+  const entries = Object.entries(parameters as Record<string, unknown>);
+  const values = Object.fromEntries(
+    entries.map(([key, value]) => [key, toParameterString(source, key, value)]),
   );
+  listValued.set(values, new Set(entries.filter(([, value]) => Array.isArray(value)).map(([key]) => key)));
+  return values;
+}
+
+/**
+ * Valid Fargate task sizes: CPU units → allowed memory in MiB. Amazon ECS Developer Guide,
+ * "Task CPU and memory" / RegisterTaskDefinition `memory`: 8 and 16 vCPU need Linux platform 1.4.0.
+ */
+const FARGATE_MEMORY: Record<string, { from: number; to: number; step: number }> = {
+  '256': { from: 512, to: 2048, step: 512 },
+  '512': { from: 1024, to: 4096, step: 1024 },
+  '1024': { from: 2048, to: 8192, step: 1024 },
+  '2048': { from: 4096, to: 16384, step: 1024 },
+  '4096': { from: 8192, to: 30720, step: 1024 },
+  '8192': { from: 16384, to: 61440, step: 4096 },
+  '16384': { from: 32768, to: 122880, step: 8192 },
+};
+
+/** The memory sizes Fargate accepts for `cpu` units, e.g. `512, 1024, 2048`. Pure. */
+export function fargateMemoryChoices(cpu: string): number[] {
+  const range = FARGATE_MEMORY[cpu];
+  if (range === undefined) return [];
+  const choices: number[] = [];
+  for (let memory = range.from; memory <= range.to; memory += range.step) choices.push(memory);
+  // 256 CPU units allow 512, 1024 and 2048 MiB (not 1536).
+  return cpu === '256' ? choices.filter((memory) => memory !== 1536) : choices;
+}
+
+/** Check one value against its parameter's Type, MinValue/MaxValue and MinLength/MaxLength. */
+function checkType(
+  name: string,
+  spec: Record<string, unknown>,
+  value: string,
+  wasList: boolean,
+  source: string,
+): void {
+  const type = String(spec.Type ?? 'String');
+  const fix = `Fix it in ${source}.`;
+  if (wasList && !type.startsWith('List<') && type !== 'CommaDelimitedList') {
+    throw new UserError(
+      `${source}: '${name}' is written as a list ([${value}]), but its type is ${type}.`,
+      `Write a single value: ${name}: ${value.split(',')[0]}`,
+    );
+  }
+  const numbers = type === 'Number' ? [value] : type === 'List<Number>' ? value.split(',') : [];
+  for (const item of numbers) {
+    if (!/^-?\d+(\.\d+)?$/.test(item.trim())) {
+      throw new UserError(`Parameter '${name}' is '${value}', which is not a number (type ${type}).`, fix);
+    }
+    const number = Number(item);
+    if (spec.MinValue !== undefined && number < Number(spec.MinValue)) {
+      throw new UserError(
+        `Parameter '${name}' is ${item}, below its MinValue ${String(spec.MinValue)}.`,
+        fix,
+      );
+    }
+    if (spec.MaxValue !== undefined && number > Number(spec.MaxValue)) {
+      throw new UserError(
+        `Parameter '${name}' is ${item}, above its MaxValue ${String(spec.MaxValue)}.`,
+        fix,
+      );
+    }
+  }
+  if (spec.MinLength !== undefined && value.length < Number(spec.MinLength)) {
+    throw new UserError(`Parameter '${name}' is shorter than its MinLength ${String(spec.MinLength)}.`, fix);
+  }
+  if (spec.MaxLength !== undefined && value.length > Number(spec.MaxLength)) {
+    throw new UserError(`Parameter '${name}' is longer than its MaxLength ${String(spec.MaxLength)}.`, fix);
+  }
 }
 
 /** Read cfn/environments/<file>.yml. */
@@ -72,6 +141,7 @@ export function resolveParameters(
 ): Record<string, string> {
   const declared = template.Parameters ?? {};
   const resolved: Record<string, string> = {};
+  const lists = listValued.get(fromFile) ?? new Set<string>();
   for (const [name, spec] of Object.entries(declared)) {
     if (spec.Default !== undefined) resolved[name] = toParameterString('template', name, spec.Default);
   }
@@ -106,6 +176,17 @@ export function resolveParameters(
       throw new UserError(
         `Parameter '${name}' is '${value}', which does not match ${pattern}.`,
         `Fix it in ${source}.`,
+      );
+    }
+    checkType(name, spec, value, lists.has(name) && !(name in fromPipeline), source);
+  }
+  const { Cpu: cpu, Memory: memory } = resolved;
+  if ('Cpu' in declared && 'Memory' in declared && cpu !== undefined && memory !== undefined) {
+    const choices = fargateMemoryChoices(cpu);
+    if (choices.length > 0 && !choices.includes(Number(memory))) {
+      throw new UserError(
+        `Fargate has no task size with Cpu ${cpu} and Memory ${memory}.`,
+        `With Cpu ${cpu}, Memory must be one of ${choices.join(', ')} (MiB). Fix it in ${source}.`,
       );
     }
   }

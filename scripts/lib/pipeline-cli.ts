@@ -1,32 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { commonOptions } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
 import { type ContextFlags, type PipelineContext, resolveContext } from './context.ts';
 import { type Environment, type ProjectConfig, resolveEvent } from './environment.ts';
-import { environmentFromFlags, environmentOptions } from './environment-flags.ts';
-import { UserError } from './errors.ts';
+import { environmentFromFlags } from './environment-flags.ts';
+import { UsageError, UserError } from './errors.ts';
 import { repoRoot } from './templates.ts';
 
 /**
- * Flags shared by `deploy` and `teardown` (CONTRACTS "Script CLIs"), parsed once into the
+ * Flags shared by `deploy` and `teardown`, parsed once into the
  * project config, the environment and the pipeline context.
  */
 
-/** node:util parseArgs option definitions for the common flags. */
-export const commonOptions = {
-  ...environmentOptions,
-  'event-name': { type: 'string' },
-  'event-path': { type: 'string' },
-  region: { type: 'string' },
-  repository: { type: 'string' },
-  'role-arn': { type: 'string' },
-  'cfn-role-arn': { type: 'string' },
-  'artifact-bucket': { type: 'string' },
-  'ecr-repository': { type: 'string' },
-  'run-id': { type: 'string' },
-  'timeout-minutes': { type: 'string' },
-} as const;
+export { commonOptions };
 
 export type CommonValues = { [K in keyof typeof commonOptions]?: string | undefined };
 
@@ -61,7 +49,7 @@ export function commonSettings(
   let environment: Environment;
   if (values['event-name'] !== undefined) {
     if (values['event-path'] === undefined)
-      throw new UserError('--event-name needs --event-path (GITHUB_EVENT_PATH).');
+      throw new UsageError('--event-name needs --event-path (GITHUB_EVENT_PATH).');
     const payload = JSON.parse(readFileSync(values['event-path'], 'utf8')) as Record<string, unknown>;
     const resolution = resolveEvent(config, { eventName: values['event-name'], payload });
     if (resolution.action !== expectedAction) {
@@ -91,7 +79,7 @@ export function commonSettings(
   );
   const timeoutMinutes = Number(values['timeout-minutes'] ?? '60');
   if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) {
-    throw new UserError(
+    throw new UsageError(
       `Invalid --timeout-minutes '${values['timeout-minutes']}'.`,
       'Expected a positive number, e.g. 30.',
     );

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   type CloudFormationClient,
   DescribeStacksCommand,
@@ -11,6 +10,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { type CfnLintResult, cfnLint } from './cfn-lint.ts';
 import { changeSetName } from './change-set.ts';
 import { formatPreview, type PreviewResult, previewChangeSet } from './change-set-preview.ts';
+import { formatUsage, parseCommandLine, type Values } from './cli.ts';
+import { planCommand } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
 import { type AwsClients, createAwsClients } from './context.ts';
 import {
@@ -35,10 +36,10 @@ import {
   resolveEvent,
   sharedNetworkStackName,
 } from './environment.ts';
-import { awsErrorName, describeError, UserError } from './errors.ts';
+import { awsErrorName, describeError, UsageError, UserError } from './errors.ts';
 import { localTemplateReferences, packageTemplate } from './packaging.ts';
 import { parseParameterFile, resolveParameters, toCfnParameters } from './parameters.ts';
-import { assertNetworkModeSupported } from './regions.ts';
+import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { formatStaticDiff, formatStaticDiffMarkdown, type StaticDiff } from './static-diff.ts';
 import { planStaticDiff } from './static-diff-plan.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
@@ -60,7 +61,7 @@ export type PlanTarget =
 
 export interface PlanSettings {
   target: PlanTarget;
-  /** --region, else AWS_REGION, else cfn/project.yml. */
+  /** --region, else AWS_REGION, else AWS_DEFAULT_REGION (cfn/project.yml's region when unset). */
   region?: string;
   /** Directory holding project.yml, parent.yml, its children and environments/ (default cfn/). */
   cfnDir: string;
@@ -80,64 +81,33 @@ export interface PlanSettings {
   imageUri?: string;
 }
 
-const USAGE = `Usage: npm run plan -- (--environment K | --branch NAME | --pr N
-                        | --event push --ref refs/heads/main [--sha SHA]
-                        | --event pull_request --pr N [--action opened]
-                        | --event delete --ref BRANCH
-                        | --event-name NAME --event-path FILE)
-                        [--region R] [--json] [--cost-markdown FILE] [--out-dir DIR] [--cfn-dir DIR]
-                        [--with-aws | --offline] [--artifact-bucket B] [--cfn-role-arn ARN] [--repository owner/name]
-                        [--deployed .out/K/deployed.json] [--image-uri URI]`;
+const USAGE = "Run 'npm run plan -- --help' for the options.";
 
-const OPTIONS = {
-  environment: { type: 'string' },
-  branch: { type: 'string' },
-  pr: { type: 'string' },
-  event: { type: 'string' },
-  ref: { type: 'string' },
-  action: { type: 'string' },
-  sha: { type: 'string' },
-  'event-name': { type: 'string' },
-  'event-path': { type: 'string' },
-  region: { type: 'string' },
-  repository: { type: 'string' },
-  'cfn-dir': { type: 'string' },
-  'out-dir': { type: 'string' },
-  json: { type: 'boolean' },
-  'cost-markdown': { type: 'string' },
-  'with-aws': { type: 'boolean' },
-  offline: { type: 'boolean' },
-  'artifact-bucket': { type: 'string' },
-  'cfn-role-arn': { type: 'string' },
-  'run-id': { type: 'string' },
-  deployed: { type: 'string' },
-  'image-uri': { type: 'string' },
-} as const;
-
-const parseFlags = (args: string[]) =>
-  parseArgs({ args, strict: true, allowPositionals: false, options: OPTIONS }).values;
-
-/** Parse `npm run plan` arguments into settings. Pure apart from reading `env`. */
+/** Parse `npm run plan` arguments into settings (tests; the entry point parses through `main`). */
 export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): PlanSettings {
-  let values: ReturnType<typeof parseFlags>;
-  try {
-    values = parseFlags(argv);
-  } catch (error) {
-    throw new UserError(describeError(error), USAGE);
-  }
+  const parsed = parseCommandLine(planCommand, argv);
+  if (parsed === 'help') throw new UsageError(formatUsage(planCommand));
+  return planSettingsFromFlags(parsed.values, env);
+}
+
+/** Turn parsed `npm run plan` flags into settings. Pure apart from reading `env`. */
+export function planSettingsFromFlags(
+  values: Values<typeof planCommand.options>,
+  env: NodeJS.ProcessEnv = process.env,
+): PlanSettings {
   const prNumber = (): number => {
     const raw = values.pr ?? '';
     if (!/^[1-9][0-9]*$/.test(raw))
-      throw new UserError(`Invalid --pr '${raw}'. Expected a pull request number, e.g. --pr 12.`, USAGE);
+      throw new UsageError(`Invalid --pr '${raw}'. Expected a pull request number, e.g. --pr 12.`, USAGE);
     return Number(raw);
   };
   let target: PlanTarget;
   if (values.event !== undefined) {
     const eventName = values.event;
     if ((eventName === 'push' || eventName === 'delete') && !values.ref)
-      throw new UserError(`--event ${eventName} needs --ref (e.g. --ref refs/heads/main).`, USAGE);
+      throw new UsageError(`--event ${eventName} needs --ref (e.g. --ref refs/heads/main).`, USAGE);
     if (eventName === 'pull_request' && values.pr === undefined)
-      throw new UserError('--event pull_request needs --pr N.', USAGE);
+      throw new UsageError('--event pull_request needs --pr N.', USAGE);
     target = {
       kind: 'event',
       eventName,
@@ -147,12 +117,12 @@ export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
       ...(values.sha === undefined ? {} : { sha: values.sha }),
     };
   } else if (values['event-name'] !== undefined) {
-    if (!values['event-path']) throw new UserError('--event-name needs --event-path FILE.', USAGE);
+    if (!values['event-path']) throw new UsageError('--event-name needs --event-path FILE.', USAGE);
     target = { kind: 'event-file', eventName: values['event-name'], eventPath: values['event-path'] };
   } else {
     const given = [values.environment, values.branch, values.pr].filter((v) => v !== undefined);
     if (given.length !== 1)
-      throw new UserError(
+      throw new UsageError(
         'Say which environment to plan: exactly one of --environment, --branch, --pr or --event.',
         USAGE,
       );
@@ -161,7 +131,7 @@ export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     else target = { kind: 'pr', number: prNumber() };
   }
   if (values['with-aws'] && values.offline)
-    throw new UserError('--with-aws and --offline exclude each other.', USAGE);
+    throw new UsageError('--with-aws and --offline exclude each other.', USAGE);
   const pick = (flag: string | undefined, name: string): string | undefined => {
     const value = flag ?? env[name];
     return value === undefined || value === '' ? undefined : value;
@@ -174,7 +144,7 @@ export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     outDir: resolve(values['out-dir'] ?? join(repoRoot, '.out')),
     json: values.json ?? false,
     aws: values['with-aws'] ? 'always' : values.offline ? 'never' : 'auto',
-    ...optional('region', pick(values.region, 'AWS_REGION')),
+    ...optional('region', pick(values.region, 'AWS_REGION') ?? pick(undefined, 'AWS_DEFAULT_REGION')),
     ...optional('costMarkdownFile', values['cost-markdown']),
     ...optional('repository', pick(values.repository, 'GITHUB_REPOSITORY')),
     ...optional('artifactBucket', pick(values['artifact-bucket'], 'ARTIFACT_BUCKET')),
@@ -491,7 +461,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
     return report;
   }
 
-  const region = settings.region ?? config.region;
+  const region = resolveRegion(settings.region, {}, config.region);
   report.region = region;
   report.stacks = [
     {
@@ -567,19 +537,23 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   const templates = [parentPath, ...childTemplatePaths(parentPath)];
   const missing = templates.filter((p) => !existsSync(p));
   const lintRun = deps.lint ?? ((paths: string[]) => cfnLint(paths));
-  const lint = await ui.group('cfn-lint', async () => {
-    const present = templates.filter((p) => existsSync(p));
-    const result = await lintRun(present);
-    const output = [
-      ...missing.map((p) => `missing child template ${p} (referenced by parent.yml TemplateURL)`),
-      result.output,
-    ]
-      .filter((s) => s !== '')
-      .join('\n');
-    const ok = result.ok && missing.length === 0;
-    ui.info(ok ? `clean: ${present.length} template(s)` : `findings (exit ${result.exitCode}):\n${output}`);
-    return { ok, exitCode: result.exitCode, templates: templates.map(repoRelative), output };
-  });
+  const lint = await ui.group(
+    'cfn-lint',
+    async () => {
+      const present = templates.filter((p) => existsSync(p));
+      const result = await lintRun(present);
+      const output = [
+        ...missing.map((p) => `missing child template ${p} (referenced by parent.yml TemplateURL)`),
+        result.output,
+      ]
+        .filter((s) => s !== '')
+        .join('\n');
+      const ok = result.ok && missing.length === 0;
+      ui.info(ok ? `clean: ${present.length} template(s)` : `findings (exit ${result.exitCode}):\n${output}`);
+      return { ok, exitCode: result.exitCode, templates: templates.map(repoRelative), output };
+    },
+    { failed: (result) => !result.ok },
+  );
   report.lint = lint;
   if (!lint.ok) report.ok = false;
 

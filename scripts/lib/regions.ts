@@ -1,10 +1,10 @@
-import { UserError } from './errors.ts';
+import { UsageError, UserError } from './errors.ts';
 
 /**
  * Regions where Amazon ECS on Fargate supports IPv6-only tasks. Source: Amazon ECS
  * Developer Guide, "Amazon ECS task networking options for Fargate"
- * (docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html),
- * as summarised in ../shared/REFERENCE.md. Checked: 2026-11-21.
+ * (docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html).
+ * Checked: 2026-11-21.
  * Keep this the only copy of the list; add a region here when AWS adds it.
  */
 export const IPV6_ONLY_REGIONS_CHECKED = '2026-11-21';
@@ -48,4 +48,31 @@ export function assertNetworkModeSupported(region: string, networkMode: string):
     `Region ${region} is not in the list of regions known to support IPv6-only ECS tasks on Fargate (checked ${IPV6_ONLY_REGIONS_CHECKED}).`,
     `Use NetworkMode: dualstack, or, if AWS now lists ${region} on the fargate-task-networking page, add it to scripts/lib/regions.ts.`,
   );
+}
+
+/**
+ * The region every command uses, decided once: `--region`, else AWS_REGION, else
+ * AWS_DEFAULT_REGION (the SDK and the AWS CLI read both), else cfn/project.yml's `region`.
+ * @throws UsageError for a value that is not a region name.
+ */
+export function resolveRegion(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  projectRegion: string,
+): string {
+  const [region, from] =
+    flag !== undefined && flag !== ''
+      ? [flag, '--region']
+      : env.AWS_REGION
+        ? [env.AWS_REGION, 'AWS_REGION']
+        : env.AWS_DEFAULT_REGION
+          ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION']
+          : [projectRegion, 'cfn/project.yml'];
+  if (!/^[a-z]{2}(-gov)?(-[a-z]+)+-\d$/.test(region)) {
+    throw new UsageError(
+      `Invalid region '${region}' (from ${from}). Expected a name like us-east-1.`,
+      `Fix ${from}.`,
+    );
+  }
+  return region;
 }

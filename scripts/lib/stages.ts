@@ -36,19 +36,43 @@ export class StageError extends UserError {
   }
 }
 
-/** Run the stages in order. Returns every outcome; throws StageError at the first failure. */
+/** Settles with the stage, or rejects as soon as `signal` aborts (the stage is left to its cleanups). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Run the stages in order. Returns every outcome; throws StageError at the first failure, and
+ * at once when `signal` aborts (Ctrl-C), naming the stage that was interrupted.
+ */
 export async function runStages<C>(
   stages: Stage<C>[],
   context: C,
   ui: Ui,
   now: () => number = Date.now,
   outcomes: StageOutcome[] = [],
+  signal?: AbortSignal,
 ): Promise<StageOutcome[]> {
   for (const [index, stage] of stages.entries()) {
     const label = `[${index + 1}/${stages.length}] ${stage.name}`;
     const started = now();
     try {
-      const result = await ui.group(label, () => stage.run(context));
+      const result = await ui.group(label, () => untilAborted(stage.run(context), signal));
       const durationMs = now() - started;
       const status = result?.skipped ? 'skipped' : 'ok';
       const detail = result?.skipped ?? result?.detail ?? '';

@@ -1,6 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { parse } from 'yaml';
+import {
+  type DocumentOptions,
+  type ParseOptions,
+  parse,
+  type SchemaOptions,
+  type ToJSOptions,
+  YAMLParseError,
+} from 'yaml';
+import { UserError } from './errors.ts';
 
 /** Repository root, resolved from this file so scripts work from any working directory. */
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -69,12 +77,77 @@ const customTags = intrinsicTags.flatMap((name) => {
   }));
 });
 
-/** Parse CloudFormation YAML, turning `!Ref`, `!Sub`, `!GetAtt`... into their long forms. */
-export function parseTemplate(text: string): Template {
-  // biome-ignore lint/suspicious/noExplicitAny: the yaml package's custom tag type is loose
-  return parse(text, { customTags: customTags as any, maxAliasCount: -1 }) as Template;
+/**
+ * Parse YAML from `source` (a repository-relative path, for messages). A syntax error becomes a
+ * UserError naming the file, line and column, e.g. `cfn/project.yml:3:7: ...`.
+ */
+export function parseYaml(
+  text: string,
+  source: string,
+  options: ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions = {},
+): unknown {
+  try {
+    return parse(text, options);
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const [line, column] = error.linePos?.[0] ? [error.linePos[0].line, error.linePos[0].col] : [1, 1];
+      const reason =
+        error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? error.message;
+      throw new UserError(`${source}:${line}:${column}: ${reason}`, `Fix the YAML in ${source}.`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/** Top-level sections of a CloudFormation template (Template anatomy, CloudFormation User Guide). */
+const TEMPLATE_SECTIONS = [
+  'AWSTemplateFormatVersion',
+  'Description',
+  'Metadata',
+  'Parameters',
+  'Rules',
+  'Mappings',
+  'Conditions',
+  'Transform',
+  'Resources',
+  'Outputs',
+] as const;
+
+/**
+ * Parse CloudFormation YAML, turning `!Ref`, `!Sub`, `!GetAtt`... into their long forms.
+ * @throws UserError naming `source` for a YAML error, a misspelled section or no Resources.
+ */
+export function parseTemplate(text: string, source = 'template'): Template {
+  const template = parseYaml(text, source, {
+    // The yaml package's custom tag type is loose; these tags are well formed.
+    customTags: customTags as unknown as NonNullable<SchemaOptions['customTags']>,
+    maxAliasCount: -1,
+  }) as Template | null;
+  if (template === null || typeof template !== 'object' || Array.isArray(template)) {
+    throw new UserError(`${source} is not a CloudFormation template (not a mapping).`);
+  }
+  for (const section of Object.keys(template)) {
+    if (!(TEMPLATE_SECTIONS as readonly string[]).includes(section)) {
+      const near = TEMPLATE_SECTIONS.find(
+        (known) => known.toLowerCase().slice(0, 4) === section.toLowerCase().slice(0, 4),
+      );
+      throw new UserError(
+        `${source}: unknown top-level section '${section}'.${near ? ` Did you mean '${near}'?` : ''}`,
+        `A template's sections are ${TEMPLATE_SECTIONS.join(', ')}.`,
+      );
+    }
+  }
+  if (template.Resources === null || typeof template.Resources !== 'object') {
+    throw new UserError(
+      `${source} has no Resources section.`,
+      'Every CloudFormation template needs Resources.',
+    );
+  }
+  return template;
 }
 
 export function readTemplate(path: string): Template {
-  return parseTemplate(readFileSync(path, 'utf8'));
+  return parseTemplate(readFileSync(path, 'utf8'), repoRelative(path));
 }

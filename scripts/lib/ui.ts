@@ -14,8 +14,11 @@ export interface Ui {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
-  /** Run `fn` inside a collapsible log group named `title`. */
-  group<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Run `fn` inside a collapsible log group named `title`. The closing line is ✔, or ✖ when `fn`
+   * throws or `options.failed` says its result is a failure (e.g. lint findings).
+   */
+  group<T>(title: string, fn: () => Promise<T>, options?: { failed?: (result: T) => boolean }): Promise<T>;
   /** Publish a step output (GitHub Actions) or remember it for `outputs()`. */
   setOutput(name: string, value: string): void;
   /** Mask a secret in all later log lines. */
@@ -72,15 +75,19 @@ export function createUi(options: UiOptions = {}): Ui {
     info: (message) => (core ? core.info(message) : line('', message)),
     warn: (message) => (core ? core.warning(message) : line('warning: ', message)),
     error: (message) => (core ? core.error(message) : line('error: ', message)),
-    async group(title, fn) {
-      if (core) return core.group(title, fn);
+    async group(title, fn, options) {
+      if (core) {
+        const result = await core.group(title, fn);
+        if (options?.failed?.(result)) core.error(`${title}: failed`);
+        return result;
+      }
       line('▶ ', title);
       depth += 1;
       const t0 = now();
       try {
         const result = await fn();
         depth -= 1;
-        line('✔ ', `${title} (${((now() - t0) / 1000).toFixed(1)}s)`);
+        line(options?.failed?.(result) ? '✖ ' : '✔ ', `${title} (${((now() - t0) / 1000).toFixed(1)}s)`);
         return result;
       } catch (error) {
         depth -= 1;

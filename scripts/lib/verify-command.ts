@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { withCallContext } from './aws-errors.ts';
 import type { Environment, ProjectConfig } from './environment.ts';
-import { UserError } from './errors.ts';
+import { UsageError } from './errors.ts';
+import { resolveRegion } from './regions.ts';
 import type { Ui } from './ui.ts';
 import {
   recordFromReport,
@@ -55,11 +57,11 @@ export async function verifyEnvironment(
   const target = verifyTargetFromOutputs(outputs, outputsPath, flags.url);
   const deadlineSeconds = Number(flags.deadlineSeconds);
   if (!Number.isInteger(deadlineSeconds) || deadlineSeconds < 5 || deadlineSeconds > 3600) {
-    throw new UserError(`Invalid --deadline-seconds '${flags.deadlineSeconds}'.`, 'Expected 5 to 3600.');
+    throw new UsageError(`Invalid --deadline-seconds '${flags.deadlineSeconds}'.`, 'Expected 5 to 3600.');
   }
   const inVpc = flags.inVpc;
   if (inVpc !== 'auto' && inVpc !== 'always' && inVpc !== 'never') {
-    throw new UserError(`Invalid --in-vpc '${inVpc}'.`, 'Expected auto, always or never.');
+    throw new UsageError(`Invalid --in-vpc '${inVpc}'.`, 'Expected auto, always or never.');
   }
   const settings: VerifySettings = {
     url: target.url,
@@ -73,19 +75,23 @@ export async function verifyEnvironment(
   };
   if (flags.resolver !== undefined) settings.resolver = parseResolver(flags.resolver);
   if (target.task !== undefined) settings.task = target.task;
-  const region =
-    flags.region ??
-    (typeof outputs.Region === 'string' ? outputs.Region : undefined) ??
-    (env.AWS_REGION || config.region);
+  const region = resolveRegion(
+    flags.region ?? (typeof outputs.Region === 'string' ? outputs.Region : undefined),
+    env,
+    config.region,
+  );
   return runVerify(
     settings,
     {
       ui,
       ipv6EgressProbe: createIpv6EgressProbe(),
-      aws: { ecs: new ECSClient({ region }), logs: new CloudWatchLogsClient({ region }) },
+      aws: {
+        ecs: withCallContext(new ECSClient({ region })),
+        logs: withCallContext(new CloudWatchLogsClient({ region })),
+      },
       record: (report) =>
         writeVerificationRecord(
-          new SSMClient({ region }),
+          withCallContext(new SSMClient({ region })),
           verificationParameterName(config.app, environment.key),
           recordFromReport(report, new Date(), env.GITHUB_SHA),
         ),

@@ -68,7 +68,7 @@ export interface InVpcProbeOutcome {
 
 export const PROBE_PREFIX = 'PROBE_RESULT ';
 
-/** The container command override (CONTRACTS "The app": in-VPC probe). Pure. */
+/** The container command override that runs the image's in-VPC probe (`dist/probe.mjs`). Pure. */
 export function probeCommand(url: string, family: Family, paths: string[], timeoutMs: number): string[] {
   return [
     'node',

@@ -134,7 +134,7 @@ describe(`npm run local (${dataPath}; ${image})`, { concurrency: false }, () => 
       output += String(chunk);
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    assert.equal(code, 1);
+    assert.equal(code, 2); // a bad flag value is a usage error
     assert.match(output, /Invalid --mode 'ipv4'\.\n.*→ Expected --mode dualstack or --mode ipv6-only\./);
   });
 });

@@ -47,7 +47,10 @@ function harness(argv: string[], env: NodeJS.ProcessEnv = {}) {
 describe('command-line edge', () => {
   it('parses flags with defaults and repeatable values', () => {
     const values = parseCommandLine(spec, ['--environment', 'pr-12', '--filter', 'a', '--filter', 'b']);
-    assert.deepEqual(values, { environment: 'pr-12', follow: false, since: '10m', filter: ['a', 'b'] });
+    assert.deepEqual(values, {
+      values: { environment: 'pr-12', follow: false, since: '10m', filter: ['a', 'b'] },
+      positionals: [],
+    });
   });
 
   it('prints usage generated from the option table for --help and -h, exit 0', async () => {
@@ -185,6 +188,7 @@ describe('command-line edge', () => {
     const known = ['environment', 'follow', 'since', 'filter', 'help'];
     assert.equal(suggestFlag('enviroment', known), 'environment');
     assert.equal(suggestFlag('folow', known), 'follow');
+    assert.equal(suggestFlag('hlep', [...known, 'keep']), 'help');
     assert.equal(suggestFlag('env', known), 'environment');
     assert.equal(suggestFlag('region', known), undefined);
   });

@@ -238,6 +238,8 @@ describe('runPlan (fixture templates, offline)', () => {
     assert.equal(report.ok, false);
     assert.equal(report.lint?.exitCode, 2);
     assert.match(h.text(), /findings \(exit 2\):\n.*parent.yml:1:1:E0000:broken/);
+    assert.match(h.text(), /✖ cfn-lint \(/);
+    assert.doesNotMatch(h.text(), /✔ cfn-lint/);
     // Branch environment on the shared network, dual-stack without endpoints: 37.27375 + 3.65 = 40.92375
     assert.equal(report.cost?.totalMonthlyUsd, 40.92375);
     assert.match(formatPlanSummary(report), /- cfn-lint: findings \(exit 2\)/);

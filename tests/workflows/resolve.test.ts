@@ -302,7 +302,7 @@ describe('npm run resolve in GitHub Actions', () => {
     const bad = run('workflow_dispatch', 'workflow-dispatch-production-unconfirmed.json');
     assert.equal(bad.status, 1);
     assert.match(bad.stdout, /::error::Refusing to tear down production without confirmation\./);
-    assert.match(bad.summary, /^\*\*Failed:\*\* Refusing to tear down production/);
+    assert.match(bad.summary, /^### ✖ npm run resolve failed\n\nRefusing to tear down production/);
     assert.equal(bad.output, '');
   });
 });
