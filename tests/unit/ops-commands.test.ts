@@ -54,8 +54,8 @@ describe('day-2 commands: --help and bad input', () => {
       2,
       /Invalid --to 'abc1234'\.\n.*--to \$\(git rev-parse abc1234\)/,
     ],
-    [['rollback', '--to', 'previous'], 1, /Say which environment/],
-    [['teardown', '--dry-run'], 1, /Say which environment/],
+    [['rollback', '--to', 'previous'], 2, /Say which environment/],
+    [['teardown', '--dry-run'], 2, /Say which environment/],
     [['teardown', '--environment', 'pr-1', '--dry-rn'], 2, /Did you mean --dry-run\?/],
   ];
   for (const [args, code, message] of cases) {
