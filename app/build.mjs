@@ -1,21 +1,26 @@
 /**
- * Bundle the app with esbuild: src/server.ts → dist/server.mjs and src/probe.ts →
- * dist/probe.mjs (ESM, node20, minified, tree-shaken). Code splitting keeps the AWS SDK in a
+ * Bundle the app with esbuild: src/server.ts → dist/server.mjs, src/probe.ts → dist/probe.mjs
+ * and src/healthcheck.ts → dist/healthcheck.mjs, the container health check (ESM, node20,
+ * minified, tree-shaken). Code splitting keeps the AWS SDK in a
  * separate chunk that the server imports on the first AWS request, so start-up only parses
  * the small HTTP part. The runtime image needs dist/ and nothing else (no node_modules).
  * Usage: npm --prefix app run build   (or, from the repository root, npm run build:app)
+ *        node app/build.mjs --outdir DIR   (anywhere else)
  */
 import { readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const root = import.meta.dirname;
-const outdir = join(root, 'dist');
+// `--outdir DIR` builds elsewhere (tests that must not race another build of app/dist).
+const outFlag = process.argv.indexOf('--outdir');
+const outdir =
+  outFlag > 0 && process.argv[outFlag + 1] ? resolve(process.argv[outFlag + 1]) : join(root, 'dist');
 rmSync(outdir, { recursive: true, force: true });
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { server: 'src/server.ts', probe: 'src/probe.ts' },
+  entryPoints: { server: 'src/server.ts', probe: 'src/probe.ts', healthcheck: 'src/healthcheck.ts' },
   outdir,
   bundle: true,
   splitting: true,
@@ -44,7 +49,7 @@ const walk = (dir) => {
     else {
       const size = statSync(path).size;
       total += size;
-      files.push(`  ${path.slice(root.length + 1)}  ${(size / 1024).toFixed(1)} KiB`);
+      files.push(`  ${relative(root, path)}  ${(size / 1024).toFixed(1)} KiB`);
     }
   }
 };

@@ -3,6 +3,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { withCallContext } from './lib/aws-errors.ts';
 import { type BootstrapSettings, type Exec, parseGitHubRemote, runBootstrap } from './lib/bootstrap.ts';
@@ -55,6 +57,7 @@ async function parseSettings(values: Values<typeof bootstrapCommand.options>): P
     repository,
     region: resolveRegion(values.region, process.env, config.region),
     templateText,
+    oidcSubjectRepository: values['oidc-subject-repository'],
     dryRun: values['dry-run'],
     timeoutMs: minutes * 60_000,
   };
@@ -65,6 +68,8 @@ await main(bootstrapCommand, async (values, { ui }) => {
   await runBootstrap(settings, {
     cfn: withCallContext(new CloudFormationClient({ region: settings.region })),
     iam: withCallContext(new IAMClient({ region: settings.region })),
+    ecr: withCallContext(new ECRClient({ region: settings.region })),
+    ecs: withCallContext(new ECSClient({ region: settings.region })),
     exec,
     ui,
   });

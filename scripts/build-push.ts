@@ -6,7 +6,8 @@ import { buildPush, resolvePlatform } from './lib/build-push.ts';
 import { main } from './lib/cli.ts';
 import { buildPushCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
-import { imageTag } from './lib/environment.ts';
+import { tierVariable } from './lib/context.ts';
+import { ecrRepositoryName, imageTag, tierOf } from './lib/environment.ts';
 import { environmentFromFlags } from './lib/environment-flags.ts';
 import { UsageError } from './lib/errors.ts';
 import { resolveRegion } from './lib/regions.ts';
@@ -22,18 +23,23 @@ await main(buildPushCommand, async (values, { ui }) => {
   }
   imageTag(environment, sha); // validate the SHA before reading parameter files
   const region = resolveRegion(values.region, process.env, config.region);
+  // Each tier pushes to its own repository: production images never share one with previews.
+  const tier = tierOf(environment.key);
+  const repositoryName =
+    values['ecr-repository'] ||
+    process.env[tierVariable('ecrRepository', tier)] ||
+    ecrRepositoryName(config, tier);
   await buildPush(
     {
       environment,
       sha,
       region,
-      repositoryName: values['ecr-repository'] ?? (process.env.ECR_REPOSITORY || config.ecrRepository),
+      repositoryName,
       platform: resolvePlatform(environment, values.platform),
       context: join(repoRoot, 'app'),
       dockerfile: join(repoRoot, 'app', 'Dockerfile'),
       outDir: join(repoRoot, '.out', environment.key),
       dryRun: values['dry-run'],
-      repository: values.repository ?? process.env.GITHUB_REPOSITORY,
     },
     { ecr: withCallContext(new ECRClient({ region })), shell: createShell(), ui, env: process.env },
   );

@@ -3,12 +3,24 @@ import { resolve } from 'node:path';
 import { main } from './lib/cli.ts';
 import { deployCommand } from './lib/commands.ts';
 import { createAwsClients } from './lib/context.ts';
-import { defaultTemplates, deployEnvironment } from './lib/deploy.ts';
+import {
+  defaultTemplates,
+  deployEnvironment,
+  SHARED_NETWORK_MODES,
+  type SharedNetworkMode,
+} from './lib/deploy.ts';
 import { sharedNetworkStackName } from './lib/environment.ts';
+import { UsageError } from './lib/errors.ts';
 import { reportStacksOnInterrupt } from './lib/interrupt.ts';
 import { commonSettings } from './lib/pipeline-cli.ts';
 
 await main(deployCommand, async (values, { ui, signal }) => {
+  const mode = values['shared-network'] as SharedNetworkMode;
+  if (!SHARED_NETWORK_MODES.includes(mode))
+    throw new UsageError(
+      `Invalid --shared-network '${values['shared-network']}'.`,
+      'Expected deploy (the network, then the environment), only (just the shared network) or use (the network as it is).',
+    );
   const common = commonSettings(values, 'deploy');
   const clients = createAwsClients(common.context.region);
   const stacks = [
@@ -25,6 +37,7 @@ await main(deployCommand, async (values, { ui, signal }) => {
       networkTemplatePath: defaultTemplates.network,
       networkParametersFile: undefined,
       execute: !values['no-execute'],
+      sharedNetworkMode: mode,
     },
     { cfn: clients.cfn, s3: clients.s3, ui },
   );

@@ -1,10 +1,12 @@
 /**
- * `npm test`: type-check, lint, cfn-lint on every template, then every node:test suite.
+ * `npm test`: type-check, lint, cfn-lint on every template, then every node:test suite (the IAM
+ * proofs of tests/iam/ among them), then the IAM proof of the AWS calls those suites recorded.
  * Stages run in order and each prints its result; node:test's summary is the last output.
  * Usage: npm test [-- tests/unit/foo.test.ts ...]   (run only the named suites)
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { cfnLint, formatCfnLint } from './lib/cfn-lint.ts';
 import { main } from './lib/cli.ts';
@@ -13,10 +15,10 @@ import { describeError } from './lib/errors.ts';
 import { pythonTools } from './lib/python-tools.ts';
 import { repoRoot, templatePaths } from './lib/templates.ts';
 
-function run(command: string, args: string[]): Promise<number> {
+function run(command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     // The SDK warns that releases after January 2027 need Node 22; CI images pin Node 22 already.
-    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extraEnv };
     const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env });
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
@@ -34,6 +36,8 @@ function findTests(dir: string): string[] {
     });
 }
 
+/** Runs after every suite, on what they recorded; not a `.test.ts`, so no glob picks it up alone. */
+const RECORDED_CALLS_CHECK = 'tests/iam/recorded-calls.check.ts';
 const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
 const failures: string[] = [];
 const stage = async (name: string, fn: () => Promise<boolean>) => {
@@ -74,15 +78,30 @@ await main(testCommand, async (_values, { positionals: only }) => {
   if (failures.length > 0) console.log(`\nFailed stages before the test suites: ${failures.join(', ')}`);
 
   const tests = only.length > 0 ? only : findTests(join(repoRoot, 'tests'));
+  // Every test process records the AWS calls the pipeline makes (tests/support/aws-calls.ts);
+  // once all suites have finished, the IAM proof checks each recorded call against the
+  // permission list and the bootstrap policies.
+  const recordings = mkdtempSync(join(tmpdir(), 'iam-proof-calls-'));
+  const nodeTest = (files: string[]) =>
+    run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--import',
+        './tests/support/aws-calls.ts',
+        '--test',
+        '--test-reporter=spec',
+        '--test-concurrency=2',
+        '--test-timeout=600000',
+        ...files,
+      ],
+      { IAM_PROOF_RECORDINGS: recordings },
+    );
   console.log(`\n── node:test (${tests.length} suites) ──`);
-  const testCode = await run(process.execPath, [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-reporter=spec',
-    '--test-concurrency=2',
-    '--test-timeout=600000',
-    ...tests,
-  ]);
-  return failures.length > 0 || testCode !== 0 ? 1 : 0;
+  const testCode = await nodeTest(tests);
+  console.log(`\n── IAM proof: the AWS calls recorded above (${RECORDED_CALLS_CHECK}) ──`);
+  const checkCode = await nodeTest([RECORDED_CALLS_CHECK]);
+  rmSync(recordings, { recursive: true, force: true });
+  return failures.length > 0 || testCode !== 0 || checkCode !== 0 ? 1 : 0;
 });

@@ -12,7 +12,7 @@ import {
   PutImageCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
-import { type Environment, imageTag, MANAGED_BY } from './environment.ts';
+import { type Environment, imageTag, isPreviewTag } from './environment.ts';
 import { awsErrorName, UserError } from './errors.ts';
 import { loadParameterFile } from './parameters.ts';
 import { formatCommand, type Shell } from './shell.ts';
@@ -41,8 +41,6 @@ export interface BuildPushSettings {
   outDir: string;
   /** Print the docker commands instead of running them; change nothing in AWS. */
   dryRun: boolean;
-  /** The GitHub repository (owner/name), for the repository's ownership tags when it is created. */
-  repository?: string | undefined;
 }
 
 export interface BuildPushDeps {
@@ -134,6 +132,17 @@ export function isTagOfCommit(tag: string, sha: string): boolean {
   return tag === sha || tag.endsWith(`-${sha}`);
 }
 
+/**
+ * Whether `tag` may be added to the image that already carries `existingTag`. A preview tag
+ * only ever joins other preview tags, and a branch or production tag never joins a preview
+ * one: ECR expires an image with all of its tags when any one tag matches a lifecycle rule,
+ * so an image a branch environment (or production) runs must never carry a `pr-` tag, which
+ * the preview-expiry rule selects. Pure.
+ */
+export function mayShareImage(existingTag: string, tag: string): boolean {
+  return isPreviewTag(existingTag) === isPreviewTag(tag);
+}
+
 function wildcardMatches(filter: string, tag: string): boolean {
   const pattern = filter.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
   return new RegExp(`^${pattern}$`).test(tag);
@@ -180,6 +189,11 @@ export function buildxArgs(input: BuildxInput): string[] {
     `${input.repositoryUri}:${input.tag}`,
     '--label',
     `org.opencontainers.image.revision=${input.sha}`,
+    // The tag in the image config makes every build its own manifest: a reproducible build
+    // of one commit for a preview and for a branch environment must not end up as one image
+    // carrying both tags (see mayShareImage).
+    '--label',
+    `org.opencontainers.image.ref.name=${input.tag}`,
     '--file',
     input.dockerfile,
   ];
@@ -217,6 +231,8 @@ async function describeRepository(ecr: ECRClient, name: string): Promise<Reposit
 /**
  * The repository, created when missing with immutable release tags (a SHA tag can never be
  * moved to other content), a mutable exception for the Buildx cache tags, and scan on push.
+ * For the local rehearsal's emulator only: in AWS the bootstrap owns the repositories, and the
+ * deploy roles cannot create one (build-push stops and points at `npm run bootstrap`).
  */
 export async function ensureRepository(
   ecr: ECRClient,
@@ -266,11 +282,15 @@ export async function digestOfTag(
   }
 }
 
-/** An image of the same commit under another tag (e.g. production's `<sha>` for a preview). */
+/**
+ * An image of the same commit under another tag that `accept` allows (e.g. `pr-12-<sha>` for
+ * the preview pr-13), or undefined.
+ */
 export async function findImageOfCommit(
   ecr: ECRClient,
   repositoryName: string,
   sha: string,
+  accept: (tag: string) => boolean = () => true,
 ): Promise<{ digest: string; tag: string } | undefined> {
   let nextToken: string | undefined;
   do {
@@ -278,8 +298,11 @@ export async function findImageOfCommit(
       new DescribeImagesCommand({ repositoryName, filter: { tagStatus: 'TAGGED' }, nextToken }),
     );
     for (const detail of page.imageDetails ?? []) {
-      const tag = (detail.imageTags ?? []).find((t) => isTagOfCommit(t, sha));
-      if (tag !== undefined && detail.imageDigest !== undefined) return { digest: detail.imageDigest, tag };
+      const tags = detail.imageTags ?? [];
+      // Every tag of the image must be acceptable, not just one: the image is shared as a whole.
+      const tag = tags.find((t) => isTagOfCommit(t, sha));
+      if (tag !== undefined && tags.every(accept) && detail.imageDigest !== undefined)
+        return { digest: detail.imageDigest, tag };
     }
     nextToken = page.nextToken;
   } while (nextToken !== undefined);
@@ -410,14 +433,17 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
   const { ecr, shell, ui } = deps;
   const tag = imageTag(settings.environment, settings.sha);
   const name = settings.repositoryName;
-  const ownership: Record<string, string> = { 'gitops:managed-by': MANAGED_BY };
-  if (settings.repository !== undefined) ownership['gitops:repository'] = settings.repository;
 
-  const repository = settings.dryRun
-    ? await describeRepository(ecr, name)
-    : (await ensureRepository(ecr, name, ownership, ui)).repository;
-  if (repository === undefined)
-    ui.info(`[dry-run] ECR repository ${name} does not exist; it would be created.`);
+  // The bootstrap owns each tier's repository (lifecycle rules, immutability, retention); the
+  // deploy roles may push to it but never create one.
+  const repository = await describeRepository(ecr, name);
+  if (repository === undefined) {
+    const message = `ECR repository ${name} does not exist in ${settings.region}.`;
+    const hint =
+      "Run `npm run bootstrap` (it creates each tier's repository), or pass --ecr-repository / set the tier's *_ECR_REPOSITORY variable to the repository it created.";
+    if (!settings.dryRun) throw new UserError(message, hint);
+    ui.warn(`[dry-run] ${message} ${hint}`);
+  }
   const repositoryUri =
     repository?.repositoryUri ?? `<account>.dkr.ecr.${settings.region}.amazonaws.com/${name}`;
   const base = {
@@ -450,7 +476,17 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
     });
   }
 
-  const sameCommit = repository === undefined ? undefined : await findImageOfCommit(ecr, name, settings.sha);
+  const sameCommit =
+    repository === undefined
+      ? undefined
+      : await findImageOfCommit(ecr, name, settings.sha, (existingTag) => mayShareImage(existingTag, tag));
+  if (sameCommit === undefined && repository !== undefined) {
+    const otherKind = await findImageOfCommit(ecr, name, settings.sha);
+    if (otherKind !== undefined)
+      ui.info(
+        `${name}:${otherKind.tag} is the same commit, but ${isPreviewTag(tag) ? 'a preview tag never goes onto an image other environments run' : 'an image other environments run never shares a manifest with a preview tag'} (the preview-expiry rule would delete it): building ${tag}.`,
+      );
+  }
   const platformsOf =
     deps.platformsOf ?? ((repo: string, digest: string) => imagePlatforms(ecr, repo, digest));
   const reusable =

@@ -25,7 +25,7 @@ export interface ChangeSetInput {
   parameters: Parameter[];
   tags: Tag[];
   capabilities: string[];
-  /** CloudFormation service role (CFN_EXECUTION_ROLE_ARN). */
+  /** CloudFormation service role of the tier (PRODUCTION_ or NONPRODUCTION_CFN_EXECUTION_ROLE_ARN). */
   roleArn?: string;
   /** Shown in the console; default `ecs-ipv6-gitops <changeSetName>`. */
   description?: string;

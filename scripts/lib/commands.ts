@@ -43,21 +43,33 @@ export const commonOptions = {
     valueName: 'owner/name',
     description: 'Repository for the ownership tags (default: GITHUB_REPOSITORY, then the origin remote).',
   },
-  'role-arn': { type: 'string', valueName: 'arn', description: 'The deploy role (default: AWS_ROLE_ARN).' },
+  'role-arn': {
+    type: 'string',
+    valueName: 'arn',
+    description: "The tier's deploy role (default: AWS_PRODUCTION_ROLE_ARN or AWS_NONPRODUCTION_ROLE_ARN).",
+  },
   'cfn-role-arn': {
     type: 'string',
     valueName: 'arn',
-    description: 'CloudFormation service role for every stack operation (default: CFN_EXECUTION_ROLE_ARN).',
+    description:
+      "The tier's CloudFormation service role for every stack operation (default: PRODUCTION_ or NONPRODUCTION_CFN_EXECUTION_ROLE_ARN).",
   },
   'artifact-bucket': {
     type: 'string',
     valueName: 'bucket',
-    description: 'Bucket for packaged nested templates (default: ARTIFACT_BUCKET).',
+    description:
+      "The tier's bucket for packaged nested templates (default: PRODUCTION_ or NONPRODUCTION_ARTIFACT_BUCKET).",
   },
   'ecr-repository': {
     type: 'string',
     valueName: 'name',
-    description: 'ECR repository (default: ECR_REPOSITORY, then cfn/project.yml).',
+    description:
+      "The tier's ECR repository (default: PRODUCTION_ or NONPRODUCTION_ECR_REPOSITORY, then the bootstrap's name).",
+  },
+  'permissions-boundary-arn': {
+    type: 'string',
+    valueName: 'arn',
+    description: 'Permissions boundary of every stack-created IAM role (default: PERMISSIONS_BOUNDARY_ARN).',
   },
   'run-id': {
     type: 'string',
@@ -103,6 +115,13 @@ export const deployCommand = {
       type: 'string',
       valueName: 'path',
       description: 'Use this parameter file instead of cfn/environments/<kind>.yml.',
+    },
+    'shared-network': {
+      type: 'string',
+      valueName: 'mode',
+      default: 'deploy',
+      description:
+        'deploy: the shared network, then the environment; only: just the shared network; use: read it, never change it.',
     },
   },
   examples: [
@@ -165,12 +184,8 @@ export const buildPushCommand = {
     'ecr-repository': {
       type: 'string',
       valueName: 'name',
-      description: 'ECR repository (default: ECR_REPOSITORY, then cfn/project.yml).',
-    },
-    repository: {
-      type: 'string',
-      valueName: 'owner/name',
-      description: 'Repository for the ownership tags of a new ECR repository (default: GITHUB_REPOSITORY).',
+      description:
+        "The tier's ECR repository (default: PRODUCTION_ or NONPRODUCTION_ECR_REPOSITORY, then the bootstrap's name).",
     },
   },
   examples: ['npm run build-push -- --environment pr-12 --sha "$(git rev-parse HEAD)" --dry-run'],
@@ -216,7 +231,7 @@ export const bootstrapCommand = {
   summary:
     'Deploy <app>-bootstrap once per account and region (admin credentials), then print the repository variables.',
   description:
-    'Creates or reuses the GitHub OIDC provider, the deploy and execution roles, the artifact bucket and the ECR repository. Sets the variables with gh when it is logged in.',
+    'Checks the ECS dualStackIPv6 account setting, creates or reuses the GitHub OIDC provider, and per tier a deploy role, an execution role, an artifact bucket and an ECR repository, plus the permissions boundary (docs/security.md). Explains the upgrade from the single-role stack. Sets the variables with gh when it is logged in.',
   options: {
     repository: {
       type: 'string',
@@ -233,6 +248,12 @@ export const bootstrapCommand = {
       default: false,
       description: 'Read only: print the parameters and what would change.',
     },
+    'oidc-subject-repository': {
+      type: 'string',
+      valueName: 'owner@id/name@id',
+      description:
+        "The repository in the tokens' immutable-id subject form (default: from gh when cfn/project.yml says oidcSubjectFormat: immutable).",
+    },
     'timeout-minutes': {
       type: 'string',
       valueName: 'minutes',
@@ -243,6 +264,52 @@ export const bootstrapCommand = {
   examples: [
     'npm run bootstrap -- --dry-run',
     'npm run bootstrap -- --repository octo-org/ecs-ipv6-gitops --region us-east-1',
+  ],
+} as const satisfies CommandSpec;
+
+/** `npm run doctor`: the read-only preflight (scripts/lib/doctor.ts, docs/doctor.md). */
+export const doctorCommand = {
+  name: 'doctor',
+  summary: 'Read-only preflight against the real AWS account: is it ready for the first deploy?',
+  description:
+    "Asks AWS, with the credentials in use: whose they are (region, tier); whether the bootstrap stack is present and current, with the OIDC provider and the roles' trust; whether each tier's deploy role allows every call the pipeline makes (iam:SimulatePrincipalPolicy, every denied action named); the ECS dualStackIPv6 account setting, the region's support for the network mode and the app's dual-stack endpoints, and the quotas a deploy would hit with their usage; the ECR repositories and artifact buckets; and, with --environment, the environment's stacks (status and gitops:* ownership tags). One line per check (✔ pass, ⚠ warning, ✖ failure with what to do); exits 1 when any check fails. Read-only, except --detect-drift: CloudFormation's DetectStackDrift starts a drift detection operation on the stacks (it changes nothing in them, but it is not a read call).",
+  options: {
+    environment: {
+      type: 'string',
+      valueName: 'key',
+      description: 'Also check this environment (pr-<n>, br-<slug>, production): its tier only, its stacks.',
+    },
+    region: { type: 'string', description: 'AWS region (default: AWS_REGION, else cfn/project.yml).' },
+    repository: {
+      type: 'string',
+      valueName: 'owner/name',
+      description:
+        'GitHub repository for the trust subjects and ownership tags (default: GITHUB_REPOSITORY, else the git remote).',
+    },
+    json: {
+      type: 'boolean',
+      default: false,
+      description: 'Print the checks as one JSON document instead of lines.',
+    },
+    'only-before-first-deploy': {
+      type: 'boolean',
+      default: false,
+      description:
+        "With --environment: when the environment's stack exists already, say so and exit 0 without the checks (the workflows' step before every deploy).",
+    },
+    'detect-drift': {
+      type: 'boolean',
+      default: false,
+      description:
+        'Run CloudFormation drift detection on the environment stacks (DetectStackDrift: not read-only).',
+    },
+  },
+  examples: [
+    'npm run doctor',
+    'npm run doctor -- --environment production',
+    'npm run doctor -- --environment pr-12 --json',
+    'npm run doctor -- --environment br-staging --detect-drift',
+    'npm run doctor -- --environment pr-12 --only-before-first-deploy',
   ],
 } as const satisfies CommandSpec;
 
@@ -397,12 +464,18 @@ export const planCommand = {
     'artifact-bucket': {
       type: 'string',
       valueName: 'bucket',
-      description: 'For the preview (default: ARTIFACT_BUCKET).',
+      description: "For the preview (default: the tier's PRODUCTION_ or NONPRODUCTION_ARTIFACT_BUCKET).",
     },
     'cfn-role-arn': {
       type: 'string',
       valueName: 'arn',
-      description: 'For the preview (default: CFN_EXECUTION_ROLE_ARN).',
+      description:
+        "For the preview (default: the tier's PRODUCTION_ or NONPRODUCTION_CFN_EXECUTION_ROLE_ARN).",
+    },
+    'permissions-boundary-arn': {
+      type: 'string',
+      valueName: 'arn',
+      description: 'For the preview (default: PERMISSIONS_BOUNDARY_ARN).',
     },
     'run-id': {
       type: 'string',
@@ -448,11 +521,7 @@ const contextFlags = {
     valueName: 'owner/name',
     description: 'GitHub repository that owns the stacks (default: GITHUB_REPOSITORY, then the git remote).',
   },
-  'ecr-repository': {
-    type: 'string',
-    valueName: 'name',
-    description: 'ECR repository (default: ECR_REPOSITORY, then cfn/project.yml).',
-  },
+  'ecr-repository': commonOptions['ecr-repository'],
 } as const satisfies OptionTable;
 
 const text = (description: string, valueName = 'value') =>
@@ -526,13 +595,15 @@ export const rollbackCommand = {
     confirm: text("Must be 'production' to roll production back.", 'production'),
     'deadline-seconds': text('Verification deadline (default 180).', 'seconds'),
     'in-vpc': text('Where the IPv6 checks run: auto, always or never (default auto).', 'mode'),
-    region: text('AWS region (default: AWS_REGION, then cfn/project.yml).', 'region'),
-    repository: text('GitHub repository owner/name (default: GITHUB_REPOSITORY).', 'owner/name'),
-    'cfn-role-arn': text('CloudFormation service role (default: CFN_EXECUTION_ROLE_ARN).', 'arn'),
-    'artifact-bucket': text('Artifact bucket (default: ARTIFACT_BUCKET).', 'name'),
-    'ecr-repository': text('ECR repository (default: ECR_REPOSITORY, then cfn/project.yml).', 'name'),
-    'run-id': text('Run id (default: GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT).', 'id'),
-    'timeout-minutes': text('How long to wait for the stack update (default 60).', 'minutes'),
+    region: commonOptions.region,
+    repository: commonOptions.repository,
+    'role-arn': commonOptions['role-arn'],
+    'cfn-role-arn': commonOptions['cfn-role-arn'],
+    'artifact-bucket': commonOptions['artifact-bucket'],
+    'ecr-repository': commonOptions['ecr-repository'],
+    'permissions-boundary-arn': commonOptions['permissions-boundary-arn'],
+    'run-id': commonOptions['run-id'],
+    'timeout-minutes': commonOptions['timeout-minutes'],
     resolve: {
       type: 'boolean',
       default: false,
@@ -582,6 +653,7 @@ export const commands: readonly CommandSpec[] = [
   rollbackCommand,
   localCommand,
   bootstrapCommand,
+  doctorCommand,
   resolveCommand,
   prCommentCommand,
   cfnLintCommand,

@@ -40,7 +40,21 @@ export function validateProjectConfig(raw: unknown, source = 'cfn/project.yml'):
       `${source}: '${productionBranch}' is both the production branch and a branch environment.`,
     );
   }
-  return { app, region, productionBranch, branchEnvironments: branches as string[], ecrRepository };
+  const format = r.oidcSubjectFormat ?? 'classic';
+  if (format !== 'classic' && format !== 'immutable') {
+    throw new UserError(
+      `${source}: 'oidcSubjectFormat' is ${JSON.stringify(format)}.`,
+      "Expected 'classic' (repo:owner/name:...) or 'immutable' (repo:owner@ID/name@ID:...); see docs/security.md.",
+    );
+  }
+  return {
+    app,
+    region,
+    productionBranch,
+    branchEnvironments: branches as string[],
+    ecrRepository,
+    ...(format === 'immutable' ? { oidcSubjectFormat: format } : {}),
+  };
 }
 
 /** Read and validate cfn/project.yml (or another path). */

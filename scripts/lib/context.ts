@@ -2,25 +2,80 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { withCallContext } from './aws-errors.ts';
+import type { Tier } from './environment.ts';
 import { UserError } from './errors.ts';
 import { resolveRegion } from './regions.ts';
 
 /**
- * Where and as whom the pipeline runs: repository, region, roles, artifact bucket and a run
- * id, from flags first, then the repository variables the workflows export, then local
- * fallbacks (git remote, cfn/project.yml, a timestamp).
+ * Where and as whom the pipeline runs: repository, region, the tier's roles, artifact bucket,
+ * ECR repository and permissions boundary, and a run id, from flags first, then the
+ * repository variables the workflows export (one set per tier, see TIER_VARIABLES), then
+ * local fallbacks (git remote, cfn/project.yml, a timestamp).
  */
+
+/** The tier-specific settings and the repository variable (set by `npm run bootstrap`) of each. */
+export const TIER_VARIABLES = {
+  roleArn: {
+    production: 'AWS_PRODUCTION_ROLE_ARN',
+    nonproduction: 'AWS_NONPRODUCTION_ROLE_ARN',
+    flag: '--role-arn',
+    what: 'deploy role',
+    legacy: 'AWS_ROLE_ARN',
+  },
+  cfnRoleArn: {
+    production: 'PRODUCTION_CFN_EXECUTION_ROLE_ARN',
+    nonproduction: 'NONPRODUCTION_CFN_EXECUTION_ROLE_ARN',
+    flag: '--cfn-role-arn',
+    what: 'CloudFormation execution role',
+    legacy: 'CFN_EXECUTION_ROLE_ARN',
+  },
+  artifactBucket: {
+    production: 'PRODUCTION_ARTIFACT_BUCKET',
+    nonproduction: 'NONPRODUCTION_ARTIFACT_BUCKET',
+    flag: '--artifact-bucket',
+    what: 'artifact bucket',
+    legacy: 'ARTIFACT_BUCKET',
+  },
+  ecrRepository: {
+    production: 'PRODUCTION_ECR_REPOSITORY',
+    nonproduction: 'NONPRODUCTION_ECR_REPOSITORY',
+    flag: '--ecr-repository',
+    what: 'ECR repository',
+    legacy: 'ECR_REPOSITORY',
+  },
+  permissionsBoundaryArn: {
+    production: 'PERMISSIONS_BOUNDARY_ARN',
+    nonproduction: 'PERMISSIONS_BOUNDARY_ARN',
+    flag: '--permissions-boundary-arn',
+    what: 'permissions boundary',
+    legacy: undefined,
+  },
+} as const satisfies Record<
+  string,
+  { production: string; nonproduction: string; flag: string; what: string; legacy: string | undefined }
+>;
+
+export type TierSetting = keyof typeof TIER_VARIABLES;
+
+/** The repository variable that holds `setting` for `tier`. Pure. */
+export function tierVariable(setting: TierSetting, tier: Tier): string {
+  return TIER_VARIABLES[setting][tier];
+}
 
 export interface PipelineContext {
   /** `owner/name` — goes into the ownership tags. */
   repository: string;
   region: string;
+  /** The environment's tier: it selects every setting below that has one per tier. */
+  tier: Tier;
   /** Deploy role the workflow assumed (informational; credentials come from the SDK chain). */
   roleArn: string | undefined;
   /** CloudFormation service role passed as RoleARN. */
   cfnRoleArn: string | undefined;
   artifactBucket: string | undefined;
   ecrRepository: string;
+  /** Managed policy every stack-created role carries (template parameter PermissionsBoundaryArn). */
+  permissionsBoundaryArn: string | undefined;
   /** Unique per workflow run attempt; part of change-set names. */
   runId: string;
   /** Git ref for the gitops:ref tag. */
@@ -34,6 +89,7 @@ export interface ContextFlags {
   cfnRoleArn?: string | undefined;
   artifactBucket?: string | undefined;
   ecrRepository?: string | undefined;
+  permissionsBoundaryArn?: string | undefined;
   runId?: string | undefined;
 }
 
@@ -46,14 +102,15 @@ export function repositoryFromRemote(url: string): string | undefined {
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /**
- * Resolve the context. Pure apart from `gitRemote`, which is only called when neither the
- * flag nor GITHUB_REPOSITORY names the repository.
+ * Resolve the context for `defaults.tier`: each tier setting from its flag, else the tier's
+ * repository variable (TIER_VARIABLES). Pure apart from `gitRemote`, which is only called
+ * when neither the flag nor GITHUB_REPOSITORY names the repository.
  * @throws UserError naming the flag or variable to set.
  */
 export function resolveContext(
   flags: ContextFlags,
   env: NodeJS.ProcessEnv,
-  defaults: { region: string; ecrRepository: string },
+  defaults: { region: string; ecrRepository: string; tier: Tier },
   gitRemote: () => string | undefined,
   now: () => Date = () => new Date(),
 ): PipelineContext {
@@ -89,16 +146,51 @@ export function resolveContext(
   if (!/^[A-Za-z0-9-]{1,60}$/.test(runId)) {
     throw new UserError(`Invalid run id '${runId}'. Use letters, digits and dashes (at most 60).`);
   }
+  const tier = defaults.tier;
+  const setting = (name: TierSetting) => pick(flags[name], tierVariable(name, tier));
   return {
     repository,
     region,
-    roleArn: pick(flags.roleArn, 'AWS_ROLE_ARN'),
-    cfnRoleArn: pick(flags.cfnRoleArn, 'CFN_EXECUTION_ROLE_ARN'),
-    artifactBucket: pick(flags.artifactBucket, 'ARTIFACT_BUCKET'),
-    ecrRepository: pick(flags.ecrRepository, 'ECR_REPOSITORY') ?? defaults.ecrRepository,
+    tier,
+    roleArn: setting('roleArn'),
+    cfnRoleArn: setting('cfnRoleArn'),
+    artifactBucket: setting('artifactBucket'),
+    ecrRepository: setting('ecrRepository') ?? defaults.ecrRepository,
+    permissionsBoundaryArn: setting('permissionsBoundaryArn'),
     runId,
     ref: env.GITHUB_HEAD_REF ? `refs/heads/${env.GITHUB_HEAD_REF}` : env.GITHUB_REF || undefined,
   };
+}
+
+/**
+ * Fail, naming the flag and the repository variable, when a setting the command needs is
+ * missing. Mentions the single-role variable of the old bootstrap when that one is set, since
+ * the pipeline no longer reads it (docs/security.md, "Upgrading from the single role").
+ * @throws UserError
+ */
+export function requireTierSettings(
+  context: PipelineContext,
+  settings: readonly TierSetting[],
+  env: NodeJS.ProcessEnv,
+): void {
+  const missing = settings.filter((name) => {
+    const value = context[name];
+    return value === undefined || value === '';
+  });
+  if (missing.length === 0) return;
+  const described = missing.map((name) => {
+    const spec = TIER_VARIABLES[name];
+    return `the ${context.tier} ${spec.what} (repository variable ${spec[context.tier]}, or ${spec.flag})`;
+  });
+  const legacy = missing
+    .map((name) => TIER_VARIABLES[name].legacy)
+    .filter((name): name is NonNullable<typeof name> => name !== undefined && Boolean(env[name]));
+  throw new UserError(
+    `Missing ${described.join(', ')}.`,
+    legacy.length > 0
+      ? `${legacy.join(', ')} belong(s) to the old single-role bootstrap and are no longer read: run npm run bootstrap, which sets the per-tier variables (docs/security.md, "Upgrading from the single role").`
+      : 'Run npm run bootstrap (it prints and, with a logged-in gh CLI, sets the repository variables), or pass the flag.',
+  );
 }
 
 export interface AwsClients {

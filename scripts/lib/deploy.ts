@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatChangesMarkdown } from './change-summary.ts';
-import type { PipelineContext } from './context.ts';
+import { type PipelineContext, tierVariable } from './context.ts';
 import {
   type Environment,
   ownershipTags,
   type ProjectConfig,
   sharedNetworkStackName,
+  tierOf,
 } from './environment.ts';
 import { UserError } from './errors.ts';
 import {
@@ -43,11 +44,20 @@ export interface DeploySettings {
   networkParametersFile: string | undefined;
   timeoutMinutes: number;
   execute: boolean;
+  /**
+   * What to do with the shared non-production network: `deploy` it, then the environment
+   * (default); deploy `only` it (the workflows' shared-network job, serialized across all
+   * runs); or `use` it as it is, never changing it (the deploy job after that one).
+   */
+  sharedNetworkMode?: SharedNetworkMode;
   /** Where outputs.json / changes.md / changes.json / deployed.json go: `.out/<env>`. */
   outDir: string;
   /** Tags on the environment stack besides the ownership tags (rollback's `gitops:pinned`). */
   extraTags?: { Key: string; Value: string }[];
 }
+
+export type SharedNetworkMode = 'deploy' | 'only' | 'use';
+export const SHARED_NETWORK_MODES: readonly SharedNetworkMode[] = ['deploy', 'only', 'use'];
 
 export interface DeployDeps {
   cfn: CloudFormationClient;
@@ -111,6 +121,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     const networkMode = file.values.NetworkMode ?? String(declared.NetworkMode?.Default ?? 'dualstack');
     if ('NetworkMode' in declared) assertNetworkModeSupported(context.region, networkMode);
 
+    const mode = settings.sharedNetworkMode ?? 'deploy';
     const pipeline: Record<string, string> = {};
     const fill = (name: string, value: string | undefined) => {
       if (name in declared && value !== undefined) pipeline[name] = value;
@@ -119,7 +130,23 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     // cfn/project.yml is the one source of these names; templates default to the sample's.
     fill('AppName', config.app);
     fill('EcrRepositoryName', context.ecrRepository);
-    if ('ImageUri' in declared && declared.ImageUri?.Default === undefined && !settings.imageUri) {
+    // The tier decides the IAM path of the stack's roles, and every such role carries the
+    // bootstrap's permissions boundary (the execution roles may create roles only with it).
+    const tier = tierOf(environment.key);
+    fill('Tier', tier);
+    if ('PermissionsBoundaryArn' in declared && !context.permissionsBoundaryArn) {
+      throw new UserError(
+        `${environment.stackName} needs the permissions boundary for its IAM roles.`,
+        `Set the repository variable ${tierVariable('permissionsBoundaryArn', tier)} (the bootstrap output PermissionsBoundaryArn) or pass --permissions-boundary-arn.`,
+      );
+    }
+    fill('PermissionsBoundaryArn', context.permissionsBoundaryArn);
+    if (
+      mode !== 'only' &&
+      'ImageUri' in declared &&
+      declared.ImageUri?.Default === undefined &&
+      !settings.imageUri
+    ) {
       throw new UserError(
         'The image to deploy is missing.',
         'Pass --image-uri (the build-push output image-uri).',
@@ -127,6 +154,10 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     }
     fill('ImageUri', settings.imageUri);
     fill('DualStackImageUri', settings.imageUriDualstack);
+    // Every parameter is checked before anything is created, the shared network included
+    // (e.g. an ipv6-only deploy without the dual-stack image name); the network's ids follow.
+    // `--shared-network only` deploys no environment stack, so it needs no image.
+    if (mode !== 'only') resolveParameters(template, file.values, pipeline, file.source);
 
     const common = {
       runId: context.runId,
@@ -144,16 +175,24 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     };
 
     let sharedNetwork: DeployReport['sharedNetwork'];
+    if (mode === 'only' && !(environment.sharedNetwork && 'ExistingVpcId' in declared)) {
+      ui.info(`${environment.key} has its own network: no shared network to deploy, nothing to do.`);
+      summary.push('Nothing to do: this environment does not use the shared network.');
+      return { status: 'no-changes', stackName: sharedNetworkStackName(config), outputs: {} };
+    }
     if (environment.sharedNetwork && 'ExistingVpcId' in declared) {
       const stackName = sharedNetworkStackName(config);
       const network = await ui.group(`Shared network ${stackName}`, async () => {
-        if (!settings.execute) {
-          // A plan must not create or change shared infrastructure: read what is there.
+        if (!settings.execute || mode === 'use') {
+          // A plan, and a deploy told to use the network as it is, must not create or change
+          // shared infrastructure: read what is there.
           const existing = await describeStack(deps.cfn, stackName);
-          if (existing === undefined) {
+          if (existing === undefined || existing.StackStatus === 'REVIEW_IN_PROGRESS') {
             throw new UserError(
-              `The shared network ${stackName} does not exist yet, so --no-execute cannot plan ${environment.stackName} on it.`,
-              'Deploy any preview or branch environment once (without --no-execute); it creates the shared network.',
+              `The shared network ${stackName} does not exist yet, so ${mode === 'use' ? '--shared-network use' : '--no-execute'} cannot ${settings.execute ? 'deploy' : 'plan'} ${environment.stackName} on it.`,
+              mode === 'use'
+                ? 'Run the deploy with --shared-network only (the workflows shared-network job) first.'
+                : 'Deploy any preview or branch environment once (without --no-execute); it creates the shared network.',
             );
           }
           const outputs: Record<string, string> = {};
@@ -167,8 +206,14 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
           networkTemplate,
           networkFile.values,
           Object.fromEntries(
-            Object.entries({ EnvironmentKey: 'shared-network', AppName: config.app }).filter(
-              ([name]) => name in (networkTemplate.Parameters ?? {}),
+            Object.entries({
+              EnvironmentKey: 'shared-network',
+              AppName: config.app,
+              Tier: tierOf('shared-network'),
+              PermissionsBoundaryArn: context.permissionsBoundaryArn,
+            }).filter(
+              (entry): entry is [string, string] =>
+                entry[1] !== undefined && entry[0] in (networkTemplate.Parameters ?? {}),
             ),
           ),
           networkFile.source,
@@ -202,6 +247,11 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       fill('ExistingVpcId', network.outputs.VpcId);
       fill('ExistingPublicSubnetIds', network.outputs.PublicSubnetIds);
       fill('ExistingTaskSubnetIds', subnets);
+      if (mode === 'only') {
+        ui.info(`${stackName}: ${network.status}; the environment stack is left to the deploy job.`);
+        summary.push(`Shared network \`${stackName}\`: **${network.status}**`);
+        return { status: network.status, stackName, outputs: network.outputs, sharedNetwork };
+      }
     }
 
     const parameters = resolveParameters(template, file.values, pipeline, file.source);

@@ -17,6 +17,11 @@ export interface ProjectConfig {
   productionBranch: string;
   branchEnvironments: string[];
   ecrRepository: string;
+  /**
+   * Form of the OIDC `sub` claim of this repository's tokens: `classic` (`repo:owner/name:...`,
+   * the default) or `immutable` (`repo:owner@ID/name@ID:...`). Only bootstrap reads it.
+   */
+  oidcSubjectFormat?: 'classic' | 'immutable';
 }
 
 export interface Environment {
@@ -84,6 +89,38 @@ export function branchSlug(branch: string): string {
   if (!needsHash) return slug;
   const head = slug.slice(0, MAX_SLUG_LENGTH - HASH_LENGTH - 1).replace(/-+$/, '');
   return `${head}-${shortHash(branch)}`;
+}
+
+/**
+ * The two credential tiers (see docs/security.md). Production has its own deploy role,
+ * CloudFormation execution role, ECR repository and artifact bucket; previews and branch
+ * environments share the non-production ones and can never reach production's.
+ */
+export type Tier = 'production' | 'nonproduction';
+
+export const TIERS: readonly Tier[] = ['production', 'nonproduction'];
+
+/**
+ * The tier of an environment key: `production` for `production`, `nonproduction` for every
+ * `pr-*` and `br-*` key (and the shared network, which only they use). Pure; the one place
+ * that decides which role, repository, bucket and role path an environment gets.
+ */
+export function tierOf(key: string): Tier {
+  return key === 'production' ? 'production' : 'nonproduction';
+}
+
+/**
+ * The ECR repository of a tier, named from cfn/project.yml `ecrRepository`: production keeps
+ * that name, non-production gets `<ecrRepository>-nonproduction`. Bootstrap creates both
+ * under these names; the pipeline falls back to them when the repository variables are unset.
+ */
+export function ecrRepositoryName(config: Pick<ProjectConfig, 'ecrRepository'>, tier: Tier): string {
+  return tier === 'production' ? config.ecrRepository : `${config.ecrRepository}-nonproduction`;
+}
+
+/** IAM path of the roles an environment's stacks create: `/<app>/<tier>/` (see cfn/parent.yml Tier). */
+export function appRolePath(config: Pick<ProjectConfig, 'app'>, tier: Tier): string {
+  return `/${config.app}/${tier}/`;
 }
 
 export function stackName(config: Pick<ProjectConfig, 'app'>, key: string): string {
@@ -256,6 +293,17 @@ export function imageTag(environment: Environment, sha: string): string {
     );
   }
   return environment.kind === 'preview' ? `${environment.key}-${sha}` : sha;
+}
+
+/**
+ * Prefix shared by every preview image tag: the non-production repository's lifecycle rule
+ * expires images by it (cfn/bootstrap/bootstrap.yml, rule 2, `tagPrefixList: ["pr-"]`).
+ */
+export const PREVIEW_TAG_PREFIX = 'pr-';
+
+/** True for a preview image tag (`pr-<n>-<sha>`). Pure. */
+export function isPreviewTag(tag: string): boolean {
+  return tag.startsWith(PREVIEW_TAG_PREFIX);
 }
 
 /** Prefix of every image tag a preview environment owns (what teardown removes). */

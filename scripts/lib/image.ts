@@ -216,6 +216,8 @@ export function parseImageSize(size: number | string): number {
 
 export interface RunningContainer {
   process: ChildProcess;
+  /** The buildah working container, for `containerRunArgv` (a second process in it). */
+  container: string;
   /** SIGTERM the app inside the container (as ECS does), wait up to `graceMs`, then kill. */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -242,22 +244,11 @@ export function runImageInNamespace(options: {
   const container = capture('buildah', ['from', '--quiet', options.image]);
   const envArgs = Object.entries(options.env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
   capture('buildah', ['config', ...envArgs, container]);
-  const child = options.lab.spawn([
-    'env',
-    `STORAGE_DRIVER=vfs`,
-    'buildah',
-    'run',
-    '--isolation',
-    'chroot',
-    '--network',
-    'host',
-    container,
-    '--',
-    ...(options.argv ?? imageCommand(options.image)),
-  ]);
+  const child = options.lab.spawn(containerRunArgv(container, options.argv ?? imageCommand(options.image)));
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return {
     process: child,
+    container,
     async stop(graceMs = 10_000) {
       if (child.pid !== undefined && child.exitCode === null) {
         // buildah run does not forward SIGTERM; signal the app process inside the container.
@@ -285,6 +276,27 @@ export function runImageInNamespace(options: {
       return child.exitCode;
     },
   };
+}
+
+/**
+ * argv that runs `argv` in a buildah working container, in the network namespace it is
+ * started in (chroot isolation, host network: the lab's), with the container's config
+ * (environment, working directory, user) as ECS would run a health check command in it.
+ */
+export function containerRunArgv(container: string, argv: readonly string[]): string[] {
+  return [
+    'env',
+    'STORAGE_DRIVER=vfs',
+    'buildah',
+    'run',
+    '--isolation',
+    'chroot',
+    '--network',
+    'host',
+    container,
+    '--',
+    ...argv,
+  ];
 }
 
 /** The image's configured entrypoint + cmd. */

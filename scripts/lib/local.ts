@@ -17,11 +17,13 @@ import {
   parseEnvironmentKey,
   resolveEvent,
   sharedNetworkStackName,
+  tierOf,
 } from './environment.ts';
 import { UserError } from './errors.ts';
 import { type FrontDoor, startFrontDoor } from './front-door.ts';
 import {
   buildImage,
+  containerRunArgv,
   detectImageBuilder,
   ensureLocalBaseImage,
   type ImageBuilder,
@@ -31,10 +33,12 @@ import {
 import { createLab, type Lab, type LabMode, namespaceSupport } from './netns.ts';
 import { packageTemplate } from './packaging.ts';
 import { loadParameterFile, resolveParameters } from './parameters.ts';
+import { examplePermissionsBoundaryArn } from './plan.ts';
 import { renderComment } from './pr-comment.ts';
 import { pythonTools } from './python-tools.ts';
 import { assertNetworkModeSupported } from './regions.ts';
-import { type RenderedTree, renderTree } from './render.ts';
+import { type RenderedTree, renderTemplate, renderTree } from './render.ts';
+import { createShell } from './shell.ts';
 import { formatStages, runStages, type Stage, type StageOutcome } from './stages.ts';
 import { cfnDir, readTemplate, repoRoot, type Template, templatePaths } from './templates.ts';
 import type { Ui } from './ui.ts';
@@ -83,7 +87,16 @@ interface Context {
   lab?: Lab;
   emulator?: Emulator;
   imageTag?: string;
-  app?: { stop(): Promise<unknown>; process: ChildProcess; env: Record<string, string>; logs: string[] };
+  /** Why the app runs from its bundle rather than its image, when it does. */
+  noImage?: string;
+  app?: {
+    stop(): Promise<unknown>;
+    process: ChildProcess;
+    env: Record<string, string>;
+    logs: string[];
+    /** The buildah working container the app runs in (image runs only). */
+    container?: string;
+  };
   dns?: DnsServer;
   frontDoor?: FrontDoor;
   url?: string;
@@ -143,6 +156,57 @@ export function dataPathFacts(tree: RenderedTree): DataPathFacts {
     containerPort: Number.isFinite(port) ? port : CONTAINER_PORT_DEFAULT,
     healthCheckPath: String(targetGroup?.HealthCheckPath ?? '/healthz'),
   };
+}
+
+/** The task definition's container health check, as the rehearsal runs it. */
+export interface ContainerHealthCheck {
+  /** The command as a process argv (`CMD` dropped; `CMD-SHELL` run by /bin/sh -c). */
+  argv: string[];
+  /** The health check's Timeout: ECS counts a slower run as a failure. */
+  timeoutSeconds: number;
+  /** False when the environment turns the check off and the rehearsal renders it on. */
+  inEnvironment: boolean;
+}
+
+function healthCheckOf(template: Template | undefined): ContainerHealthCheck | undefined {
+  const container = asRecord(
+    (firstOfType(template, 'AWS::ECS::TaskDefinition')?.ContainerDefinitions as unknown[] | undefined)?.[0],
+  );
+  const check = asRecord(container.HealthCheck);
+  const command = check.Command;
+  if (!Array.isArray(command)) return undefined;
+  if (!command.every((part) => typeof part === 'string')) {
+    throw new UserError(
+      `The container health check command ${JSON.stringify(command)} is not a list of plain strings.`,
+      'Keep HealthCheck.Command in cfn/service.yml free of intrinsics other than parameter Refs.',
+    );
+  }
+  const [kind, ...rest] = command as string[];
+  const argv = kind === 'CMD' ? rest : kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : undefined;
+  if (argv === undefined || argv.length === 0)
+    throw new UserError(
+      `The container health check command ${JSON.stringify(command)} has no CMD or CMD-SHELL.`,
+    );
+  return { argv, timeoutSeconds: Number(check.Timeout ?? 5), inEnvironment: true };
+}
+
+/**
+ * The health check command of the rendered service stack (one truth: the task definition).
+ * Where the environment turns ContainerHealthCheck off, the service template is rendered with
+ * it on, so the rehearsal still runs what production and branch environments run.
+ */
+export function containerHealthCheck(tree: RenderedTree): ContainerHealthCheck | undefined {
+  const service = tree.children.Service;
+  if (!service) return undefined;
+  const deployed = healthCheckOf(service.template);
+  if (deployed) return deployed;
+  if (!('ContainerHealthCheck' in (service.template.Parameters ?? {}))) return undefined;
+  const rendered = renderTemplate(readTemplate(service.path), {
+    ...service.parameters,
+    ContainerHealthCheck: 'true',
+  });
+  const check = healthCheckOf(rendered);
+  return check ? { ...check, inEnvironment: false } : undefined;
 }
 
 /** Count resources by type across the rendered tree: the "what would be created" section. */
@@ -238,7 +302,13 @@ function startApp(context: Context, env: Record<string, string>): NonNullable<Co
       env,
     });
     captureLogs(container.process, logs);
-    return { process: container.process, env, logs, stop: () => container.stop() };
+    return {
+      process: container.process,
+      env,
+      logs,
+      container: container.container,
+      stop: () => container.stop(),
+    };
   }
   const argv = [process.execPath, join(repoRoot, 'app', 'dist', 'server.mjs')];
   const child = context.lab
@@ -367,6 +437,8 @@ function stages(): Stage<Context>[] {
         const digest = `sha256:${'0'.repeat(64)}`;
         const pipeline: Record<string, string> = {
           EnvironmentKey: environment.key,
+          Tier: tierOf(environment.key),
+          PermissionsBoundaryArn: examplePermissionsBoundaryArn(c.config),
           ImageUri: `000000000000.dkr.ecr.${c.config.region}.amazonaws.com/${c.config.ecrRepository}@${digest}`,
           DualStackImageUri: `000000000000.dkr-ecr.${c.config.region}.on.aws/${c.config.ecrRepository}@${digest}`,
           ...(environment.sharedNetwork
@@ -517,6 +589,7 @@ function stages(): Stage<Context>[] {
         if (builder.kind === 'none' || !c.lab) {
           const why =
             builder.kind === 'none' ? builder.reason : 'the image runs only inside a network namespace here';
+          c.noImage = why;
           return { skipped: `app bundle built; image build skipped: ${why}` };
         }
         const baseImage =
@@ -581,6 +654,56 @@ function stages(): Stage<Context>[] {
         return {
           detail: `app ${where}; front door ${door.listening.join(' + ')}:${door.port} → ${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}; DNS ${dns.address} serves ${name}`,
         };
+      },
+    },
+    {
+      name: 'Run the container health check',
+      async run(c) {
+        const check = containerHealthCheck(c.tree as RenderedTree);
+        if (!check) return { skipped: 'the task definition has no container health check' };
+        const app = c.app as NonNullable<Context['app']>;
+        const shell = createShell(() => {});
+        const shown = check.argv.join(' ');
+        const started = Date.now();
+        let where: string;
+        let result: Awaited<ReturnType<typeof shell>>;
+        if (app.container && c.lab) {
+          where = `inside the container (buildah run in ${c.lab.namespace})`;
+          result = await shell('ip', [
+            'netns',
+            'exec',
+            c.lab.namespace,
+            ...containerRunArgv(app.container, check.argv),
+          ]);
+        } else {
+          // No image: the same command against the bundle, where the app runs.
+          const [program = '', ...args] = check.argv;
+          const argv = [program === 'node' ? process.execPath : program, ...args];
+          const options = { cwd: join(repoRoot, 'app'), env: { PATH: process.env.PATH ?? '', ...app.env } };
+          where = `against the bundle (no image: ${c.noImage ?? 'not built'})${c.lab ? ` in ${c.lab.namespace}` : ' on loopback'}`;
+          result = c.lab
+            ? await shell('ip', ['netns', 'exec', c.lab.namespace, ...argv], options)
+            : await shell(argv[0] as string, argv.slice(1), options);
+        }
+        const took = Date.now() - started;
+        const output = `${result.stdout}${result.stderr}`.trim().split('\n').slice(-3).join(' | ');
+        if (result.exitCode !== 0) {
+          const { cause } = diagnose(c, [output]);
+          throw new UserError(
+            `The container health check \`${shown}\` exited ${result.exitCode} ${where}: ${output || 'no output'}.`,
+            cause
+              ? `Likely cause: ${cause}.`
+              : 'ECS would mark the task unhealthy after Retries failures and replace it; see the output above.',
+          );
+        }
+        const environment = (c.environment as Environment).key;
+        const note = check.inEnvironment
+          ? ''
+          : ` (${environment} turns ContainerHealthCheck off; rehearsed as the environments that turn it on run it)`;
+        // Timed, not judged against the Timeout: buildah run's own container start-up is in the
+        // figure, and ECS's Timeout covers the command alone.
+        const time = `${(took / 1000).toFixed(1)} s here, including ${app.container && c.lab ? "buildah run's start-up" : "node's start-up"}; ECS allows ${check.timeoutSeconds} s`;
+        return { detail: `\`${shown}\` exit 0 ${where}: ${output} (${time})${note}` };
       },
     },
     {

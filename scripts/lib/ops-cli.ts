@@ -1,6 +1,6 @@
 import { loadProjectConfig } from './config.ts';
 import { type PipelineContext, resolveContext } from './context.ts';
-import type { Environment, ProjectConfig } from './environment.ts';
+import { type Environment, ecrRepositoryName, type ProjectConfig, type Tier, tierOf } from './environment.ts';
 import { environmentFromFlags } from './environment-flags.ts';
 import { gitRemoteOrigin } from './pipeline-cli.ts';
 
@@ -29,10 +29,14 @@ export function opsSettings(values: OpsFlags, env: NodeJS.ProcessEnv = process.e
     values.environment === undefined
       ? undefined
       : environmentFromFlags(config, { environment: values.environment });
+  // One environment: its tier's settings. Every environment (status without --environment):
+  // the non-production tier's, the credentials the status workflow lists them with; rows of
+  // production that role may not read say so (status.ts).
+  const tier: Tier = environment === undefined ? 'nonproduction' : tierOf(environment.key);
   const context = resolveContext(
     { repository: values.repository, region: values.region, ecrRepository: values['ecr-repository'] },
     env,
-    { region: config.region, ecrRepository: config.ecrRepository },
+    { region: config.region, ecrRepository: ecrRepositoryName(config, tier), tier },
     gitRemoteOrigin,
   );
   return { config, context, environment };

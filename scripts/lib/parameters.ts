@@ -190,7 +190,32 @@ export function resolveParameters(
       );
     }
   }
+  assertImageParameters(resolved, source);
   return resolved;
+}
+
+/**
+ * Why these parameter values would deploy an image the tasks cannot pull, or undefined.
+ * IPv6-only tasks pull through ECR's dual-stack registry name; the IPv4 name (ImageUri) is
+ * only reachable there through NAT64, and without it the pull times out after minutes. The
+ * templates used to fall back to ImageUri silently when DualStackImageUri was empty. Pure.
+ */
+export function imageParameterProblem(values: Record<string, string | undefined>): string | undefined {
+  if (values.NetworkMode !== 'ipv6-only' || !('DualStackImageUri' in values)) return undefined;
+  if ((values.DualStackImageUri ?? '').trim() !== '') return undefined;
+  return "Parameter 'DualStackImageUri' is empty, but NetworkMode is ipv6-only: IPv6-only tasks pull the image over IPv6 and need ECR's dual-stack image name (<account>.dkr-ecr.<region>.on.aws/<repository>@sha256:...); the IPv4 name in ImageUri cannot be pulled without NAT64.";
+}
+
+/**
+ * @throws UserError when `imageParameterProblem` finds one, before anything is deployed.
+ */
+export function assertImageParameters(values: Record<string, string | undefined>, source: string): void {
+  const problem = imageParameterProblem(values);
+  if (problem === undefined) return;
+  throw new UserError(
+    problem,
+    `Pass --image-uri-dualstack (the build-push output image-uri-dualstack), or set NetworkMode: dualstack in ${source}.`,
+  );
 }
 
 /** CloudFormation's `Parameters` list form. */

@@ -3,8 +3,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commonOptions } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
-import { type ContextFlags, type PipelineContext, resolveContext } from './context.ts';
-import { type Environment, type ProjectConfig, resolveEvent } from './environment.ts';
+import {
+  type ContextFlags,
+  type PipelineContext,
+  requireTierSettings,
+  resolveContext,
+  type TierSetting,
+} from './context.ts';
+import {
+  type Environment,
+  ecrRepositoryName,
+  type ProjectConfig,
+  resolveEvent,
+  tierOf,
+} from './environment.ts';
 import { environmentFromFlags } from './environment-flags.ts';
 import { UsageError, UserError } from './errors.ts';
 import { repoRoot } from './templates.ts';
@@ -15,6 +27,12 @@ import { repoRoot } from './templates.ts';
  */
 
 export { commonOptions };
+
+/** What deploy and teardown cannot do without when run by a workflow. */
+const CI_REQUIRED: Record<'deploy' | 'teardown', readonly TierSetting[]> = {
+  deploy: ['cfnRoleArn', 'artifactBucket', 'permissionsBoundaryArn'],
+  teardown: ['cfnRoleArn'],
+};
 
 export type CommonValues = { [K in keyof typeof commonOptions]?: string | undefined };
 
@@ -69,14 +87,20 @@ export function commonSettings(
     cfnRoleArn: values['cfn-role-arn'],
     artifactBucket: values['artifact-bucket'],
     ecrRepository: values['ecr-repository'],
+    permissionsBoundaryArn: values['permissions-boundary-arn'],
     runId: values['run-id'],
   };
+  const tier = tierOf(environment.key);
   const context = resolveContext(
     flags,
     env,
-    { region: config.region, ecrRepository: config.ecrRepository },
+    { region: config.region, ecrRepository: ecrRepositoryName(config, tier), tier },
     gitRemoteOrigin,
   );
+  // In GitHub Actions the workflow must hand over the tier's settings: without the execution
+  // role, CloudFormation would act with the deploy role's own (deliberately narrow) rights.
+  // A laptop run with admin credentials may go without them.
+  if (env.GITHUB_ACTIONS === 'true') requireTierSettings(context, CI_REQUIRED[expectedAction], env);
   const timeoutMinutes = Number(values['timeout-minutes'] ?? '60');
   if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) {
     throw new UsageError(

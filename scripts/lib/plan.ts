@@ -13,7 +13,7 @@ import { formatPreview, type PreviewResult, previewChangeSet } from './change-se
 import { formatUsage, parseCommandLine, type Values } from './cli.ts';
 import { planCommand } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
-import { type AwsClients, createAwsClients } from './context.ts';
+import { type AwsClients, createAwsClients, type TierSetting, tierVariable } from './context.ts';
 import {
   ASSUMPTIONS,
   type CostEstimate,
@@ -26,6 +26,7 @@ import {
 } from './cost.ts';
 import {
   type Environment,
+  ecrRepositoryName,
   environmentForBranch,
   environmentForPullRequest,
   type GitHubEvent,
@@ -35,10 +36,18 @@ import {
   type Resolution,
   resolveEvent,
   sharedNetworkStackName,
+  TIERS,
+  type Tier,
+  tierOf,
 } from './environment.ts';
 import { awsErrorName, describeError, UsageError, UserError } from './errors.ts';
 import { localTemplateReferences, packageTemplate } from './packaging.ts';
-import { parseParameterFile, resolveParameters, toCfnParameters } from './parameters.ts';
+import {
+  imageParameterProblem,
+  parseParameterFile,
+  resolveParameters,
+  toCfnParameters,
+} from './parameters.ts';
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { formatStaticDiff, formatStaticDiffMarkdown, type StaticDiff } from './static-diff.ts';
 import { planStaticDiff } from './static-diff-plan.ts';
@@ -72,14 +81,19 @@ export interface PlanSettings {
   /** auto: preview a change set when credentials are found; always: require them; never: offline. */
   aws: 'auto' | 'always' | 'never';
   repository?: string;
-  artifactBucket?: string;
-  cfnRoleArn?: string;
+  /** Per tier (the environment's tier is known only after resolving the target): flag, else the tier's repository variable. */
+  tierSettings: Record<Tier, PlanTierSettings>;
   runId?: string;
   /** --deployed: the deployed state to diff against (default .out/<env>/deployed.json or the stack). */
   deployedFile?: string;
   /** --image-uri: the image a deploy would use, for the static diff. */
   imageUri?: string;
 }
+
+/** The tier settings the change-set preview uses. */
+export type PlanTierSettings = Partial<
+  Record<'artifactBucket' | 'cfnRoleArn' | 'permissionsBoundaryArn', string>
+>;
 
 const USAGE = "Run 'npm run plan -- --help' for the options.";
 
@@ -147,8 +161,20 @@ export function planSettingsFromFlags(
     ...optional('region', pick(values.region, 'AWS_REGION') ?? pick(undefined, 'AWS_DEFAULT_REGION')),
     ...optional('costMarkdownFile', values['cost-markdown']),
     ...optional('repository', pick(values.repository, 'GITHUB_REPOSITORY')),
-    ...optional('artifactBucket', pick(values['artifact-bucket'], 'ARTIFACT_BUCKET')),
-    ...optional('cfnRoleArn', pick(values['cfn-role-arn'], 'CFN_EXECUTION_ROLE_ARN')),
+    tierSettings: Object.fromEntries(
+      TIERS.map((tier) => {
+        const setting = (name: TierSetting, flag: string | undefined) =>
+          optional(name, pick(flag, tierVariable(name, tier)));
+        return [
+          tier,
+          {
+            ...setting('artifactBucket', values['artifact-bucket']),
+            ...setting('cfnRoleArn', values['cfn-role-arn']),
+            ...setting('permissionsBoundaryArn', values['permissions-boundary-arn']),
+          },
+        ];
+      }),
+    ) as Record<Tier, PlanTierSettings>,
     ...optional('runId', pick(values['run-id'], 'GITHUB_RUN_ID')),
     ...optional('deployedFile', values.deployed === undefined ? undefined : resolve(values.deployed)),
     ...optional('imageUri', values['image-uri']),
@@ -272,6 +298,11 @@ export interface PlanReport {
 }
 
 const EXAMPLE_ACCOUNT = '000000000000';
+
+/** A well-formed stand-in for the bootstrap's PermissionsBoundaryArn in offline plans. Pure. */
+export function examplePermissionsBoundaryArn(config: Pick<ProjectConfig, 'app'>): string {
+  return `arn:aws:iam::${EXAMPLE_ACCOUNT}:policy/${config.app}-bootstrap/example-permissions-boundary`;
+}
 const EXAMPLE_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 /**
@@ -286,10 +317,16 @@ export function deployFilledParameters(
   networkMode: string,
 ): Record<string, { example: string; atDeploy: string }> {
   const declared = template.Parameters ?? {};
-  const repo = config.ecrRepository;
+  const repo = ecrRepositoryName(config, tierOf(environment.key));
   const shared = sharedNetworkStackName(config);
+  const tier = tierOf(environment.key);
   const all: Record<string, { example: string; atDeploy: string }> = {
     EnvironmentKey: { example: environment.key, atDeploy: environment.key },
+    Tier: { example: tier, atDeploy: tier },
+    PermissionsBoundaryArn: {
+      example: examplePermissionsBoundaryArn(config),
+      atDeploy: `<bootstrap output PermissionsBoundaryArn (${tierVariable('permissionsBoundaryArn', tier)})>`,
+    },
     ImageUri: {
       example: `${EXAMPLE_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${repo}@${EXAMPLE_DIGEST}`,
       atDeploy: `<built at deploy: ${repo}@sha256:…>`,
@@ -568,11 +605,19 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   });
   const sharedFile = join(settings.cfnDir, 'environments', 'shared-network.yml');
   if (environment.sharedNetwork && existsSync(sharedFile)) {
-    const networkParameters = existsSync(networkPath)
+    const networkTemplate = existsSync(networkPath) ? readTemplate(networkPath) : undefined;
+    const networkFilled = {
+      EnvironmentKey: 'shared',
+      Tier: tierOf('shared-network'),
+      PermissionsBoundaryArn: examplePermissionsBoundaryArn(config),
+    };
+    const networkParameters = networkTemplate
       ? resolveParameters(
-          readTemplate(networkPath),
+          networkTemplate,
           parseParameterFile(readFileSync(sharedFile, 'utf8'), sharedFile),
-          { EnvironmentKey: 'shared' },
+          Object.fromEntries(
+            Object.entries(networkFilled).filter(([name]) => name in (networkTemplate.Parameters ?? {})),
+          ),
           sharedFile,
         )
       : parseParameterFile(readFileSync(sharedFile, 'utf8'), sharedFile);
@@ -663,7 +708,9 @@ async function stackParameters(cfn: CloudFormationClient, stackName: string) {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
     return {
-      parameters: new Set((stack?.Parameters ?? []).map((p) => p.ParameterKey ?? '')),
+      parameters: new Map(
+        (stack?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
+      ),
       outputs: Object.fromEntries(
         (stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
       ),
@@ -696,8 +743,12 @@ async function changeSetStage(
       );
     return { skipped: 'no AWS credentials found (offline plan)' };
   }
+  const tier = tierOf(context.environment.key);
+  const tierSettings = settings.tierSettings[tier];
   const missing = [
-    settings.artifactBucket ? undefined : 'ARTIFACT_BUCKET (or --artifact-bucket)',
+    tierSettings.artifactBucket
+      ? undefined
+      : `${tierVariable('artifactBucket', tier)} (or --artifact-bucket)`,
     context.repository ? undefined : 'GITHUB_REPOSITORY (or --repository owner/name)',
   ].filter((m): m is string => m !== undefined);
   if (missing.length > 0) {
@@ -705,7 +756,7 @@ async function changeSetStage(
     if (settings.aws === 'always')
       throw new UserError(
         `Cannot preview a change set: ${message}.`,
-        'The artifact bucket is the bootstrap output ArtifactBucketName.',
+        `The artifact bucket is the bootstrap output ${tier === 'production' ? 'ProductionArtifactBucketName' : 'NonProductionArtifactBucketName'}.`,
       );
     ui.warn(`Skipping the change-set preview: ${message}.`);
     return { skipped: message };
@@ -729,16 +780,26 @@ async function changeSetStage(
     };
     const parameters: Parameter[] = toCfnParameters(context.resolved).map((p) => {
       const name = p.ParameterKey;
-      if (!context.filledNames.includes(name) || name === 'EnvironmentKey') return p;
+      if (!context.filledNames.includes(name) || name === 'EnvironmentKey' || name === 'Tier') return p;
+      if (name === 'PermissionsBoundaryArn' && tierSettings.permissionsBoundaryArn)
+        return { ParameterKey: name, ParameterValue: tierSettings.permissionsBoundaryArn };
       const sharedValue = fromShared[name];
       if (sharedValue !== undefined) return { ParameterKey: name, ParameterValue: sharedValue };
-      if (current?.parameters.has(name)) return { ParameterKey: name, UsePreviousValue: true };
+      const previous = current?.parameters.get(name);
+      // A stack deployed in dualstack mode has no dual-stack image name to reuse: the
+      // template's rule would reject it in ipv6-only mode (the deploy passes the built one).
+      const unusable =
+        previous !== undefined &&
+        imageParameterProblem({ ...context.resolved, [name]: previous }) !== undefined;
+      if (previous !== undefined && !unusable) return { ParameterKey: name, UsePreviousValue: true };
       ui.warn(
-        `${name}: no deployed value to reuse; the preview sends the example ${p.ParameterValue || "''"}`,
+        unusable
+          ? `${name}: the deployed value '${previous}' cannot be reused in ${context.resolved.NetworkMode} mode; the preview sends the example ${p.ParameterValue || "''"}`
+          : `${name}: no deployed value to reuse; the preview sends the example ${p.ParameterValue || "''"}`,
       );
       return p;
     });
-    const bucket = settings.artifactBucket ?? '';
+    const bucket = tierSettings.artifactBucket ?? '';
     const packaged = await packageTemplate(context.parentPath, {
       s3: aws.s3(context.region),
       bucket,
@@ -758,7 +819,7 @@ async function changeSetStage(
         repository: context.repository ?? '',
         ...(context.ref ? { ref: context.ref } : {}),
       }),
-      ...(settings.cfnRoleArn ? { roleArn: settings.cfnRoleArn } : {}),
+      ...(tierSettings.cfnRoleArn ? { roleArn: tierSettings.cfnRoleArn } : {}),
       changeSetName: changeSetName('plan', runId),
       log: (m) => ui.info(m),
     });

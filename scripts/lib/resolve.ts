@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { GitHubEvent, ProjectConfig, Resolution } from './environment.ts';
-import { resolveEvent } from './environment.ts';
+import { resolveEvent, sharedNetworkStackName, tierOf } from './environment.ts';
 import { UserError } from './errors.ts';
 import type { Ui } from './ui.ts';
 
@@ -55,7 +55,11 @@ export function readEvent(
  * The step outputs of a Resolution. Every name is always set (empty when not applicable),
  * so workflow expressions never compare against an undefined output.
  */
-export function resolutionOutputs(resolution: Resolution, event?: GitHubEvent): Record<string, string> {
+export function resolutionOutputs(
+  resolution: Resolution,
+  event?: GitHubEvent,
+  config?: Pick<ProjectConfig, 'app'>,
+): Record<string, string> {
   const environment = resolution.action === 'skip' ? undefined : resolution.environment;
   // A skipped pull request (a fork) has no environment but still needs its number for the notice.
   const eventNumber = event?.eventName === 'pull_request' ? event.payload.number : undefined;
@@ -66,6 +70,10 @@ export function resolutionOutputs(resolution: Resolution, event?: GitHubEvent): 
     environment: environment?.key ?? '',
     'stack-name': environment?.stackName ?? '',
     kind: environment?.kind ?? '',
+    // Which deploy role, execution role, repository and bucket the later jobs use.
+    tier: environment ? tierOf(environment.key) : '',
+    // The concurrency group of every job that may create or update the shared network.
+    'shared-network-stack': environment?.sharedNetwork && config ? sharedNetworkStackName(config) : '',
     reason: resolution.reason,
     notice: resolution.action === 'skip' ? (resolution.notice ?? '') : '',
     'pr-number': prNumber !== undefined ? String(prNumber) : '',
@@ -91,7 +99,7 @@ export function resolutionSummary(resolution: Resolution): string {
 export function runResolve(settings: ResolveSettings, config: ProjectConfig, ui: Ui): Resolution {
   const event = readEvent(settings);
   const resolution = resolveEvent(config, event);
-  const outputs = resolutionOutputs(resolution, event);
+  const outputs = resolutionOutputs(resolution, event, config);
   for (const [name, value] of Object.entries(outputs)) {
     ui.info(`${name}: ${value}`);
     ui.setOutput(name, value);

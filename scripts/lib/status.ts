@@ -11,6 +11,7 @@ import {
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { isAccessDenied } from './aws-errors.ts';
 import { costFromParameters, formatUsd, sharedNetworkCost } from './cost.ts';
 import {
   type Environment,
@@ -98,6 +99,11 @@ export interface EnvironmentStatus {
   costNote?: string;
   /** Only with --environment: events since the last deployment started, oldest first. */
   events?: { at: string; message: string }[];
+  /**
+   * What these credentials may not read (each tier's deploy role reads only its own stacks'
+   * resources, repository and records: the non-production role listing production).
+   */
+  denied?: string[];
 }
 
 export interface StatusReport {
@@ -253,23 +259,44 @@ async function environmentStatus(
   }
 
   const environment = parseEnvironmentKey(settings.config, key);
+  // A part the credentials may not read becomes a note on the row, not a failed status.
+  const readable = async <T>(what: string, read: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await read();
+    } catch (error) {
+      if (!isAccessDenied(error)) throw error;
+      status.denied = [...(status.denied ?? []), what];
+      return undefined;
+    }
+  };
+
   if (parameters.ImageUri) {
     status.image = parameters.ImageUri;
     const recorded = tagOf(stack, 'gitops:sha');
     const reference = parseImageUri(parameters.ImageUri);
     const commit =
       recorded ??
-      (reference ? await commitOfDigest(deps.ecr, reference.repositoryName, reference.digest) : undefined);
+      (reference
+        ? await readable(`image tags in ${reference.repositoryName}`, () =>
+            commitOfDigest(deps.ecr, reference.repositoryName, reference.digest),
+          )
+        : undefined);
     if (commit) status.commit = commit;
   }
 
-  const tree = await describeStackTree(deps.cfn, stack.StackId ?? status.stackName);
+  const empty: StackNode = { stack: status.stackName, resources: [], children: [] };
+  const tree =
+    (await readable('stack resources (service, target groups)', () =>
+      describeStackTree(deps.cfn, stack.StackId ?? status.stackName),
+    )) ?? empty;
   const serviceArn = serviceOfStack(stack, tree);
   if (serviceArn) {
-    const response = await deps.ecs.send(
-      new DescribeServicesCommand({ cluster: serviceArn.cluster, services: [serviceArn.name] }),
+    const response = await readable(`the ECS service ${serviceArn.name}`, () =>
+      deps.ecs.send(
+        new DescribeServicesCommand({ cluster: serviceArn.cluster, services: [serviceArn.name] }),
+      ),
     );
-    const service = response.services?.[0];
+    const service = response?.services?.[0];
     if (service) {
       status.service = {
         cluster: serviceArn.cluster,
@@ -306,7 +333,10 @@ async function environmentStatus(
     }
   }
 
-  const record = await readVerificationRecord(deps.ssm, verificationParameterName(settings.config.app, key));
+  const recordName = verificationParameterName(settings.config.app, key);
+  const record = await readable(`the verification record ${recordName}`, () =>
+    readVerificationRecord(deps.ssm, recordName),
+  );
   if (record) status.verification = record;
 
   try {
@@ -384,19 +414,31 @@ function rows(report: StatusReport): string[][] {
   ]);
 }
 
+const DENIED_HINT =
+  "these credentials may not read them: each tier's deploy role reads only its own tier; run npm run status -- --environment <key> with that tier's role";
+
+/** One line per environment with parts the credentials could not read. Pure. */
+function deniedLines(report: StatusReport): string[] {
+  return report.environments
+    .filter((s) => s.denied !== undefined)
+    .map((s) => `${s.environment}: not readable: ${(s.denied ?? []).join('; ')}.`);
+}
+
 /** The environment table for a terminal or CI log. Pure. */
 export function formatStatusTable(report: StatusReport): string {
   if (report.environments.length === 0) return `No environments of ${report.repository} in ${report.region}.`;
   const table = [HEADERS, ...rows(report)];
   const widths = HEADERS.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
-  return table
-    .map((row) =>
+  const denied = deniedLines(report);
+  return [
+    ...table.map((row) =>
       row
         .map((cell, i) => cell.padEnd(widths[i] ?? 0))
         .join('  ')
         .trimEnd(),
-    )
-    .join('\n');
+    ),
+    ...(denied.length > 0 ? ['', ...denied, `(${DENIED_HINT}.)`] : []),
+  ].join('\n');
 }
 
 /** One environment in detail. Pure. */
@@ -431,6 +473,7 @@ export function formatStatusDetail(s: EnvironmentStatus, at: string): string {
   lines.push(
     `  cost:         ${s.monthlyCostUsd === undefined ? `- (${s.costNote ?? 'unknown'})` : `${formatUsd(s.monthlyCostUsd)}/month (estimate, scripts/lib/cost.ts)`}`,
   );
+  if (s.denied !== undefined) lines.push(`  not readable: ${s.denied.join('; ')} (${DENIED_HINT})`);
   if (s.events !== undefined) {
     lines.push('  ECS events of the last deployment:');
     if (s.events.length === 0) lines.push('    (none)');
@@ -450,6 +493,9 @@ export function formatStatusMarkdown(report: StatusReport): string {
   for (const row of rows(report)) lines.push(`| ${row.map(tableCell).join(' | ')} |`);
   const total = report.environments.reduce((sum, s) => sum + (s.monthlyCostUsd ?? 0), 0);
   lines.push('', `Estimated total: ${formatUsd(total)}/month (list prices, see docs/operations.md).`);
+  const denied = deniedLines(report);
+  if (denied.length > 0)
+    lines.push('', ...denied.map((line) => `- ${tableCell(line)}`), '', `(${DENIED_HINT}.)`);
   for (const s of report.environments.filter((e) => e.events !== undefined)) {
     lines.push('', `### ECS events of the last deployment of \`${s.environment}\``, '');
     if (s.events?.length === 0) lines.push('(none)');

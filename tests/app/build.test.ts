@@ -36,8 +36,10 @@ describe('app bundle (npm run build:app)', () => {
     await moto?.stop();
   });
 
-  it('writes dist/server.mjs and dist/probe.mjs, with the SDK split out of the start-up path', () => {
-    for (const name of ['server.mjs', 'probe.mjs']) assert.ok(existsSync(join(dist, name)), name);
+  it('writes dist/server.mjs, dist/probe.mjs and dist/healthcheck.mjs, with the SDK split out of the start-up path', () => {
+    for (const name of ['server.mjs', 'probe.mjs', 'healthcheck.mjs'])
+      assert.ok(existsSync(join(dist, name)), name);
+    assert.ok(statSync(join(dist, 'healthcheck.mjs')).size < 8 * 1024, 'the health check loads no SDK');
     assert.ok(statSync(join(dist, 'server.mjs')).size < 32 * 1024, 'server.mjs should not contain the SDK');
     assert.ok(statSync(join(dist, 'probe.mjs')).size < 32 * 1024, 'probe.mjs should not contain the SDK');
   });

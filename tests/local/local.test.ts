@@ -5,8 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { detectImageBuilder } from '../../scripts/lib/image.ts';
+import { containerHealthCheck } from '../../scripts/lib/local.ts';
 import { namespaceSupport } from '../../scripts/lib/netns.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { renderTree } from '../../scripts/lib/render.ts';
+import { cfnDir, readTemplate, repoRoot } from '../../scripts/lib/templates.ts';
+import { PIPELINE_VALUES, SHARED_NETWORK_VALUES } from '../support/template-modes.ts';
 
 /**
  * `npm run local` end to end, as a user runs it (a child process of scripts/local.ts), in
@@ -74,6 +77,17 @@ describe(`npm run local (${dataPath}; ${image})`, { concurrency: false }, () => 
       assert.match(report, /AWS over IPv6/, 'the app reached the emulator over IPv6');
       assert.match(report, /### Estimated monthly cost/);
       assert.match(report, new RegExp(`target group over IPv${mode === 'ipv6-only' ? 6 : 4}`));
+      // The task definition's own health check command, run where the app runs.
+      const where =
+        builder.kind !== 'none' && namespaces.available
+          ? 'inside the container \\(buildah run in ecs6-\\d+\\)'
+          : 'against the bundle \\(no image: [^)]+\\)';
+      assert.match(
+        report,
+        new RegExp(
+          `\\| ✅ \\| Run the container health check \\| \`node dist/healthcheck\\.mjs /healthz\` exit 0 ${where}.*: healthy: \\[::1\\] → HTTP 200 \\([\\d.]+ s here, including [a-z ']+ start-up; ECS allows 3 s\\) \\(pr-7 turns ContainerHealthCheck off; rehearsed as the environments that turn it on run it\\)`,
+        ),
+      );
       if (builder.kind !== 'none' && namespaces.available)
         assert.match(report, /\| ✅ \| Build the app and its image \| localhost\/ipv6demo:local/);
       else
@@ -136,5 +150,36 @@ describe(`npm run local (${dataPath}; ${image})`, { concurrency: false }, () => 
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 2); // a bad flag value is a usage error
     assert.match(output, /Invalid --mode 'ipv4'\.\n.*→ Expected --mode dualstack or --mode ipv6-only\./);
+  });
+});
+
+describe('containerHealthCheck (from the rendered task definition)', () => {
+  const render = (ContainerHealthCheck: string) =>
+    renderTree(
+      readTemplate(join(cfnDir, 'parent.yml')),
+      { ...PIPELINE_VALUES, ...SHARED_NETWORK_VALUES, NetworkMode: 'ipv6-only', ContainerHealthCheck },
+      (url) => ({ path: join(cfnDir, url), template: readTemplate(join(cfnDir, url)) }),
+      {
+        VpcId: 'vpc-0',
+        PublicSubnetIds: 'subnet-1,subnet-2',
+        TaskSubnetIds: 'subnet-3,subnet-4',
+        ClusterName: 'c',
+      },
+    );
+
+  it('is the command of the task definition where the environment turns the check on', () => {
+    assert.deepEqual(containerHealthCheck(render('true')), {
+      argv: ['node', 'dist/healthcheck.mjs', '/healthz'],
+      timeoutSeconds: 3,
+      inEnvironment: true,
+    });
+  });
+
+  it('is the same command, rendered with the check on, where the environment turns it off', () => {
+    assert.deepEqual(containerHealthCheck(render('false')), {
+      argv: ['node', 'dist/healthcheck.mjs', '/healthz'],
+      timeoutSeconds: 3,
+      inEnvironment: false,
+    });
   });
 });

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import {
   BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DeleteRepositoryCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
@@ -16,10 +19,12 @@ import {
   type BuildPushSettings,
   buildPush,
   buildxArgs,
+  CACHE_TAG_PREFIX,
   imagePlatforms,
   imageReferences,
   indexPlatforms,
   isTagOfCommit,
+  mayShareImage,
   platformForArchitecture,
   registryCacheWritable,
   resolvePlatform,
@@ -92,6 +97,17 @@ describe('pure helpers', () => {
     assert.equal(isTagOfCommit(`pr-7-${SHA}`, SHA), true);
     assert.equal(isTagOfCommit(`${SHA}-x`, SHA), false);
   });
+  test('preview tags share images only with preview tags', () => {
+    const table: [string, string, boolean][] = [
+      [`pr-7-${SHA}`, `pr-8-${SHA}`, true],
+      [SHA, `pr-8-${SHA}`, false],
+      [`pr-7-${SHA}`, SHA, false],
+      [SHA, SHA, true],
+      [`${CACHE_TAG_PREFIX}linux-arm64`, `pr-8-${SHA}`, false],
+    ];
+    for (const [existing, tag, expected] of table)
+      assert.equal(mayShareImage(existing, tag), expected, `${existing} + ${tag}`);
+  });
   test('an image index names its platforms; a single image manifest does not', () => {
     const index = JSON.stringify({
       manifests: [
@@ -159,6 +175,8 @@ describe('pure helpers', () => {
         'r.example/app:t1',
         '--label',
         `org.opencontainers.image.revision=${SHA}`,
+        '--label',
+        'org.opencontainers.image.ref.name=t1',
         '--file',
         'app/Dockerfile',
         '--cache-from',
@@ -185,10 +203,17 @@ describe('buildPush against moto ECR', () => {
     if (args[0] === 'buildx') {
       if (buildExit !== 0) return { exitCode: buildExit, stdout: '', stderr: 'ERROR: failed to solve' };
       const ref = args[args.indexOf('--tag') + 1] ?? '';
+      // Like a real build, the labels go into the image config, so they decide the digest.
+      const labels = args.filter((_, i) => args[i - 1] === '--label').join('\n');
+      const configDigest = `sha256:${createHash('sha256').update(labels).digest('hex')}`;
       const manifest = JSON.stringify({
         schemaVersion: 2,
         mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-        config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 1, digest: DIGEST },
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          size: 1,
+          digest: configDigest,
+        },
         layers: [],
       });
       await ecr.send(
@@ -234,13 +259,23 @@ describe('buildPush against moto ECR', () => {
   });
   beforeEach(async () => {
     await moto.reset();
+    // The bootstrap creates each tier's repository; build-push only pushes to it.
+    for (const repositoryName of ['ipv6demo', 'ipv6demo-nonproduction']) {
+      await ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName,
+          imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+          imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'buildcache-*' }],
+        }),
+      );
+    }
     calls = [];
     lines = [];
     buildExit = 0;
   });
   after(() => rmSync(outDir, { recursive: true, force: true }));
 
-  test('builds when the tag is missing, then skips; the repository is created once', async () => {
+  test('builds when the tag is missing, then skips', async () => {
     const first = await buildPush(settings('production'), deps());
 
     assert.equal(first.action, 'built');
@@ -250,10 +285,6 @@ describe('buildPush against moto ECR', () => {
       /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/ipv6demo@sha256:[0-9a-f]{64}$/,
     );
     assert.equal(first.imageUriDualStack, `123456789012.dkr-ecr.us-east-1.on.aws/ipv6demo@${first.digest}`);
-    const repo = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['ipv6demo'] })))
-      .repositories?.[0];
-    assert.equal(repo?.imageTagMutability, 'IMMUTABLE_WITH_EXCLUSION');
-    assert.equal(repo?.imageScanningConfiguration?.scanOnPush, true);
     const uri = '123456789012.dkr.ecr.us-east-1.amazonaws.com/ipv6demo';
     assert.deepEqual(calls[0]?.args, [
       'login',
@@ -281,6 +312,8 @@ describe('buildPush against moto ECR', () => {
         `${uri}:${SHA}`,
         '--label',
         `org.opencontainers.image.revision=${SHA}`,
+        '--label',
+        `org.opencontainers.image.ref.name=${SHA}`,
         '--file',
         'app/Dockerfile',
         '--cache-from',
@@ -312,25 +345,55 @@ describe('buildPush against moto ECR', () => {
     });
   });
 
-  test('a preview of an already built commit is retagged with PutImage, not rebuilt', async () => {
-    const production = await buildPush(settings('production'), deps());
+  /** Every tag on the manifest of `tag` (what one lifecycle-rule match would delete). */
+  const tagsSharingImageOf = async (tag: string): Promise<string[]> => {
+    const images = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'ipv6demo', imageIds: [{ imageTag: tag }] }),
+    );
+    return [...(images.imageDetails?.[0]?.imageTags ?? [])].sort();
+  };
+
+  test('a preview of a commit another preview built is retagged with PutImage, not rebuilt', async () => {
+    const first = await buildPush(settings('pr-12'), deps());
+    calls = [];
+
+    const second = await buildPush(settings('pr-13'), deps());
+
+    assert.equal(second.action, 'retagged');
+    assert.equal(second.reusedTag, `pr-12-${SHA}`);
+    assert.equal(second.imageTag, `pr-13-${SHA}`);
+    assert.equal(second.digest, first.digest);
+    assert.deepEqual(calls, []);
+    assert.deepEqual(await tagsSharingImageOf(`pr-13-${SHA}`), [`pr-12-${SHA}`, `pr-13-${SHA}`]);
+  });
+
+  test('a preview never tags the image a branch environment runs: it builds its own', async () => {
+    await buildPush(settings('br-staging'), deps());
     calls = [];
 
     const preview = await buildPush(settings('pr-12'), deps());
 
-    assert.equal(preview.action, 'retagged');
-    assert.equal(preview.reusedTag, SHA);
-    assert.equal(preview.imageTag, `pr-12-${SHA}`);
-    assert.equal(preview.digest, production.digest);
-    assert.deepEqual(calls, []);
-    const images = await ecr.send(
-      new DescribeImagesCommand({ repositoryName: 'ipv6demo', imageIds: [{ imageTag: `pr-12-${SHA}` }] }),
-    );
-    assert.equal(images.imageDetails?.[0]?.imageDigest, production.digest);
+    assert.equal(preview.action, 'built');
+    assert.equal(calls[1]?.args[7], `123456789012.dkr.ecr.us-east-1.amazonaws.com/ipv6demo:pr-12-${SHA}`);
+    // The branch environment's image carries no pr- tag the preview-expiry rule could select.
+    assert.deepEqual(await tagsSharingImageOf(SHA), [SHA]);
+    assert.ok(lines.some((l) => l.includes('a preview tag never goes onto an image other environments run')));
+  });
+
+  test('a branch environment never reuses an image that carries a preview tag', async () => {
+    await buildPush(settings('pr-12'), deps());
+    calls = [];
+
+    const branch = await buildPush(settings('br-staging'), deps());
+
+    assert.equal(branch.action, 'built');
+    assert.equal(calls[1]?.args[7], `123456789012.dkr.ecr.us-east-1.amazonaws.com/ipv6demo:${SHA}`);
+    assert.deepEqual(await tagsSharingImageOf(`pr-12-${SHA}`), [`pr-12-${SHA}`]);
+    assert.ok(lines.some((l) => l.includes('never shares a manifest with a preview tag')));
   });
 
   test('the same commit built for another CPU architecture is rebuilt, not retagged', async () => {
-    await buildPush(settings('production'), deps());
+    await buildPush(settings('pr-11'), deps());
     calls = [];
 
     const preview = await buildPush(settings('pr-12', { platform: 'linux/amd64' }), deps());
@@ -338,7 +401,9 @@ describe('buildPush against moto ECR', () => {
     assert.equal(preview.action, 'built');
     assert.equal(calls[1]?.args[3], 'linux/amd64');
     assert.ok(
-      lines.some((l) => l.includes(`ipv6demo:${SHA} is the same commit but not known to be linux/amd64`)),
+      lines.some((l) =>
+        l.includes(`ipv6demo:pr-11-${SHA} is the same commit but not known to be linux/amd64`),
+      ),
     );
   });
 
@@ -363,9 +428,27 @@ describe('buildPush against moto ECR', () => {
     assert.equal(result.action, 'dry-run');
     assert.deepEqual(calls, []);
     assert.ok(lines.some((l) => l.includes('[dry-run] docker buildx build --platform linux/arm64 --push')));
+    const images = await ecr.send(new DescribeImagesCommand({ repositoryName: 'ipv6demo' }));
+    assert.deepEqual(images.imageDetails, []);
+  });
+
+  test('a missing repository stops before any docker command, pointing at the bootstrap; never created', async () => {
+    await ecr.send(new DeleteRepositoryCommand({ repositoryName: 'ipv6demo', force: true }));
+    await assert.rejects(buildPush(settings('production'), deps()), (error: UserError) => {
+      assert.equal(error.message, 'ECR repository ipv6demo does not exist in us-east-1.');
+      assert.match(error.hint ?? '', /Run `npm run bootstrap` \(it creates each tier's repository\)/);
+      return true;
+    });
+    assert.deepEqual(calls, []);
     await assert.rejects(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['ipv6demo'] })), {
       name: 'RepositoryNotFoundException',
     });
+    const ui = createUi({ write: (line) => lines.push(line) });
+    assert.equal(
+      (await buildPush(settings('production', { dryRun: true }), { ...deps(), ui })).action,
+      'dry-run',
+    );
+    assert.ok(lines.some((l) => l.includes('[dry-run] ECR repository ipv6demo does not exist')));
   });
 
   test('a failed build names the image and quotes docker', async () => {

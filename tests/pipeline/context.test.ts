@@ -1,39 +1,116 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { repositoryFromRemote, resolveContext } from '../../scripts/lib/context.ts';
+import {
+  type PipelineContext,
+  repositoryFromRemote,
+  requireTierSettings,
+  resolveContext,
+} from '../../scripts/lib/context.ts';
 import { kebabCase } from '../../scripts/lib/deploy.ts';
 
-const defaults = { region: 'us-east-1', ecrRepository: 'ipv6demo' };
+const defaults = { region: 'us-east-1', ecrRepository: 'ipv6demo', tier: 'production' } as const;
+
+/** The repository variables `npm run bootstrap` sets, for both tiers. */
+const BOTH_TIERS = {
+  AWS_PRODUCTION_ROLE_ARN: 'arn:aws:iam::1:role/prod-deploy',
+  AWS_NONPRODUCTION_ROLE_ARN: 'arn:aws:iam::1:role/nonprod-deploy',
+  PRODUCTION_CFN_EXECUTION_ROLE_ARN: 'arn:aws:iam::1:role/prod-cfn',
+  NONPRODUCTION_CFN_EXECUTION_ROLE_ARN: 'arn:aws:iam::1:role/nonprod-cfn',
+  PRODUCTION_ARTIFACT_BUCKET: 'prod-artifacts',
+  NONPRODUCTION_ARTIFACT_BUCKET: 'nonprod-artifacts',
+  PRODUCTION_ECR_REPOSITORY: 'app',
+  NONPRODUCTION_ECR_REPOSITORY: 'app-nonproduction',
+  PERMISSIONS_BOUNDARY_ARN: 'arn:aws:iam::1:policy/app-bootstrap/boundary',
+};
 const noRemote = () => undefined;
 
 describe('pipeline context', () => {
-  it('reads the repository variables of the workflows', () => {
+  it('reads the repository variables of the tier it is given', () => {
+    const env = {
+      ...BOTH_TIERS,
+      GITHUB_REPOSITORY: 'octo/app',
+      AWS_REGION: 'eu-west-3',
+      GITHUB_RUN_ID: '123',
+      GITHUB_RUN_ATTEMPT: '2',
+      GITHUB_REF: 'refs/heads/main',
+    };
+    assert.deepEqual(resolveContext({}, env, defaults, noRemote), {
+      repository: 'octo/app',
+      region: 'eu-west-3',
+      tier: 'production',
+      roleArn: 'arn:aws:iam::1:role/prod-deploy',
+      cfnRoleArn: 'arn:aws:iam::1:role/prod-cfn',
+      artifactBucket: 'prod-artifacts',
+      ecrRepository: 'app',
+      permissionsBoundaryArn: 'arn:aws:iam::1:policy/app-bootstrap/boundary',
+      runId: '123-2',
+      ref: 'refs/heads/main',
+    });
+    const nonproduction = resolveContext(
+      {},
+      env,
+      { ...defaults, ecrRepository: 'ipv6demo-nonproduction', tier: 'nonproduction' },
+      noRemote,
+    );
+    assert.deepEqual(
+      [
+        nonproduction.tier,
+        nonproduction.roleArn,
+        nonproduction.cfnRoleArn,
+        nonproduction.artifactBucket,
+        nonproduction.ecrRepository,
+        nonproduction.permissionsBoundaryArn,
+      ],
+      [
+        'nonproduction',
+        'arn:aws:iam::1:role/nonprod-deploy',
+        'arn:aws:iam::1:role/nonprod-cfn',
+        'nonprod-artifacts',
+        'app-nonproduction',
+        'arn:aws:iam::1:policy/app-bootstrap/boundary',
+      ],
+    );
+  });
+
+  it('never reads the old single-role variables', () => {
     const context = resolveContext(
       {},
       {
         GITHUB_REPOSITORY: 'octo/app',
-        AWS_REGION: 'eu-west-3',
-        CFN_EXECUTION_ROLE_ARN: 'arn:aws:iam::1:role/cfn',
-        AWS_ROLE_ARN: 'arn:aws:iam::1:role/deploy',
-        ARTIFACT_BUCKET: 'artifacts',
-        ECR_REPOSITORY: 'app',
-        GITHUB_RUN_ID: '123',
-        GITHUB_RUN_ATTEMPT: '2',
-        GITHUB_REF: 'refs/heads/main',
+        AWS_ROLE_ARN: 'arn:aws:iam::1:role/old',
+        CFN_EXECUTION_ROLE_ARN: 'arn:aws:iam::1:role/old-cfn',
+        ARTIFACT_BUCKET: 'old-bucket',
+        ECR_REPOSITORY: 'old-repo',
       },
-      defaults,
+      { ...defaults, tier: 'nonproduction', ecrRepository: 'ipv6demo-nonproduction' },
       noRemote,
     );
-    assert.deepEqual(context, {
-      repository: 'octo/app',
-      region: 'eu-west-3',
-      roleArn: 'arn:aws:iam::1:role/deploy',
-      cfnRoleArn: 'arn:aws:iam::1:role/cfn',
-      artifactBucket: 'artifacts',
-      ecrRepository: 'app',
-      runId: '123-2',
-      ref: 'refs/heads/main',
+    assert.equal(context.roleArn, undefined);
+    assert.equal(context.cfnRoleArn, undefined);
+    assert.equal(context.artifactBucket, undefined);
+    assert.equal(context.ecrRepository, 'ipv6demo-nonproduction');
+  });
+
+  it('names the missing variable of the tier, and the old one when that is what is set', () => {
+    const context: PipelineContext = resolveContext(
+      {},
+      { GITHUB_REPOSITORY: 'octo/app' },
+      { ...defaults, tier: 'nonproduction' },
+      noRemote,
+    );
+    assert.doesNotThrow(() => requireTierSettings(context, ['ecrRepository'], {}));
+    assert.throws(() => requireTierSettings(context, ['cfnRoleArn', 'permissionsBoundaryArn'], {}), {
+      message:
+        'Missing the nonproduction CloudFormation execution role (repository variable NONPRODUCTION_CFN_EXECUTION_ROLE_ARN, or --cfn-role-arn), the nonproduction permissions boundary (repository variable PERMISSIONS_BOUNDARY_ARN, or --permissions-boundary-arn).',
+      hint: 'Run npm run bootstrap (it prints and, with a logged-in gh CLI, sets the repository variables), or pass the flag.',
     });
+    assert.throws(
+      () =>
+        requireTierSettings(context, ['cfnRoleArn'], { CFN_EXECUTION_ROLE_ARN: 'arn:aws:iam::1:role/old' }),
+      {
+        hint: 'CFN_EXECUTION_ROLE_ARN belong(s) to the old single-role bootstrap and are no longer read: run npm run bootstrap, which sets the per-tier variables (docs/security.md, "Upgrading from the single role").',
+      },
+    );
   });
 
   it('prefers flags, falls back to the git remote and a timestamp run id', () => {

@@ -385,7 +385,9 @@ describe('deployEnvironment on the shared network (mocked CloudFormation)', () =
       context: {
         repository: 'octo/fixture',
         region,
+        tier: 'nonproduction',
         roleArn: undefined,
+        permissionsBoundaryArn: undefined,
         cfnRoleArn: 'arn:aws:iam::123456789012:role/cfn-exec',
         artifactBucket: undefined,
         ecrRepository: 'fixture',
@@ -466,6 +468,85 @@ describe('deployEnvironment on the shared network (mocked CloudFormation)', () =
     assert.equal(mock.calls().length, 0);
   });
 
+  it('--shared-network only deploys the shared network and leaves the environment stack alone', async () => {
+    const { cfn, mock, created, settings, ui, s3 } = arrange('us-east-1');
+    const report = await deployEnvironment(
+      { ...settings, sharedNetworkMode: 'only', imageUri: undefined },
+      { cfn, s3, ui, clock: fakeClock() },
+    );
+    assert.deepEqual(
+      [report.stackName, report.status, report.sharedNetwork],
+      ['fixture-shared-network', 'no-changes', { stackName: 'fixture-shared-network', status: 'no-changes' }],
+    );
+    assert.equal(mock.commandCalls(GetTemplateCommand).length, 1, 'the shared network was compared');
+    assert.equal(created.length, 0, 'no change set for the environment');
+  });
+
+  it('--shared-network use reads the shared network and never changes it', async () => {
+    const { cfn, mock, created, settings, ui, s3 } = arrange('us-east-1');
+    const report = await deployEnvironment(
+      { ...settings, sharedNetworkMode: 'use' },
+      { cfn, s3, ui, clock: fakeClock() },
+    );
+    assert.equal(report.status, 'created');
+    assert.equal(mock.commandCalls(GetTemplateCommand).length, 0, 'the shared network is only read');
+    assert.deepEqual(
+      created.map((input) => input.StackName),
+      ['fixture-pr-7'],
+    );
+  });
+
+  it('--shared-network use on a network that is not there yet says which job creates it', async () => {
+    const { cfn, mock, settings, ui, s3 } = arrange('us-east-1');
+    mock.on(DescribeStacksCommand, { StackName: 'fixture-shared-network' }).rejects(missing());
+    await assert.rejects(
+      deployEnvironment({ ...settings, sharedNetworkMode: 'use' }, { cfn, s3, ui, clock: fakeClock() }),
+      {
+        message:
+          'The shared network fixture-shared-network does not exist yet, so --shared-network use cannot deploy fixture-pr-7 on it.',
+        hint: 'Run the deploy with --shared-network only (the workflows shared-network job) first.',
+      },
+    );
+  });
+
+  it('fills Tier and the permissions boundary, and names the variable when the boundary is missing', async () => {
+    const { cfn, created, settings, ui, s3 } = arrange('us-east-1');
+    const dir = mkdtempSync(join(tmpdir(), 'boundary-'));
+    const parent = join(dir, 'parent.yml');
+    writeFileSync(
+      parent,
+      readFileSync(join(shared, 'parent.yml'), 'utf8').replace(
+        'Parameters:\n',
+        'Parameters:\n  Tier:\n    Type: String\n  PermissionsBoundaryArn:\n    Type: String\n',
+      ),
+    );
+    try {
+      await assert.rejects(deployEnvironment({ ...settings, templatePath: parent }, { cfn, s3, ui }), {
+        message: 'fixture-pr-7 needs the permissions boundary for its IAM roles.',
+        hint: 'Set the repository variable PERMISSIONS_BOUNDARY_ARN (the bootstrap output PermissionsBoundaryArn) or pass --permissions-boundary-arn.',
+      });
+      const boundary = 'arn:aws:iam::123456789012:policy/fixture-bootstrap/boundary';
+      await deployEnvironment(
+        {
+          ...settings,
+          templatePath: parent,
+          context: { ...settings.context, permissionsBoundaryArn: boundary },
+        },
+        { cfn, s3, ui, clock: fakeClock() },
+      );
+      const parameters = created.at(-1)?.Parameters ?? [];
+      assert.deepEqual(
+        parameters.filter((p) => p.ParameterKey === 'Tier' || p.ParameterKey === 'PermissionsBoundaryArn'),
+        [
+          { ParameterKey: 'PermissionsBoundaryArn', ParameterValue: boundary },
+          { ParameterKey: 'Tier', ParameterValue: 'nonproduction' },
+        ],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('asks for the image when the template needs one', async () => {
     const { cfn, mock, settings, ui, s3 } = arrange('us-east-1');
     await assert.rejects(deployEnvironment({ ...settings, imageUri: undefined }, { cfn, s3, ui }), {
@@ -473,5 +554,15 @@ describe('deployEnvironment on the shared network (mocked CloudFormation)', () =
       hint: 'Pass --image-uri (the build-push output image-uri).',
     });
     assert.equal(mock.calls().length, 0);
+  });
+
+  it('refuses an ipv6-only deploy without the dual-stack image name, before any AWS call', async () => {
+    const { cfn, mock, settings, ui, s3 } = arrange('us-east-1');
+    await assert.rejects(deployEnvironment({ ...settings, imageUriDualstack: undefined }, { cfn, s3, ui }), {
+      message:
+        "Parameter 'DualStackImageUri' is empty, but NetworkMode is ipv6-only: IPv6-only tasks pull the image over IPv6 and need ECR's dual-stack image name (<account>.dkr-ecr.<region>.on.aws/<repository>@sha256:...); the IPv4 name in ImageUri cannot be pulled without NAT64.",
+      hint: `Pass --image-uri-dualstack (the build-push output image-uri-dualstack), or set NetworkMode: dualstack in ${settings.parametersFile}.`,
+    });
+    assert.equal(mock.calls().length, 0, 'not even the shared network was looked at');
   });
 });

@@ -344,6 +344,19 @@ describe('verifyService against the real app (S3 and EC2 served by moto) and a l
       'app.test': { a: ['127.0.0.1'], aaaa: ['::1'] },
       'no-aaaa.test': { a: ['127.0.0.1'] },
     });
+    // Warm the app's AWS path first (its SDK chunk loads on the first AWS request, and moto's
+    // first S3/EC2 answers are slow on a busy machine): these tests are about verify, not cold start.
+    for (const path of ['/list-buckets', '/list-ec2']) {
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        const ok = await fetch(`http://127.0.0.1:${healthy.port}${path}`).then(
+          (response) => response.ok,
+          () => false,
+        );
+        if (ok) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
   });
   after(async () => {
     await Promise.all([healthy?.stop(), broken?.stop(), dns?.stop()]);

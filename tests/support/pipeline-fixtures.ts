@@ -14,7 +14,9 @@ export function fixtureContext(app = 'fixture', overrides: Partial<PipelineConte
   return {
     repository: `octo/${app}`,
     region: 'us-east-1',
+    tier: 'nonproduction',
     roleArn: undefined,
+    permissionsBoundaryArn: undefined,
     cfnRoleArn: undefined,
     artifactBucket: 'artifacts',
     ecrRepository: app,

@@ -13,6 +13,8 @@ const digest = `sha256:${'a'.repeat(64)}`;
 /** What the deploy script fills in. */
 export const PIPELINE_VALUES = {
   EnvironmentKey: 'pr-12',
+  Tier: 'nonproduction',
+  PermissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/ipv6demo-bootstrap/boundary',
   ImageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/ipv6demo@${digest}`,
   DualStackImageUri: `123456789012.dkr-ecr.us-east-1.on.aws/ipv6demo@${digest}`,
 } as const;

@@ -4,7 +4,13 @@
  * repository passes and that a broken copy fails.
  */
 
-export type Step = Record<string, unknown> & { uses?: string; run?: string; with?: Record<string, unknown> };
+export type Step = Record<string, unknown> & {
+  name?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+};
 export type Job = Record<string, unknown> & {
   permissions?: Record<string, string> | string;
   steps?: Step[];
@@ -12,6 +18,7 @@ export type Job = Record<string, unknown> & {
   needs?: string | string[];
   if?: string;
   'timeout-minutes'?: number;
+  environment?: string | { name?: string; url?: string };
 };
 export type Workflow = Record<string, unknown> & {
   on: unknown;
@@ -114,19 +121,133 @@ export function noPullRequestTarget(workflow: Workflow): string[] {
 export const expression = (inner: string): string => `\${{ ${inner} }}`;
 
 export const ENVIRONMENT_GROUP = `ecs-ipv6-${expression('needs.resolve.outputs.environment')}`;
-/** Jobs that change stacks share one group per environment and never cancel a running one. */
-export function environmentConcurrency(workflow: Workflow): string[] {
+/** The one group of every job that may create or update the shared network (its stack name). */
+export const SHARED_NETWORK_GROUP = expression('needs.resolve.outputs.shared-network-stack');
+
+const deploySteps = (job: Job): Step[] =>
+  (job.steps ?? []).filter((s) => /npm run deploy\b/.test(s.run ?? ''));
+const createsSharedNetwork = (step: Step): boolean => /--shared-network only\b/.test(step.run ?? '');
+/** A deploy step that only reads the shared network (or is told to when there is one). */
+const onlyReadsSharedNetwork = (step: Step): boolean =>
+  /--shared-network use\b/.test(step.run ?? '') ||
+  (/--shared-network "\$SHARED_NETWORK"/.test(step.run ?? '') &&
+    (step.env as Record<string, unknown> | undefined)?.SHARED_NETWORK ===
+      expression("needs.resolve.outputs.shared-network-stack != '' && 'use' || 'deploy'"));
+
+/**
+ * Every job holding AWS credentials is serialized and never cancels work in flight: the
+ * per-environment group (build → deploy → verify, teardown) or, for the job that creates or
+ * updates the shared network, the one shared-network group. No other deploy step may change
+ * the shared network.
+ */
+export function awsJobsSerialized(workflow: Workflow): string[] {
   return Object.entries(workflow.jobs)
-    .filter(([, job]) => (job.steps ?? []).some((s) => /npm run (deploy|teardown)\b/.test(s.run ?? '')))
+    .filter(([, job]) => usesAws(job))
     .flatMap(([id, job]) => {
       const c = job.concurrency;
-      if (typeof c !== 'object') return [`job ${id} changes stacks without a concurrency group`];
+      if (typeof c !== 'object') return [`job ${id} holds AWS credentials without a concurrency group`];
       const problems: string[] = [];
-      if (c.group !== ENVIRONMENT_GROUP)
-        problems.push(`job ${id}: concurrency group must be ${ENVIRONMENT_GROUP}`);
+      const sharedNetworkJob = deploySteps(job).some(createsSharedNetwork);
+      const want = sharedNetworkJob ? SHARED_NETWORK_GROUP : ENVIRONMENT_GROUP;
+      if (c.group !== want) problems.push(`job ${id}: concurrency group must be ${want}`);
       if (c['cancel-in-progress'] !== false) problems.push(`job ${id}: cancel-in-progress must be false`);
+      if (!sharedNetworkJob)
+        for (const step of deploySteps(job).filter((s) => !onlyReadsSharedNetwork(s)))
+          problems.push(
+            `job ${id}: step '${step.name ?? step.run}' may change the shared network outside the ${SHARED_NETWORK_GROUP} group (pass --shared-network use)`,
+          );
       return problems;
     });
+}
+
+/** The role a job's AWS step asks for (the `role-arn` input of .github/actions/aws). */
+export const roleOf = (job: Job): string =>
+  String((job.steps ?? []).find((s) => s.uses === './.github/actions/aws')?.with?.['role-arn'] ?? '');
+const mayAssumeProduction = (job: Job): boolean => roleOf(job).includes('AWS_PRODUCTION_ROLE_ARN');
+
+/** Ways a job's `environment.name` is `production` exactly when the job gets the production role. */
+export const PRODUCTION_ENVIRONMENT_NAMES = [
+  'production',
+  // resolveEvent names production's environment key `production`.
+  expression('needs.resolve.outputs.environment'),
+  expression("needs.resolve.outputs.tier == 'production' && 'production' || 'nonproduction'"),
+];
+/** The only accepted production role choice: by the resolved tier. */
+export const TIER_ROLE = expression(
+  "needs.resolve.outputs.tier == 'production' && vars.AWS_PRODUCTION_ROLE_ARN || vars.AWS_NONPRODUCTION_ROLE_ARN",
+);
+
+/**
+ * Every job that may assume the production role runs in a GitHub environment that is
+ * `production` whenever it does (so production's required reviewers gate it), picking the
+ * role by tier; workflows triggered by pull requests never name the production role.
+ */
+export function productionRoleOnlyInProduction(workflow: Workflow, text: string): string[] {
+  const problems: string[] = [];
+  if (
+    triggers(workflow).some((t) => t.startsWith('pull_request')) &&
+    /PRODUCTION_ROLE_ARN|vars\.PRODUCTION_/.test(text.replace(/NONPRODUCTION/g, ''))
+  )
+    problems.push('a pull request workflow names a production variable');
+  for (const [id, job] of Object.entries(workflow.jobs).filter(([, j]) => mayAssumeProduction(j))) {
+    const environment = job.environment;
+    const name =
+      typeof environment === 'string' ? environment : (environment as { name?: unknown } | undefined)?.name;
+    if (!PRODUCTION_ENVIRONMENT_NAMES.includes(String(name)))
+      problems.push(`job ${id} may assume the production role outside the GitHub environment production`);
+    if (roleOf(job) !== TIER_ROLE) problems.push(`job ${id} must choose its role by tier: ${TIER_ROLE}`);
+  }
+  return problems;
+}
+
+/**
+ * Credentials last exactly the job's timeout (role-duration-seconds = timeout-minutes x 60),
+ * and never longer than the tier role's MaxSessionDuration (`maxSession` by tier).
+ */
+export function credentialLifetime(
+  workflow: Workflow,
+  maxSession: Record<'production' | 'nonproduction', number>,
+): string[] {
+  return Object.entries(workflow.jobs)
+    .filter(([, job]) => usesAws(job))
+    .flatMap(([id, job]) => {
+      const step = (job.steps ?? []).find((s) => s.uses === './.github/actions/aws');
+      const seconds = Number(step?.with?.['duration-seconds']);
+      const timeout = Number(job['timeout-minutes']);
+      const problems: string[] = [];
+      if (seconds !== timeout * 60)
+        problems.push(
+          `job ${id}: duration-seconds ${seconds} must be timeout-minutes x 60 = ${timeout * 60}`,
+        );
+      const tiers = roleOf(job).includes('AWS_PRODUCTION_ROLE_ARN')
+        ? (['production', 'nonproduction'] as const)
+        : (['nonproduction'] as const);
+      for (const tier of tiers)
+        if (seconds > maxSession[tier])
+          problems.push(
+            `job ${id}: ${seconds}s exceeds the ${tier} role's MaxSessionDuration ${maxSession[tier]}s`,
+          );
+      return problems;
+    });
+}
+
+/**
+ * Nothing of one run attempt is reused by another: no fixed --run-id (the scripts name change
+ * sets by GITHUB_RUN_ID and GITHUB_RUN_ATTEMPT), and artifacts are named per attempt and overwritable.
+ */
+export function attemptDistinct(workflow: Workflow): string[] {
+  return allSteps(workflow).flatMap(([id, step]) => {
+    const problems: string[] = [];
+    if (/--run-id\b/.test(step.run ?? '')) problems.push(`job ${id}: --run-id drops the run attempt`);
+    if (/^actions\/(upload|download)-artifact@/.test(step.uses ?? '')) {
+      const name = String(step.with?.name ?? step.with?.pattern ?? '');
+      if (!name.includes(expression('github.run_attempt')))
+        problems.push(`job ${id}: artifact '${name}' must carry the run attempt`);
+      if (/upload/.test(step.uses ?? '') && step.with?.overwrite !== true)
+        problems.push(`job ${id}: upload-artifact needs overwrite: true`);
+    }
+    return problems;
+  });
 }
 
 /** Jobs with credentials run only after resolve said so (so fork PRs and skips never reach them). */

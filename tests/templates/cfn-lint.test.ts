@@ -66,6 +66,8 @@ function renderedFiles(): string[] {
     mkdirSync(dir);
     const network = renderTemplate(templates.network(), {
       EnvironmentKey: 'shared-network',
+      Tier: 'nonproduction',
+      PermissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/ipv6demo-bootstrap/boundary',
       TaskSubnetModes: subnetModes,
       PrivateLinkEndpoints: subnetModes === 'ipv6-only' ? 'false' : 'true',
       Nat64: 'true',

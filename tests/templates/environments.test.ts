@@ -13,12 +13,19 @@ describe('per-environment parameter files', () => {
       const fromFile = loadParameterFile(file);
       const parent = templates.parent();
       for (const key of Object.keys(fromFile)) assert.ok(key in (parent.Parameters ?? {}), `${file}: ${key}`);
-      for (const key of ['EnvironmentKey', 'ImageUri', 'DualStackImageUri', 'ExistingVpcId']) {
+      for (const key of [
+        'EnvironmentKey',
+        'Tier',
+        'PermissionsBoundaryArn',
+        'ImageUri',
+        'DualStackImageUri',
+        'ExistingVpcId',
+      ]) {
         assert.equal(key in fromFile, false, `${file} must leave ${key} to the deploy script`);
       }
       const pipeline: Record<string, string> =
         file === 'production'
-          ? { ...PIPELINE_VALUES, EnvironmentKey: 'production' }
+          ? { ...PIPELINE_VALUES, EnvironmentKey: 'production', Tier: 'production' }
           : { ...PIPELINE_VALUES, ...SHARED_NETWORK_VALUES };
       const resolved = resolveParameters(parent, fromFile, pipeline, `cfn/environments/${file}.yml`);
       assert.equal(resolved.ImageUri, PIPELINE_VALUES.ImageUri);
@@ -28,7 +35,11 @@ describe('per-environment parameter files', () => {
 
   it('shared-network.yml resolves against cfn/network.yml', () => {
     const fromFile = loadParameterFile('shared-network');
-    const resolved = resolveParameters(templates.network(), fromFile, { EnvironmentKey: 'shared-network' });
+    const resolved = resolveParameters(templates.network(), fromFile, {
+      EnvironmentKey: 'shared-network',
+      Tier: 'nonproduction',
+      PermissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/ipv6demo-bootstrap/boundary',
+    });
     assert.equal(resolved.TaskSubnetModes, 'both');
   });
 

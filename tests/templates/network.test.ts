@@ -5,6 +5,8 @@ import { renderTemplate } from '../../scripts/lib/render.ts';
 import type { Template } from '../../scripts/lib/templates.ts';
 import { props, resourcesOfType, templates } from '../support/template-modes.ts';
 
+const BOUNDARY = 'arn:aws:iam::123456789012:policy/ipv6demo-bootstrap/boundary';
+
 /** Structural properties of cfn/network.yml for every combination the parent and the shared network use. */
 
 const combos: Record<string, string>[] = [];
@@ -12,7 +14,15 @@ for (const TaskSubnetModes of ['dualstack', 'ipv6-only', 'both']) {
   for (const PrivateLinkEndpoints of ['true', 'false']) {
     for (const Nat64 of ['true', 'false']) {
       for (const FlowLogs of ['true', 'false']) {
-        combos.push({ EnvironmentKey: 'production', TaskSubnetModes, PrivateLinkEndpoints, Nat64, FlowLogs });
+        combos.push({
+          EnvironmentKey: 'production',
+          Tier: 'production',
+          PermissionsBoundaryArn: BOUNDARY,
+          TaskSubnetModes,
+          PrivateLinkEndpoints,
+          Nat64,
+          FlowLogs,
+        });
       }
     }
   }
@@ -34,7 +44,7 @@ function subnetsOf(network: Template): [string, Record<string, unknown>][] {
 
 for (const parameters of combos) {
   const name = Object.entries(parameters)
-    .filter(([key]) => key !== 'EnvironmentKey')
+    .filter(([key]) => !['EnvironmentKey', 'Tier', 'PermissionsBoundaryArn'].includes(key))
     .map(([key, value]) => `${key}=${value}`)
     .join(' ');
   const dualStackTasks = parameters.TaskSubnetModes !== 'ipv6-only';
@@ -181,7 +191,8 @@ for (const parameters of combos) {
           Resource: { 'Fn::GetAtt': ['FlowLogGroup', 'Arn'] },
         },
       ]);
-      assert.deepEqual(role.Path, { 'Fn::Sub': '/${AppName}/' });
+      assert.deepEqual(role.Path, { 'Fn::Sub': '/${AppName}/${Tier}/' });
+      assert.equal(role.PermissionsBoundary, BOUNDARY);
     });
 
     it('outputs the subnet lists the parent and the shared network need', () => {

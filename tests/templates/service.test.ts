@@ -1,8 +1,27 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the expected values are CloudFormation Fn::Sub strings
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { renderTemplate } from '../../scripts/lib/render.ts';
 import type { Template } from '../../scripts/lib/templates.ts';
-import { MODES, PIPELINE_VALUES, props, renderStack, resourcesOfType } from '../support/template-modes.ts';
+import {
+  MODES,
+  PIPELINE_VALUES,
+  props,
+  renderStack,
+  resourcesOfType,
+  templates,
+} from '../support/template-modes.ts';
+
+/** Values of cfn/service.yml's parameters without defaults, for rendering it on its own. */
+const SERVICE_VALUES = {
+  EnvironmentKey: 'pr-12',
+  VpcId: 'vpc-0123456789abcdef0',
+  PublicSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2',
+  TaskSubnetIds: 'subnet-0ccccccccccccccc1,subnet-0ccccccccccccccc2',
+  ClusterName: 'ipv6demo-pr-12',
+  Tier: PIPELINE_VALUES.Tier,
+  PermissionsBoundaryArn: PIPELINE_VALUES.PermissionsBoundaryArn,
+};
 
 /** Structural properties of cfn/service.yml (via the parent) in every mode of MODES. */
 
@@ -129,9 +148,10 @@ for (const mode of MODES) {
       }
     });
 
-    it('roles live under the app path so the bootstrap can scope PassRole', () => {
+    it('roles live under the app and tier path and carry the permissions boundary', () => {
       for (const [, role] of resourcesOfType(service, 'AWS::IAM::Role')) {
-        assert.deepEqual(role.Properties.Path, { 'Fn::Sub': '/${AppName}/' });
+        assert.deepEqual(role.Properties.Path, { 'Fn::Sub': '/${AppName}/${Tier}/' });
+        assert.equal(role.Properties.PermissionsBoundary, PIPELINE_VALUES.PermissionsBoundaryArn);
       }
     });
 
@@ -198,8 +218,47 @@ for (const mode of MODES) {
 }
 
 describe('service without a dual-stack image name', () => {
-  it('falls back to ImageUri in ipv6-only mode', () => {
-    const { service } = renderStack({ NetworkMode: 'ipv6-only', DualStackImageUri: '' });
+  const rule =
+    "Rule DualStackImageForIpv6Only: DualStackImageUri is empty, but NetworkMode is ipv6-only: pass ECR's dual-stack image name (<account>.dkr-ecr.<region>.on.aws/<repository>@sha256:...).";
+
+  it('is rejected in ipv6-only mode by the parent and by the service template, never replaced by ImageUri', () => {
+    assert.throws(() => renderStack({ NetworkMode: 'ipv6-only', DualStackImageUri: '' }), { message: rule });
+    const service = templates.service();
+    assert.throws(
+      () =>
+        renderTemplate(service, {
+          ...SERVICE_VALUES,
+          NetworkMode: 'ipv6-only',
+          ImageUri: PIPELINE_VALUES.ImageUri,
+          DualStackImageUri: '',
+        }),
+      { message: rule },
+    );
+    const image = (props(service, 'TaskDefinition').ContainerDefinitions as Rule[])[0]?.Image;
+    assert.deepEqual(image, { 'Fn::If': ['Ipv6Only', { Ref: 'DualStackImageUri' }, { Ref: 'ImageUri' }] });
+  });
+
+  it('is not needed in dualstack mode', () => {
+    const { service } = renderStack({ NetworkMode: 'dualstack', DualStackImageUri: '' });
     assert.equal(taskDefinitionContainer(service).Image, PIPELINE_VALUES.ImageUri);
   });
+});
+
+describe('container health check', () => {
+  for (const NetworkMode of ['dualstack', 'ipv6-only']) {
+    it(`runs the image's health check entry with the health path in ${NetworkMode} mode`, () => {
+      const { service } = renderStack({
+        NetworkMode,
+        ContainerHealthCheck: 'true',
+        HealthCheckPath: '/ready',
+      });
+      assert.deepEqual(taskDefinitionContainer(service).HealthCheck, {
+        Command: ['CMD', 'node', 'dist/healthcheck.mjs', '/ready'],
+        Interval: 10,
+        Timeout: 3,
+        Retries: 3,
+        StartPeriod: 5,
+      });
+    });
+  }
 });

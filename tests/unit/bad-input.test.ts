@@ -19,6 +19,8 @@ const image = {
   ImageUri: '000000000000.dkr.ecr.us-east-1.amazonaws.com/ipv6demo@sha256:0',
   DualStackImageUri: '000000000000.dkr-ecr.us-east-1.on.aws/ipv6demo@sha256:0',
   EnvironmentKey: 'pr-1',
+  Tier: 'nonproduction',
+  PermissionsBoundaryArn: 'arn:aws:iam::000000000000:policy/ipv6demo/ipv6demo-permissions-boundary',
 };
 
 describe('YAML errors name the file and the line', () => {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateProjectConfig } from '../../scripts/lib/config.ts';
 import {
+  appRolePath,
   branchSlug,
+  ecrRepositoryName,
   environmentForBranch,
   imageTag,
   MAX_SLUG_LENGTH,
@@ -11,6 +13,7 @@ import {
   type ProjectConfig,
   parseEnvironmentKey,
   resolveEvent,
+  tierOf,
 } from '../../scripts/lib/environment.ts';
 
 const config: ProjectConfig = {
@@ -273,5 +276,34 @@ describe('validateProjectConfig', () => {
       () => validateProjectConfig({ ...config, branchEnvironments: ['main'], productionBranch: 'main' }),
       /both/,
     );
+  });
+});
+
+describe('tierOf', () => {
+  it('puts production alone in its tier; previews, branch environments and the shared network in the other', () => {
+    const table: [string, string][] = [
+      ['production', 'production'],
+      ['pr-1', 'nonproduction'],
+      ['pr-12345', 'nonproduction'],
+      ['br-staging', 'nonproduction'],
+      ['br-production', 'nonproduction'],
+      ['shared-network', 'nonproduction'],
+    ];
+    for (const [key, tier] of table) assert.equal(tierOf(key), tier, key);
+    // Every environment the resolver can produce gets a tier matching its kind.
+    for (const key of ['production', 'pr-7', 'br-staging']) {
+      const environment = parseEnvironmentKey(config, key);
+      assert.equal(
+        tierOf(environment.key),
+        environment.kind === 'production' ? 'production' : 'nonproduction',
+      );
+    }
+  });
+
+  it('names each tier its own ECR repository and IAM role path', () => {
+    assert.equal(ecrRepositoryName(config, 'production'), config.ecrRepository);
+    assert.equal(ecrRepositoryName(config, 'nonproduction'), `${config.ecrRepository}-nonproduction`);
+    assert.equal(appRolePath(config, 'production'), `/${config.app}/production/`);
+    assert.equal(appRolePath(config, 'nonproduction'), `/${config.app}/nonproduction/`);
   });
 });

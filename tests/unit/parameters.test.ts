@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseParameterFile, resolveParameters, toCfnParameters } from '../../scripts/lib/parameters.ts';
+import {
+  imageParameterProblem,
+  parseParameterFile,
+  resolveParameters,
+  toCfnParameters,
+} from '../../scripts/lib/parameters.ts';
 import { parseTemplate } from '../../scripts/lib/templates.ts';
 
 const template = parseTemplate(`
@@ -53,5 +58,57 @@ describe('parameter files', () => {
     );
     assert.throws(() => resolveParameters(template, {}, { ImageUri: 'a b' }), /does not match/);
     assert.throws(() => resolveParameters(template, {}, {}), /Parameter 'ImageUri' has no value/);
+  });
+});
+
+describe('the image parameters of an ipv6-only deploy', () => {
+  const service = parseTemplate(`
+Parameters:
+  NetworkMode:
+    Type: String
+    Default: dualstack
+  ImageUri:
+    Type: String
+  DualStackImageUri:
+    Type: String
+    Default: ''
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+`);
+  const ipv4 = '1.dkr.ecr.us-east-1.amazonaws.com/app@sha256:abc';
+  const dual = '1.dkr-ecr.us-east-1.on.aws/app@sha256:abc';
+
+  for (const [values, problem] of [
+    [{ NetworkMode: 'ipv6-only', ImageUri: ipv4, DualStackImageUri: '' }, true],
+    [{ NetworkMode: 'ipv6-only', ImageUri: ipv4, DualStackImageUri: '  ' }, true],
+    [{ NetworkMode: 'ipv6-only', ImageUri: ipv4, DualStackImageUri: dual }, false],
+    [{ NetworkMode: 'dualstack', ImageUri: ipv4, DualStackImageUri: '' }, false],
+    [{ NetworkMode: 'ipv6-only', ImageUri: ipv4 }, false],
+  ] as const) {
+    it(`${JSON.stringify(values)} → ${problem ? 'refused' : 'accepted'}`, () => {
+      assert.equal(imageParameterProblem(values) !== undefined, problem);
+    });
+  }
+
+  it('resolveParameters refuses the empty dual-stack name in ipv6-only mode, naming the parameter and the flag', () => {
+    assert.throws(
+      () =>
+        resolveParameters(
+          service,
+          { NetworkMode: 'ipv6-only' },
+          { ImageUri: ipv4 },
+          'cfn/environments/preview.yml',
+        ),
+      {
+        message: /^Parameter 'DualStackImageUri' is empty, but NetworkMode is ipv6-only/,
+        hint: 'Pass --image-uri-dualstack (the build-push output image-uri-dualstack), or set NetworkMode: dualstack in cfn/environments/preview.yml.',
+      },
+    );
+    assert.deepEqual(resolveParameters(service, {}, { ImageUri: ipv4 }), {
+      NetworkMode: 'dualstack',
+      ImageUri: ipv4,
+      DualStackImageUri: '',
+    });
   });
 });

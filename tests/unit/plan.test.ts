@@ -66,13 +66,21 @@ describe('parsePlanArgs', () => {
   it('parses environment, event and AWS flags into settings', () => {
     const s = parsePlanArgs(['--environment', 'pr-12', '--json', '--cost-markdown', 'c.md', '--offline'], {
       AWS_REGION: 'eu-central-1',
-      ARTIFACT_BUCKET: 'artifacts',
+      NONPRODUCTION_ARTIFACT_BUCKET: 'artifacts',
+      PRODUCTION_ARTIFACT_BUCKET: 'production-artifacts',
+      PRODUCTION_CFN_EXECUTION_ROLE_ARN: 'arn:aws:iam::123456789012:role/prod-cfn',
     });
     assert.deepEqual(s.target, { kind: 'environment', key: 'pr-12' });
     assert.equal(s.json, true);
     assert.equal(s.aws, 'never');
     assert.equal(s.region, 'eu-central-1');
-    assert.equal(s.artifactBucket, 'artifacts');
+    assert.deepEqual(s.tierSettings, {
+      production: {
+        artifactBucket: 'production-artifacts',
+        cfnRoleArn: 'arn:aws:iam::123456789012:role/prod-cfn',
+      },
+      nonproduction: { artifactBucket: 'artifacts' },
+    });
     assert.equal(s.costMarkdownFile, 'c.md');
     assert.deepEqual(
       parsePlanArgs(['--event', 'pull_request', '--pr', '12', '--action', 'synchronize'], {}).target,
@@ -164,11 +172,12 @@ describe('runPlan (fixture templates, offline)', () => {
     assert.equal(report.networkMode, 'ipv6-only');
     assert.deepEqual(report.parameters?.NetworkMode, { value: 'ipv6-only', source: 'file' });
     assert.deepEqual(report.parameters?.ContainerPort, { value: '8080', source: 'default' });
+    // A preview's image comes from the non-production repository.
     assert.deepEqual(report.parameters?.ImageUri, {
       value:
-        '000000000000.dkr.ecr.us-east-1.amazonaws.com/ipv6demo@sha256:0000000000000000000000000000000000000000000000000000000000000000',
+        '000000000000.dkr.ecr.us-east-1.amazonaws.com/ipv6demo-nonproduction@sha256:0000000000000000000000000000000000000000000000000000000000000000',
       source: 'deploy',
-      atDeploy: '<built at deploy: ipv6demo@sha256:…>',
+      atDeploy: '<built at deploy: ipv6demo-nonproduction@sha256:…>',
     });
     assert.equal(
       report.parameters?.ExistingTaskSubnetIds?.atDeploy,
@@ -373,6 +382,50 @@ describe('runPlan with AWS (aws-sdk-client-mock)', () => {
     assert.equal(cfnMock.commandCalls(DeleteChangeSetCommand).length, 1);
     assert.equal(cfnMock.commandCalls(ExecuteChangeSetCommand).length, 0);
     assert.match(h.text(), /\| Modify \| Service \| AWS::CloudFormation::Stack \|/);
+  });
+
+  it("sends the example dual-stack image name instead of reusing the deployed '' the template's rule rejects", async () => {
+    cfnMock.on(DescribeStacksCommand, { StackName: 'ipv6demo-pr-12' }).resolves({
+      Stacks: [
+        {
+          StackName: 'ipv6demo-pr-12',
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(0),
+          Parameters: [
+            { ParameterKey: 'ImageUri', ParameterValue: 'real' },
+            { ParameterKey: 'DualStackImageUri', ParameterValue: '' },
+          ],
+        },
+      ],
+    });
+    cfnMock.on(DescribeStacksCommand, { StackName: 'ipv6demo-shared-network' }).resolves({ Stacks: [] });
+    cfnMock.on(CreateChangeSetCommand).resolves({});
+    cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', Changes: [] });
+    cfnMock.on(DeleteChangeSetCommand).resolves({});
+    s3Mock.on(HeadObjectCommand).rejects(Object.assign(new Error('not found'), { name: 'NotFound' }));
+    s3Mock.on(PutObjectCommand).resolves({});
+    const aws: PlanAws = {
+      hasCredentials: async () => true,
+      cloudFormation: () => new CloudFormationClient({ region: 'us-east-1' }),
+      s3: () => new S3Client({ region: 'us-east-1' }),
+    };
+
+    const h = harness(['--environment', 'pr-12', '--artifact-bucket', 'artifacts', '--run-id', '98'], {
+      aws,
+    });
+    await h.run();
+
+    const input = cfnMock.commandCalls(CreateChangeSetCommand)[0]?.args[0].input;
+    const sent = Object.fromEntries((input?.Parameters ?? []).map((p) => [p.ParameterKey, p]));
+    assert.deepEqual(sent.ImageUri, { ParameterKey: 'ImageUri', UsePreviousValue: true });
+    assert.deepEqual(sent.DualStackImageUri, {
+      ParameterKey: 'DualStackImageUri',
+      ParameterValue: `000000000000.dkr-ecr.us-east-1.on.aws/ipv6demo-nonproduction@sha256:${'0'.repeat(64)}`,
+    });
+    assert.match(
+      h.text(),
+      /DualStackImageUri: the deployed value '' cannot be reused in ipv6-only mode; the preview sends the example/,
+    );
   });
 });
 

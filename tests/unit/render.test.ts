@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the expected values are CloudFormation Fn::Sub strings
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderTemplate } from '../../scripts/lib/render.ts';
+import { renderTemplate, resolveTemplate } from '../../scripts/lib/render.ts';
 import { parseTemplate } from '../../scripts/lib/templates.ts';
 
 const template = parseTemplate(`
@@ -99,5 +99,120 @@ Resources:
     Condition: Missing
 `);
     assert.throws(() => renderTemplate(undefinedCondition, {}), /condition 'Missing' is not defined/);
+  });
+});
+
+describe('resolveTemplate', () => {
+  const pseudo = {
+    partition: 'aws',
+    region: 'eu-west-1',
+    accountId: '111122223333',
+    stackName: 'app-bootstrap',
+    stackId: 'arn:aws:cloudformation:eu-west-1:111122223333:stack/app-bootstrap/id',
+    urlSuffix: 'amazonaws.com',
+  };
+  const namer = (logicalId: string, type: string, properties: Record<string, unknown>) =>
+    type === 'AWS::IAM::Role'
+      ? {
+          ref: `${properties.Path ?? '/'}${logicalId}`,
+          attributes: { Arn: `arn:aws:iam::111122223333:role${properties.Path ?? '/'}${logicalId}` },
+        }
+      : undefined;
+  const template = parseTemplate(`
+Parameters:
+  App: { Type: String, Default: app }
+  Subjects: { Type: CommaDelimitedList, Default: "a,b" }
+Conditions:
+  Named: !Equals [!Ref App, app]
+Mappings:
+  Tier: { prod: { Suffix: p } }
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      Path: !Sub "/\${App}/"
+  Policy:
+    Type: AWS::IAM::Policy
+    Properties:
+      Roles: [!Ref Role]
+      Resource:
+        - !Sub "arn:\${AWS::Partition}:s3:::\${App}-\${AWS::Region}-\${AWS::AccountId}/*"
+        - !GetAtt Role.Arn
+        - !Sub "\${Role.Arn}/x"
+        - !Sub ["\${Name}-\${Other}", { Name: !Ref App, Other: !FindInMap [Tier, prod, Suffix] }]
+        - !Join ["|", !Ref Subjects]
+        - !Select [1, !Split [",", "x,y,z"]]
+        - !If [Named, yes, no]
+        - !Select [0, !GetAZs ""]
+Outputs:
+  RoleArn: { Value: !GetAtt Role.Arn }
+`);
+
+  it('resolves intrinsics, pseudo parameters and resource names the way CloudFormation does', () => {
+    const resolved = resolveTemplate(template, { App: 'shop' }, pseudo, namer);
+    assert.deepEqual(resolved.Resources.Policy?.Properties, {
+      Roles: ['/shop/Role'],
+      Resource: [
+        'arn:aws:s3:::shop-eu-west-1-111122223333/*',
+        'arn:aws:iam::111122223333:role/shop/Role',
+        'arn:aws:iam::111122223333:role/shop/Role/x',
+        'shop-p',
+        'a|b',
+        'y',
+        'no',
+        'eu-west-1a',
+      ],
+    });
+    assert.deepEqual(resolved.Outputs?.RoleArn, { Value: 'arn:aws:iam::111122223333:role/shop/Role' });
+  });
+
+  it('refuses what it cannot resolve offline, naming it', () => {
+    const importing = parseTemplate(
+      'Resources:\n  X:\n    Type: AWS::SNS::Topic\n    Properties:\n      A: !ImportValue shared\n',
+    );
+    assert.throws(() => resolveTemplate(importing, {}, pseudo, namer), /Fn::ImportValue offline/);
+    const unnamed = parseTemplate(
+      'Resources:\n  T:\n    Type: AWS::SNS::Topic\n  X:\n    Type: AWS::SNS::Topic\n    Properties:\n      A: !Ref T\n',
+    );
+    assert.throws(
+      () => resolveTemplate(unnamed, {}, pseudo, namer),
+      /reference to T \(AWS::SNS::Topic\): no physical name/,
+    );
+    const unknownAttribute = parseTemplate(
+      'Resources:\n  Role:\n    Type: AWS::IAM::Role\n  X:\n    Type: AWS::SNS::Topic\n    Properties:\n      A: !GetAtt Role.RoleId\n',
+    );
+    assert.throws(() => resolveTemplate(unknownAttribute, {}, pseudo, namer), /Fn::GetAtt Role.RoleId/);
+  });
+});
+
+describe('renderTemplate and the Rules section', () => {
+  const ruled = parseTemplate(`
+Parameters:
+  Mode:
+    Type: String
+    Default: a
+  Name:
+    Type: String
+    Default: ''
+Rules:
+  NameForB:
+    RuleCondition: !Equals [!Ref Mode, b]
+    Assertions:
+      - Assert: !Not [!Equals [!Ref Name, '']]
+        AssertDescription: Name is required when Mode is b.
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+`);
+
+  it('fails as CloudFormation would when an assertion of a rule that applies is false', () => {
+    assert.throws(() => renderTemplate(ruled, { Mode: 'b' }), {
+      message: 'Rule NameForB: Name is required when Mode is b.',
+    });
+  });
+
+  it('renders when the rule does not apply or holds, without the Rules section', () => {
+    assert.equal(renderTemplate(ruled, { Mode: 'a' }).Rules, undefined);
+    assert.deepEqual(Object.keys(renderTemplate(ruled, { Mode: 'b', Name: 'n' }).Resources), ['Topic']);
   });
 });

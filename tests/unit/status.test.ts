@@ -22,6 +22,7 @@ import {
   formatAge,
   formatStatusDetail,
   formatStatusMarkdown,
+  formatStatusTable,
   lastDeploymentEvents,
   ownedEnvironments,
   parseServiceArn,
@@ -277,5 +278,90 @@ describe('status against mocked AWS (target health)', () => {
       /\| production \| UPDATE_COMPLETE \| 1h \| fffffff \| 1\/2 IN_PROGRESS \| IPv6 1\/2, IPv4 0\/1 \| FAIL 1\/8 30m ago \| - \| https:\/\/shop.example.com\/ \|/,
     );
     assert.match(markdown, /### ECS events of the last deployment of `production`/);
+  });
+});
+
+describe('status with credentials of the other tier', () => {
+  const denied = (name: string) =>
+    Object.assign(new Error(`User is not authorized to perform this action (${name})`), { name });
+
+  function mocks() {
+    const clients = {
+      cfn: new CloudFormationClient({ region: 'us-east-1' }),
+      ecs: new ECSClient({ region: 'us-east-1' }),
+      elbv2: new ElasticLoadBalancingV2Client({ region: 'us-east-1' }),
+      ecr: new ECRClient({ region: 'us-east-1' }),
+      ssm: new SSMClient({ region: 'us-east-1' }),
+    };
+    const digest = `sha256:${'2'.repeat(64)}`;
+    mockClient(clients.cfn)
+      .on(DescribeStacksCommand)
+      .resolves({
+        Stacks: [
+          stack('shop-production', 'production', {
+            Outputs: [
+              { OutputKey: 'ServiceUrl', OutputValue: 'https://shop.example.com/' },
+              { OutputKey: 'ClusterName', OutputValue: 'shop-production-Cluster' },
+              { OutputKey: 'ServiceName', OutputValue: 'shop-production' },
+            ],
+            Parameters: [
+              {
+                ParameterKey: 'ImageUri',
+                ParameterValue: `123456789012.dkr.ecr.us-east-1.amazonaws.com/shop-production@${digest}`,
+              },
+            ],
+          }),
+        ],
+      })
+      .on(ListStackResourcesCommand)
+      .rejects(denied('AccessDenied'));
+    return {
+      clients,
+      ecs: mockClient(clients.ecs),
+      ecr: mockClient(clients.ecr),
+      ssm: mockClient(clients.ssm),
+    };
+  }
+
+  const settings = { config, repository: 'octo/shop', region: 'us-east-1', ecrRepository: 'shop' };
+  const ui = createUi({ write: () => {}, env: {} });
+
+  it('lists production with what the non-production role may not read as a note, not a failure', async () => {
+    const { clients, ecs, ecr, ssm } = mocks();
+    ecs.on(DescribeServicesCommand).rejects(denied('AccessDeniedException'));
+    ecr.on(DescribeImagesCommand).rejects(denied('AccessDeniedException'));
+    ssm.on(GetParameterCommand).rejects(denied('AccessDeniedException'));
+    const report = await collectStatus(settings, {
+      ...clients,
+      ui,
+      now: () => new Date('2026-12-02T10:00:00Z'),
+    });
+    const [production] = report.environments;
+    assert.equal(production?.url, 'https://shop.example.com/');
+    assert.equal(production?.service, undefined);
+    assert.deepEqual(production?.denied, [
+      'image tags in shop-production',
+      'stack resources (service, target groups)',
+      'the ECS service shop-production',
+      'the verification record /shop/production/last-verification',
+    ]);
+    const table = formatStatusTable(report);
+    assert.match(
+      table,
+      /\nproduction: not readable: image tags in shop-production; stack resources \(service, target groups\); the ECS service shop-production; the verification record \/shop\/production\/last-verification\.\n\(these credentials may not read them: each tier's deploy role reads only its own tier; run npm run status -- --environment <key> with that tier's role\.\)$/,
+    );
+    assert.match(formatStatusMarkdown(report), /- production: not readable: image tags in shop-production;/);
+    assert.match(
+      formatStatusDetail(production ?? ({} as never), report.at),
+      /\n {2}not readable: image tags in shop-production; .*\/last-verification \(these credentials/,
+    );
+  });
+
+  it('still fails on an error that is not a refused permission', async () => {
+    const { clients, ecs, ecr, ssm } = mocks();
+    ecs.on(DescribeServicesCommand).rejects(denied('ClusterNotFoundException'));
+    ecr.on(DescribeImagesCommand).rejects(denied('AccessDeniedException'));
+    ssm.on(GetParameterCommand).rejects(denied('AccessDeniedException'));
+    await assert.rejects(collectStatus(settings, { ...clients, ui }), { name: 'ClusterNotFoundException' });
   });
 });

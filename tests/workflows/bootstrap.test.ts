@@ -8,23 +8,31 @@ import {
   DeleteChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
+  DescribeStackResourcesCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
 } from '@aws-sdk/client-cloudformation';
+import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient, ListAccountSettingsCommand, PutAccountSettingDefaultCommand } from '@aws-sdk/client-ecs';
 import { IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   bootstrapParameters,
+  branchEnvironmentSubjects,
   checkParameters,
   deployStack,
   type Exec,
+  ensureDualStackIpv6,
+  findExistingRepositories,
   findGitHubOidcProvider,
+  immutableSubjectRepository,
+  isSingleRoleStack,
   parseGitHubRemote,
   repositoryVariables,
   runBootstrap,
   setVariablesWithGh,
 } from '../../scripts/lib/bootstrap.ts';
-import type { ProjectConfig } from '../../scripts/lib/environment.ts';
+import { environmentForBranch, type ProjectConfig } from '../../scripts/lib/environment.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
 import { cfnDir } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
@@ -44,13 +52,13 @@ const TEMPLATE = [
   ...[
     'AppName',
     'GitHubRepository',
-    'ProductionBranch',
-    'StagingBranch',
-    'ProductionEnvironmentName',
-    'PreviewEnvironmentPattern',
-    'BranchEnvironmentPattern',
+    'OidcSubjectRepository',
+    'BranchEnvironmentSubjects',
     'ExistingOidcProviderArn',
-    'EcrRepositoryName',
+    'ProductionEcrRepositoryName',
+    'NonProductionEcrRepositoryName',
+    'ExistingProductionEcrRepositoryName',
+    'ExistingNonProductionEcrRepositoryName',
     'PreviewImageRetentionDays',
   ].map((name) => `  ${name}: {Type: String}`),
   'Conditions:',
@@ -59,6 +67,21 @@ const TEMPLATE = [
   '',
 ].join('\n');
 const OUTPUTS = {
+  ProductionDeployRoleArn: 'arn:aws:iam::123456789012:role/ipv6demo-bootstrap/prod-deploy',
+  NonProductionDeployRoleArn: 'arn:aws:iam::123456789012:role/ipv6demo-bootstrap/nonprod-deploy',
+  ProductionExecutionRoleArn: 'arn:aws:iam::123456789012:role/ipv6demo-bootstrap/prod-cfn',
+  NonProductionExecutionRoleArn: 'arn:aws:iam::123456789012:role/ipv6demo-bootstrap/nonprod-cfn',
+  PermissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/ipv6demo-bootstrap/boundary',
+  ProductionEcrRepositoryName: 'ipv6demo',
+  ProductionEcrRepositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/ipv6demo',
+  NonProductionEcrRepositoryName: 'ipv6demo-nonproduction',
+  NonProductionEcrRepositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/ipv6demo-nonproduction',
+  ProductionArtifactBucketName: 'ipv6demo-bootstrap-artifactbucket-abc',
+  NonProductionArtifactBucketName: 'ipv6demo-bootstrap-nonproductionartifactbucket-def',
+  OidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com',
+};
+/** The single-role bootstrap stack's outputs (before the tiers). */
+const SINGLE_ROLE_OUTPUTS = {
   DeployRoleArn: 'arn:aws:iam::123456789012:role/ipv6demo-bootstrap/deploy',
   CloudFormationExecutionRoleArn: 'arn:aws:iam::123456789012:role/ipv6demo-bootstrap/cfn-exec',
   ArtifactBucketName: 'ipv6demo-bootstrap-artifacts-abc',
@@ -72,6 +95,13 @@ const notFound = Object.assign(new Error('Stack with id ipv6demo-bootstrap does 
 
 const cfnMock = mockClient(CloudFormationClient);
 const iamMock = mockClient(IAMClient);
+const ecrMock = mockClient(ECRClient);
+const ecsMock = mockClient(ECSClient);
+const ecr = new ECRClient({ region: 'us-east-1' });
+const ecs = new ECSClient({ region: 'us-east-1' });
+const repositoryNotFound = Object.assign(new Error('The repository does not exist'), {
+  name: 'RepositoryNotFoundException',
+});
 const lines: string[] = [];
 const ui = createUi({ write: (line) => lines.push(line), env: {} });
 const cfn = new CloudFormationClient({ region: 'us-east-1' });
@@ -79,6 +109,13 @@ const iam = new IAMClient({ region: 'us-east-1' });
 beforeEach(() => {
   cfnMock.reset();
   iamMock.reset();
+  ecrMock.reset();
+  ecsMock.reset();
+  // Defaults of a fresh account: the setting already on, no repositories yet.
+  ecsMock
+    .on(ListAccountSettingsCommand)
+    .resolves({ settings: [{ name: 'dualStackIPv6' as never, value: 'enabled' }] });
+  ecrMock.on(DescribeRepositoriesCommand).rejects(repositoryNotFound);
   lines.length = 0;
 });
 
@@ -100,28 +137,59 @@ describe('parseGitHubRemote', () => {
 });
 
 describe('bootstrapParameters', () => {
-  it('maps cfn/project.yml and the OIDC provider onto the template parameters', () => {
-    assert.deepEqual(bootstrapParameters(config, REPO, PROVIDER), {
-      AppName: 'ipv6demo',
-      GitHubRepository: REPO,
-      ProductionBranch: 'main',
-      StagingBranch: 'staging',
-      ProductionEnvironmentName: 'production',
-      PreviewEnvironmentPattern: 'pr-*',
-      BranchEnvironmentPattern: 'br-*',
-      ExistingOidcProviderArn: PROVIDER,
-      EcrRepositoryName: 'ipv6demo',
+  it('maps cfn/project.yml, the OIDC provider and existing repositories onto the template parameters', () => {
+    assert.deepEqual(
+      bootstrapParameters({ ...config, branchEnvironments: ['staging', 'qa'] }, REPO, {
+        existingOidcProviderArn: PROVIDER,
+        existingRepositories: { production: 'ipv6demo' },
+      }),
+      {
+        AppName: 'ipv6demo',
+        GitHubRepository: REPO,
+        OidcSubjectRepository: '',
+        BranchEnvironmentSubjects: `repo:${REPO}:environment:br-staging,repo:${REPO}:environment:br-qa`,
+        ExistingOidcProviderArn: PROVIDER,
+        ProductionEcrRepositoryName: 'ipv6demo',
+        NonProductionEcrRepositoryName: 'ipv6demo-nonproduction',
+        ExistingProductionEcrRepositoryName: 'ipv6demo',
+        ExistingNonProductionEcrRepositoryName: '',
+      },
+    );
+    const plain = bootstrapParameters({ ...config, branchEnvironments: [] }, REPO);
+    assert.equal(plain.ExistingOidcProviderArn, '');
+    assert.equal(plain.BranchEnvironmentSubjects, '');
+  });
+
+  it('every branch environment subject names exactly the br-<slug> key deploy uses', () => {
+    const branches = { ...config, branchEnvironments: ['release/2.x'] };
+    assert.deepEqual(branchEnvironmentSubjects(branches, REPO), [
+      `repo:${REPO}:environment:${environmentForBranch(branches, 'release/2.x').key}`,
+    ]);
+    assert.match(
+      branchEnvironmentSubjects(branches, REPO)[0] ?? '',
+      /:environment:br-release-2-x-[a-z2-7]{8}$/,
+    );
+  });
+
+  it('the immutable-id form goes into every subject, and a malformed one is refused', () => {
+    const parameters = bootstrapParameters(config, REPO, {}, 'octo-org@1001/ecs-ipv6-gitops@2002');
+    assert.equal(parameters.OidcSubjectRepository, 'octo-org@1001/ecs-ipv6-gitops@2002');
+    assert.equal(
+      parameters.BranchEnvironmentSubjects,
+      'repo:octo-org@1001/ecs-ipv6-gitops@2002:environment:br-staging',
+    );
+    assert.throws(() => bootstrapParameters(config, REPO, {}, 'octo-org/ecs-ipv6-gitops'), {
+      message: "Invalid OIDC subject repository 'octo-org/ecs-ipv6-gitops'.",
     });
-    assert.equal(bootstrapParameters(config, REPO, undefined).ExistingOidcProviderArn, '');
   });
 
   it('match the Parameters of the real cfn/bootstrap/bootstrap.yml', () => {
     const text = readFileSync(join(cfnDir, 'bootstrap', 'bootstrap.yml'), 'utf8');
-    checkParameters(text, bootstrapParameters(config, REPO, PROVIDER));
+    checkParameters(text, bootstrapParameters(config, REPO, { existingOidcProviderArn: PROVIDER }));
   });
 
   it('accepts parameters the template declares and names the ones it does not', () => {
-    checkParameters(TEMPLATE, bootstrapParameters(config, REPO, undefined));
+    checkParameters(TEMPLATE, bootstrapParameters(config, REPO));
     assert.throws(
       () =>
         checkParameters('Parameters:\n  AppName: {Type: String}\nResources: {}\n', {
@@ -286,21 +354,28 @@ describe('deployStack', () => {
 });
 
 describe('repository variables', () => {
-  it('come from the stack outputs and the region', () => {
+  it('come from the stack outputs and the region, one set per tier', () => {
     assert.deepEqual(repositoryVariables(OUTPUTS, 'eu-west-1'), [
-      ['AWS_ROLE_ARN', OUTPUTS.DeployRoleArn],
       ['AWS_REGION', 'eu-west-1'],
-      ['CFN_EXECUTION_ROLE_ARN', OUTPUTS.CloudFormationExecutionRoleArn],
-      ['ARTIFACT_BUCKET', OUTPUTS.ArtifactBucketName],
-      ['ECR_REPOSITORY', 'ipv6demo'],
+      ['AWS_PRODUCTION_ROLE_ARN', OUTPUTS.ProductionDeployRoleArn],
+      ['AWS_NONPRODUCTION_ROLE_ARN', OUTPUTS.NonProductionDeployRoleArn],
+      ['PRODUCTION_CFN_EXECUTION_ROLE_ARN', OUTPUTS.ProductionExecutionRoleArn],
+      ['NONPRODUCTION_CFN_EXECUTION_ROLE_ARN', OUTPUTS.NonProductionExecutionRoleArn],
+      ['PRODUCTION_ARTIFACT_BUCKET', OUTPUTS.ProductionArtifactBucketName],
+      ['NONPRODUCTION_ARTIFACT_BUCKET', OUTPUTS.NonProductionArtifactBucketName],
+      ['PRODUCTION_ECR_REPOSITORY', 'ipv6demo'],
+      ['NONPRODUCTION_ECR_REPOSITORY', 'ipv6demo-nonproduction'],
+      ['PERMISSIONS_BOUNDARY_ARN', OUTPUTS.PermissionsBoundaryArn],
     ]);
   });
 
-  it('name a missing output', () => {
+  it('name a missing output (the single-role stack has none of them)', () => {
     assert.throws(
-      () => repositoryVariables({ DeployRoleArn: 'x' }, 'us-east-1'),
-      /no output\(s\) CloudFormationExecutionRoleArn, ArtifactBucketName, EcrRepositoryName/,
+      () => repositoryVariables(SINGLE_ROLE_OUTPUTS, 'us-east-1'),
+      /no output\(s\) ProductionDeployRoleArn, NonProductionDeployRoleArn, ProductionExecutionRoleArn/,
     );
+    assert.equal(isSingleRoleStack(SINGLE_ROLE_OUTPUTS), true);
+    assert.equal(isSingleRoleStack(OUTPUTS), false);
   });
 
   it('are set with gh as argv (no shell) when gh is logged in', async () => {
@@ -354,7 +429,7 @@ describe('runBootstrap', () => {
         dryRun: true,
         timeoutMs: 60_000,
       },
-      { cfn, iam, exec, ui, clock: fakeClock() },
+      { cfn, iam, ecr, ecs, exec, ui, clock: fakeClock() },
     );
     assert.equal(result.status, 'dry-run');
     assert.equal(result.parameters.ExistingOidcProviderArn, PROVIDER);
@@ -374,6 +449,7 @@ describe('runBootstrap', () => {
     iamMock.on(ListOpenIDConnectProvidersCommand).resolves({ OpenIDConnectProviderList: [] });
     cfnMock
       .on(DescribeStacksCommand)
+      .rejectsOnce(notFound)
       .rejectsOnce(notFound)
       .resolves({
         Stacks: [
@@ -402,21 +478,158 @@ describe('runBootstrap', () => {
         dryRun: false,
         timeoutMs: 60_000,
       },
-      { cfn, iam, exec, ui, clock: fakeClock() },
+      { cfn, iam, ecr, ecs, exec, ui, clock: fakeClock() },
     );
     assert.equal(result.status, 'created');
     assert.equal(result.parameters.ExistingOidcProviderArn, '');
     assert.deepEqual(set, [
-      'AWS_ROLE_ARN',
       'AWS_REGION',
-      'CFN_EXECUTION_ROLE_ARN',
-      'ARTIFACT_BUCKET',
-      'ECR_REPOSITORY',
+      'AWS_PRODUCTION_ROLE_ARN',
+      'AWS_NONPRODUCTION_ROLE_ARN',
+      'PRODUCTION_CFN_EXECUTION_ROLE_ARN',
+      'NONPRODUCTION_CFN_EXECUTION_ROLE_ARN',
+      'PRODUCTION_ARTIFACT_BUCKET',
+      'NONPRODUCTION_ARTIFACT_BUCKET',
+      'PRODUCTION_ECR_REPOSITORY',
+      'NONPRODUCTION_ECR_REPOSITORY',
+      'PERMISSIONS_BOUNDARY_ARN',
     ]);
+    assert.equal(result.upgrade, false);
     const tags = cfnMock.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.Tags;
     assert.deepEqual(
       tags?.find((tag) => tag.Key === 'gitops:repository'),
       { Key: 'gitops:repository', Value: REPO },
+    );
+  });
+});
+
+describe('ECS dualStackIPv6 account setting', () => {
+  it('leaves an enabled setting alone', async () => {
+    assert.equal(await ensureDualStackIpv6(ecs, ui, false), 'enabled');
+    assert.deepEqual(ecsMock.commandCalls(ListAccountSettingsCommand)[0]?.args[0].input, {
+      name: 'dualStackIPv6',
+      effectiveSettings: true,
+    });
+    assert.equal(ecsMock.commandCalls(PutAccountSettingDefaultCommand).length, 0);
+  });
+
+  it('sets the account default when the effective setting is off, and says so', async () => {
+    ecsMock
+      .on(ListAccountSettingsCommand)
+      .resolves({ settings: [{ name: 'dualStackIPv6' as never, value: 'disabled' }] });
+    ecsMock.on(PutAccountSettingDefaultCommand).resolves({});
+    assert.equal(await ensureDualStackIpv6(ecs, ui, false), 'set');
+    assert.deepEqual(ecsMock.commandCalls(PutAccountSettingDefaultCommand)[0]?.args[0].input, {
+      name: 'dualStackIPv6',
+      value: 'enabled',
+    });
+    assert.ok(
+      lines.some((line) => line.includes('dualStackIPv6 was disabled: set the account default to enabled')),
+    );
+  });
+
+  it('only reports in a dry run', async () => {
+    ecsMock.on(ListAccountSettingsCommand).resolves({ settings: [] });
+    assert.equal(await ensureDualStackIpv6(ecs, ui, true), 'would-set');
+    assert.equal(ecsMock.commandCalls(PutAccountSettingDefaultCommand).length, 0);
+    assert.ok(lines.some((line) => line.includes('is not set; would set the account default to enabled')));
+  });
+});
+
+describe('re-bootstrap and upgrade', () => {
+  it('uses a repository retained outside the stack instead of creating it', async () => {
+    ecrMock
+      .on(DescribeRepositoriesCommand, { repositoryNames: ['ipv6demo'] })
+      .resolves({ repositories: [{ repositoryName: 'ipv6demo' }] });
+    assert.deepEqual(await findExistingRepositories(ecr, config, new Set()), { production: 'ipv6demo' });
+    // A repository the stack itself manages is not "existing": the stack keeps managing it.
+    assert.deepEqual(await findExistingRepositories(ecr, config, new Set(['ipv6demo'])), {});
+  });
+
+  it('detects the single-role stack, explains the upgrade, keeps its repository in place, sets the new variables', async () => {
+    iamMock
+      .on(ListOpenIDConnectProvidersCommand)
+      .resolves({ OpenIDConnectProviderList: [{ Arn: PROVIDER }] });
+    const old = {
+      StackName: 'ipv6demo-bootstrap',
+      StackStatus: 'UPDATE_COMPLETE' as const,
+      CreationTime: new Date(),
+      Outputs: Object.entries(SINGLE_ROLE_OUTPUTS).map(([OutputKey, OutputValue]) => ({
+        OutputKey,
+        OutputValue,
+      })),
+    };
+    cfnMock
+      .on(DescribeStacksCommand)
+      .resolvesOnce({ Stacks: [old] })
+      .resolvesOnce({ Stacks: [old] })
+      .resolves({ Stacks: [{ ...old, Outputs: stackOutputs }] });
+    cfnMock.on(DescribeStackResourcesCommand).resolves({
+      StackResources: [
+        {
+          LogicalResourceId: 'EcrRepository',
+          PhysicalResourceId: 'ipv6demo',
+          ResourceType: 'AWS::ECR::Repository',
+          ResourceStatus: 'UPDATE_COMPLETE',
+          Timestamp: new Date(),
+        },
+      ],
+    });
+    ecrMock
+      .on(DescribeRepositoriesCommand, { repositoryNames: ['ipv6demo'] })
+      .resolves({ repositories: [{ repositoryName: 'ipv6demo' }] });
+    cfnMock.on(CreateChangeSetCommand).resolves({ Id: 'cs' });
+    cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', Changes: [] });
+    cfnMock.on(ExecuteChangeSetCommand).resolves({});
+    const exec: Exec = async () => ({ exitCode: 0, stdout: '', stderr: '' });
+    const result = await runBootstrap(
+      {
+        config,
+        repository: REPO,
+        region: 'us-east-1',
+        templateText: TEMPLATE,
+        dryRun: false,
+        timeoutMs: 60_000,
+      },
+      { cfn, iam, ecr, ecs, exec, ui, clock: fakeClock() },
+    );
+    assert.equal(result.upgrade, true);
+    assert.equal(result.status, 'updated');
+    // The old repository is the stack's own EcrRepository: updated in place, not "existing".
+    assert.equal(result.parameters.ExistingProductionEcrRepositoryName, '');
+    const text = lines.join('\n');
+    for (const expected of [
+      'This account has the single-role bootstrap stack',
+      'removes DeployRole and CloudFormationExecutionRole',
+      'keeps EcrRepository (ipv6demo) and ArtifactBucket in place',
+      `gh variable delete AWS_ROLE_ARN --repo ${REPO}`,
+      `gh variable delete CFN_EXECUTION_ROLE_ARN --repo ${REPO}`,
+      `gh variable delete ARTIFACT_BUCKET --repo ${REPO}`,
+      `gh variable delete ECR_REPOSITORY --repo ${REPO}`,
+      'aws iam list-roles --path-prefix /ipv6demo/',
+    ])
+      assert.ok(text.includes(expected), expected);
+    assert.equal(cfnMock.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.ChangeSetType, 'UPDATE');
+  });
+
+  it('reads the immutable ids from GitHub when cfn/project.yml asks for that subject format', async () => {
+    const calls: string[][] = [];
+    const exec: Exec = async (command, args) => {
+      calls.push([command, ...args]);
+      return { exitCode: 0, stdout: JSON.stringify({ id: 2002, owner: { id: 1001 } }), stderr: '' };
+    };
+    assert.equal(await immutableSubjectRepository(REPO, exec), 'octo-org@1001/ecs-ipv6-gitops@2002');
+    assert.deepEqual(calls, [['gh', 'api', `repos/${REPO}`]]);
+    await assert.rejects(
+      immutableSubjectRepository(REPO, async () => ({
+        exitCode: 4,
+        stdout: '',
+        stderr: 'gh: Not logged in',
+      })),
+      {
+        message: `Cannot read the ids of ${REPO} from GitHub (gh api repos/${REPO}): gh: Not logged in.`,
+        hint: 'Log in with gh auth login, or pass --oidc-subject-repository owner@OWNER_ID/name@REPO_ID.',
+      },
     );
   });
 });

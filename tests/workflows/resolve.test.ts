@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadProjectConfig } from '../../scripts/lib/config.ts';
+import { resolveEvent } from '../../scripts/lib/environment.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
 import { readEvent, resolutionOutputs, runResolve } from '../../scripts/lib/resolve.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
@@ -235,8 +236,41 @@ describe('resolve: GitHub webhook payloads → environment and action', () => {
       'reason',
       'ref',
       'sha',
+      'shared-network-stack',
       'stack-name',
+      'tier',
     ]);
+  });
+
+  it('names the tier and, for environments on the shared network, its stack', () => {
+    const config = {
+      app: 'ipv6demo',
+      region: 'us-east-1',
+      productionBranch: 'main',
+      branchEnvironments: ['staging'],
+      ecrRepository: 'ipv6demo',
+    };
+    const preview = resolveEvent(config, {
+      eventName: 'pull_request',
+      payload: {
+        action: 'opened',
+        number: 12,
+        pull_request: {
+          number: 12,
+          head: { repo: { full_name: 'o/r' } },
+          base: { repo: { full_name: 'o/r' } },
+        },
+      },
+    });
+    const production = resolveEvent(config, { eventName: 'push', payload: { ref: 'refs/heads/main' } });
+    const staging = resolveEvent(config, { eventName: 'push', payload: { ref: 'refs/heads/staging' } });
+    const pick = (r: typeof preview) => {
+      const outputs = resolutionOutputs(r, undefined, config);
+      return [outputs.environment, outputs.tier, outputs['shared-network-stack']];
+    };
+    assert.deepEqual(pick(preview), ['pr-12', 'nonproduction', 'ipv6demo-shared-network']);
+    assert.deepEqual(pick(staging), ['br-staging', 'nonproduction', 'ipv6demo-shared-network']);
+    assert.deepEqual(pick(production), ['production', 'production', '']);
   });
 });
 

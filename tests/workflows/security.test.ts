@@ -5,12 +5,15 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { loadProjectConfig } from '../../scripts/lib/config.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
+import { templates } from '../support/template-modes.ts';
 import {
   allSteps,
+  attemptDistinct,
+  awsJobsSerialized,
   checkoutsWithoutCredentials,
+  credentialLifetime,
   credentialsGatedByResolve,
   ENVIRONMENT_GROUP,
-  environmentConcurrency,
   expression,
   expressionsInRun,
   idTokenOnlyForAws,
@@ -18,12 +21,25 @@ import {
   noLongLivedKeys,
   noPullRequestTarget,
   pinnedActions,
+  productionRoleOnlyInProduction,
+  roleOf,
+  SHARED_NETWORK_GROUP,
   type Step,
   timeouts,
   topLevelPermissions,
   triggers,
+  usesAws,
   type Workflow,
 } from '../support/workflow-rules.ts';
+
+/** The deploy roles' MaxSessionDuration defaults in cfn/bootstrap/bootstrap.yml. */
+const MAX_SESSION = (() => {
+  const parameters = templates.bootstrap().Parameters ?? {};
+  return {
+    production: Number(parameters.ProductionMaxSessionSeconds?.Default),
+    nonproduction: Number(parameters.NonProductionMaxSessionSeconds?.Default),
+  };
+})();
 
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 const workflowFiles = readdirSync(join(repoRoot, '.github', 'workflows'))
@@ -79,8 +95,17 @@ describe('workflow security rules', () => {
       it('never uses pull_request_target', () => {
         assert.deepEqual(noPullRequestTarget(yaml), []);
       });
-      it('jobs that change stacks share the per-environment group without cancelling', () => {
-        assert.deepEqual(environmentConcurrency(yaml), []);
+      it('every job holding AWS credentials is serialized (per environment, or the shared-network group), never cancelling', () => {
+        assert.deepEqual(awsJobsSerialized(yaml), []);
+      });
+      it('the production role only in the GitHub environment production, chosen by tier', () => {
+        assert.deepEqual(productionRoleOnlyInProduction(yaml, text), []);
+      });
+      it('credentials last as long as the job may, within the role session limit', () => {
+        assert.deepEqual(credentialLifetime(yaml, MAX_SESSION), []);
+      });
+      it('change sets and artifacts are distinct per run attempt', () => {
+        assert.deepEqual(attemptDistinct(yaml), []);
       });
       it('jobs with AWS credentials run only after the resolve decision', () => {
         assert.deepEqual(credentialsGatedByResolve(yaml), []);
@@ -188,25 +213,87 @@ describe('workflow security rules fail on broken workflows', () => {
     assert.equal(noPullRequestTarget(broken).length, 1);
   });
 
-  it('a deploy or teardown without the environment group, or cancelling in progress', () => {
+  it('a job with credentials without its group, cancelling in progress, or changing the shared network outside its group', () => {
     const broken = copy('teardown.yml');
     const job = broken.jobs.teardown;
     assert.ok(job);
     job.concurrency = { group: ENVIRONMENT_GROUP, 'cancel-in-progress': true };
-    assert.deepEqual(environmentConcurrency(broken), ['job teardown: cancel-in-progress must be false']);
+    assert.deepEqual(awsJobsSerialized(broken), ['job teardown: cancel-in-progress must be false']);
     delete job.concurrency;
-    assert.deepEqual(environmentConcurrency(broken), [
-      'job teardown changes stacks without a concurrency group',
+    assert.deepEqual(awsJobsSerialized(broken), [
+      'job teardown holds AWS credentials without a concurrency group',
+    ]);
+    const preview = copy('preview.yml');
+    const network = preview.jobs['shared-network'];
+    assert.ok(network);
+    network.concurrency = { group: ENVIRONMENT_GROUP, 'cancel-in-progress': false };
+    const deployStep = preview.jobs.deploy?.steps?.find((step) => step.name === 'Deploy the stack');
+    assert.ok(deployStep);
+    deployStep.run = (deployStep.run ?? '').replace('--shared-network use', '');
+    assert.deepEqual(awsJobsSerialized(preview), [
+      `job shared-network: concurrency group must be ${SHARED_NETWORK_GROUP}`,
+      `job deploy: step 'Deploy the stack' may change the shared network outside the ${SHARED_NETWORK_GROUP} group (pass --shared-network use)`,
+    ]);
+  });
+
+  it('the production role outside the production environment, or in a pull request workflow', () => {
+    const broken = copy('deploy.yml');
+    const job = broken.jobs.deploy;
+    assert.ok(job);
+    job.environment = { name: 'staging' };
+    assert.deepEqual(productionRoleOnlyInProduction(broken, ''), [
+      'job deploy may assume the production role outside the GitHub environment production',
+    ]);
+    delete job.environment;
+    assert.equal(productionRoleOnlyInProduction(broken, '').length, 1);
+    const preview = copy('preview.yml');
+    const step = preview.jobs.deploy?.steps?.find((s) => s.uses === './.github/actions/aws');
+    assert.ok(step?.with);
+    step.with['role-arn'] = expression('vars.AWS_PRODUCTION_ROLE_ARN');
+    assert.deepEqual(productionRoleOnlyInProduction(preview, 'role-arn: vars.AWS_PRODUCTION_ROLE_ARN'), [
+      'a pull request workflow names a production variable',
+      'job deploy may assume the production role outside the GitHub environment production',
+      `job deploy must choose its role by tier: ${expression("needs.resolve.outputs.tier == 'production' && vars.AWS_PRODUCTION_ROLE_ARN || vars.AWS_NONPRODUCTION_ROLE_ARN")}`,
+    ]);
+  });
+
+  it('credentials shorter than the job, or longer than the role allows', () => {
+    const broken = copy('preview.yml');
+    const job = broken.jobs.deploy;
+    assert.ok(job);
+    job['timeout-minutes'] = 100;
+    assert.deepEqual(credentialLifetime(broken, MAX_SESSION), [
+      'job deploy: duration-seconds 5400 must be timeout-minutes x 60 = 6000',
+    ]);
+    assert.deepEqual(credentialLifetime(workflow('deploy.yml'), { production: 3600, nonproduction: 3600 }), [
+      "job deploy: 6600s exceeds the production role's MaxSessionDuration 3600s",
+      "job deploy: 6600s exceeds the nonproduction role's MaxSessionDuration 3600s",
+    ]);
+  });
+
+  it('a fixed --run-id and artifacts shared between attempts', () => {
+    const broken = copy('deploy.yml');
+    const steps = broken.jobs.deploy?.steps ?? [];
+    const deployStep = steps.find((step) => step.name === 'Deploy the stack');
+    const upload = steps.find((step) => /upload-artifact/.test(step.uses ?? ''));
+    assert.ok(deployStep && upload?.with);
+    deployStep.run = `${deployStep.run} --run-id "$GITHUB_RUN_ID"`;
+    upload.with.name = 'deploy-out';
+    delete upload.with.overwrite;
+    assert.deepEqual(attemptDistinct(broken), [
+      'job deploy: --run-id drops the run attempt',
+      "job deploy: artifact 'deploy-out' must carry the run attempt",
+      'job deploy: upload-artifact needs overwrite: true',
     ]);
   });
 
   it('credentials in a job that does not wait for resolve', () => {
     const broken = copy('preview.yml');
-    const job = broken.jobs.deploy;
+    const job = broken.jobs['shared-network'];
     assert.ok(job);
     delete job.if;
     assert.deepEqual(credentialsGatedByResolve(broken), [
-      'job deploy has credentials but does not wait for the resolve decision',
+      'job shared-network has credentials but does not wait for the resolve decision',
     ]);
   });
 });
@@ -252,12 +339,27 @@ describe('workflow triggers and wiring', () => {
     assert.deepEqual(Object.keys(dispatch.inputs), ['environment', 'confirm']);
   });
 
-  it('deploy jobs run resolve → build-push → deploy → verify → summary', () => {
+  it('deploy jobs run resolve → shared-network → deploy (build, deploy, verify) → summary', () => {
     const jobs = workflow('deploy.yml').jobs;
-    assert.deepEqual(Object.keys(jobs), ['resolve', 'build-push', 'deploy', 'verify', 'summary']);
-    assert.deepEqual(jobs['build-push']?.needs, 'resolve');
-    assert.deepEqual(jobs.deploy?.needs, ['resolve', 'build-push']);
-    assert.deepEqual(jobs.verify?.needs, ['resolve', 'deploy']);
+    assert.deepEqual(Object.keys(jobs), ['resolve', 'shared-network', 'deploy', 'summary']);
+    assert.deepEqual(jobs['shared-network']?.needs, 'resolve');
+    assert.deepEqual(jobs.deploy?.needs, ['resolve', 'shared-network']);
+    const runs = (jobs.deploy?.steps ?? []).map((step) => step.run ?? '').filter((run) => run !== '');
+    assert.deepEqual(
+      runs.map((run) => /npm run (doctor|build-push|deploy|verify)/.exec(run)?.[1]),
+      ['doctor', 'build-push', 'deploy', 'verify'],
+    );
+  });
+
+  it('the preflight runs before the first deploy of an environment, in deploy and preview alike', () => {
+    for (const file of ['deploy.yml', 'preview.yml']) {
+      const runs = (workflow(file).jobs.deploy?.steps ?? []).map((step) => step.run ?? '');
+      const doctor = runs.findIndex((run) =>
+        run.includes('npm run doctor -- --environment "$ENVIRONMENT" --only-before-first-deploy'),
+      );
+      const deploy = runs.findIndex((run) => /npm run deploy -- /.test(run));
+      assert.ok(doctor >= 0 && doctor < deploy, `${file}: npm run doctor runs before npm run deploy`);
+    }
   });
 
   it("the deploy job's GitHub environment is the resolved key with the service URL", () => {
@@ -265,6 +367,40 @@ describe('workflow triggers and wiring', () => {
       name: expression('needs.resolve.outputs.environment'),
       url: expression('steps.deploy.outputs.service-url'),
     });
+  });
+
+  it('job → GitHub environment → role: production only in production; previews never', () => {
+    const NONPRODUCTION = expression('vars.AWS_NONPRODUCTION_ROLE_ARN');
+    const TIER = expression(
+      "needs.resolve.outputs.tier == 'production' && vars.AWS_PRODUCTION_ROLE_ARN || vars.AWS_NONPRODUCTION_ROLE_ARN",
+    );
+    const mapping = Object.fromEntries(
+      ['deploy.yml', 'preview.yml', 'teardown.yml'].flatMap((name) =>
+        Object.entries(workflow(name).jobs)
+          .filter(([, job]) => usesAws(job))
+          .map(([id, job]) => {
+            const environment = job.environment;
+            const env = typeof environment === 'object' ? environment.name : environment;
+            return [`${name} ${id}`, [env ?? '(none: sub pull_request)', roleOf(job)]];
+          }),
+      ),
+    );
+    assert.deepEqual(mapping, {
+      'deploy.yml shared-network': [expression('needs.resolve.outputs.environment'), NONPRODUCTION],
+      'deploy.yml deploy': [expression('needs.resolve.outputs.environment'), TIER],
+      'preview.yml shared-network': ['(none: sub pull_request)', NONPRODUCTION],
+      'preview.yml deploy': ['(none: sub pull_request)', NONPRODUCTION],
+      'preview.yml teardown': ['(none: sub pull_request)', NONPRODUCTION],
+      'teardown.yml teardown': [
+        expression("needs.resolve.outputs.tier == 'production' && 'production' || 'nonproduction'"),
+        TIER,
+      ],
+    });
+    // The shared network is never production's: its job only runs when resolve names it.
+    assert.match(
+      workflow('deploy.yml').jobs['shared-network']?.if ?? '',
+      /needs\.resolve\.outputs\.shared-network-stack != ''/,
+    );
   });
 
   it('every workflow that changes stacks starts with the resolve script', () => {
