@@ -138,7 +138,7 @@ describe('status against mocked AWS (target health)', () => {
           LastUpdatedTime: new Date('2026-12-02T09:00:00Z'),
           Outputs: [
             { OutputKey: 'ServiceUrl', OutputValue: 'https://shop.example.com/' },
-            { OutputKey: 'ClusterName', OutputValue: 'shop-production' },
+            { OutputKey: 'ClusterName', OutputValue: 'shop-production-Cluster-1ABC-Cluster-2DEF' },
             { OutputKey: 'ServiceName', OutputValue: 'shop-production' },
           ],
           Parameters: [
