@@ -6,7 +6,7 @@ import { main } from './lib/cli.ts';
 import { rollbackCommand } from './lib/commands.ts';
 import { loadProjectConfig } from './lib/config.ts';
 import { defaultTemplates } from './lib/deploy.ts';
-import { parseEnvironmentKey } from './lib/environment.ts';
+import { parseEnvironmentKey, tierOf } from './lib/environment.ts';
 import { createOpsClients } from './lib/ops-clients.ts';
 import { commonSettings } from './lib/pipeline-cli.ts';
 import { assertRollbackConfirmed, parseRollbackTo, rollbackEnvironment } from './lib/rollback.ts';
@@ -19,6 +19,7 @@ await main(rollbackCommand, async (values, { ui }) => {
     assertRollbackConfirmed(environment, values.confirm);
     ui.setOutput('action', 'rollback');
     ui.setOutput('environment', environment.key);
+    ui.setOutput('tier', tierOf(environment.key));
     ui.info(`Rollback of ${environment.key} to ${values.to ?? 'previous'}: inputs are valid.`);
     return;
   }
@@ -32,6 +33,9 @@ await main(rollbackCommand, async (values, { ui }) => {
         parametersFile: undefined,
         networkTemplatePath: defaultTemplates.network,
         networkParametersFile: undefined,
+        // Only the image goes back: the shared network stays as it is (its changes are
+        // serialized by the deploy workflow's shared-network job, not by a rollback).
+        sharedNetworkMode: 'use',
       },
       to,
       confirm: values.confirm,

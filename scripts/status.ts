@@ -16,6 +16,7 @@ await main(
     if (values.resolve) {
       ui.setOutput('action', 'status');
       ui.setOutput('environment', settings.environment?.key ?? '');
+      ui.setOutput('tier', settings.context.tier);
       ui.info(`Status of ${settings.environment?.key ?? 'every environment'}: inputs are valid.`);
       return;
     }

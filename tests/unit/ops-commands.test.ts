@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { filterPattern, formatLogEvent, parseSince } from '../../scripts/lib/logs.ts';
@@ -9,10 +11,12 @@ import { repoRoot } from '../../scripts/lib/templates.ts';
 // The day-2 entry points run as `npm run` does (scripts/run.mjs): --help from the option table
 // and the one-line errors for bad input, all before any AWS call.
 
-function run(args: string[]) {
+function run(args: string[], extra: NodeJS.ProcessEnv = {}) {
   const env: NodeJS.ProcessEnv = { ...process.env, GITHUB_REPOSITORY: 'octo/shop', AWS_REGION: 'us-east-1' };
   delete env.GITHUB_ACTIONS;
   delete env.GITHUB_STEP_SUMMARY;
+  delete env.GITHUB_OUTPUT;
+  Object.assign(env, extra);
   return createShell(() => {})(process.execPath, [join(repoRoot, 'scripts', 'run.mjs'), ...args], {
     cwd: repoRoot,
     env,
@@ -64,6 +68,49 @@ describe('day-2 commands: --help and bad input', () => {
       assert.equal(result.exitCode, code, `${result.stdout}\n${result.stderr}`);
       assert.match(`${result.stdout}${result.stderr}`, message);
       assert.doesNotMatch(`${result.stdout}${result.stderr}`, /set DEBUG=1/);
+    });
+  }
+});
+
+describe('day-2 commands: --resolve hands the workflow its environment and tier', () => {
+  /** The step outputs in GITHUB_OUTPUT (`name<<delimiter`, value, delimiter; @actions/core). */
+  function outputs(file: string): Record<string, string> {
+    const found: Record<string, string> = {};
+    for (const match of readFileSync(file, 'utf8').matchAll(/^([a-z-]+)<<(\S+)\n([\s\S]*?)\n?\2$/gm))
+      found[match[1] as string] = match[3] as string;
+    return found;
+  }
+
+  for (const [args, expected] of [
+    [['status', '--resolve'], { action: 'status', environment: '', tier: 'nonproduction' }],
+    [
+      ['status', '--resolve', '--environment', 'production'],
+      { action: 'status', environment: 'production', tier: 'production' },
+    ],
+    [
+      ['rollback', '--resolve', '--environment', 'pr-7'],
+      { action: 'rollback', environment: 'pr-7', tier: 'nonproduction' },
+    ],
+    [
+      ['rollback', '--resolve', '--environment', 'production', '--confirm', 'production'],
+      { action: 'rollback', environment: 'production', tier: 'production' },
+    ],
+  ] as const) {
+    it(`${args.join(' ')} → ${JSON.stringify(expected)}`, async () => {
+      const directory = mkdtempSync(join(tmpdir(), 'ops-resolve-'));
+      try {
+        const file = join(directory, 'output');
+        writeFileSync(file, '');
+        const result = await run([...args], {
+          GITHUB_ACTIONS: 'true',
+          GITHUB_OUTPUT: file,
+          GITHUB_STEP_SUMMARY: join(directory, 'summary'),
+        });
+        assert.equal(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+        assert.deepEqual(outputs(file), expected);
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
     });
   }
 });
