@@ -33,6 +33,8 @@ const image = (n: number) => `123456789012.dkr.ecr.us-east-1.amazonaws.com/ipv6d
 const parent = join(cfnDir, 'parent.yml');
 const filled = {
   EnvironmentKey: 'pr-12',
+  Tier: 'nonproduction',
+  PermissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/ipv6demo-bootstrap/boundary',
   ImageUri: image(1),
   DualStackImageUri: `123456789012.dkr-ecr.us-east-1.on.aws/ipv6demo@${digest(1)}`,
   ExistingVpcId: 'vpc-0123456789abcdef0',
