@@ -30,12 +30,14 @@ import {
   parseParameterFile,
   resolveParameters,
 } from './parameters.ts';
+import { pinNotice } from './pin.ts';
 import { CallBudget } from './poll-budget.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
 import { stackOutputs } from './stack-status.ts';
 import type { PollSchedule } from './stack-watch.ts';
+import { deployedState, writeDeployedState } from './static-diff.ts';
 import { cfnDir, readTemplate } from './templates.ts';
 import { formatDuration, type Ui } from './ui.ts';
 
@@ -62,12 +64,14 @@ export interface DeploySettings {
    * runs); or `use` it as it is, never changing it (the deploy job after that one).
    */
   sharedNetworkMode?: SharedNetworkMode;
-  /** Where outputs.json / changes.md / changes.json go: `.out/<env>`. */
+  /** Where outputs.json / changes.md / changes.json / deployed.json go: `.out/<env>`. */
   outDir: string;
   /** The commit being deployed (tagged `gitops:sha`; checked against the deployed one); undefined: unknown. */
   sha?: string | undefined;
   /** Take over stacks whose ownership tags name another repository or app (`--adopt`). */
   adopt?: boolean;
+  /** Tags on the environment stack besides the ownership tags (rollback's `gitops:pinned`). */
+  extraTags?: { Key: string; Value: string }[];
 }
 
 export type SharedNetworkMode = 'deploy' | 'only' | 'use';
@@ -277,6 +281,22 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     }
 
     const parameters = resolveParameters(template, file.values, fill(), file.source);
+    const tags = [
+      ...ownershipTags(config, environment, {
+        repository: context.repository,
+        ...(context.ref ? { ref: context.ref } : {}),
+        ...(settings.sha ? { sha: settings.sha } : {}),
+      }),
+      ...(settings.extraTags ?? []),
+    ];
+    if (settings.execute) {
+      const notice = pinNotice(
+        environment.stackName,
+        (await describeStack(deps.cfn, environment.stackName))?.Tags,
+        tags,
+      );
+      if (notice) ui.warn(notice);
+    }
     const result = await ui.group(`Stack ${environment.stackName}`, () =>
       deployStack(
         {
@@ -284,11 +304,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
           stackName: environment.stackName,
           templatePath: settings.templatePath,
           parameters,
-          tags: ownershipTags(config, environment, {
-            repository: context.repository,
-            ...(context.ref ? { ref: context.ref } : {}),
-            ...(settings.sha ? { sha: settings.sha } : {}),
-          }),
+          tags,
           ownershipProblem: owned(environment.key),
           execute: settings.execute,
           terminationProtection: environment.kind === 'production',
@@ -298,6 +314,12 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     );
 
     writeOutputs(settings, result, ui);
+    // What plan's static diff compares the next commit with (published in the deploy-out artifact).
+    if (result.status !== 'change-set-created')
+      writeDeployedState(
+        settings.outDir,
+        deployedState(result.stackName, settings.templatePath, parameters, new Date()),
+      );
     report = {
       status: result.status,
       stackName: result.stackName,

@@ -61,6 +61,8 @@ import {
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { runSync } from './shell.ts';
 import { stackOutputs } from './stack-status.ts';
+import { formatStaticDiff, formatStaticDiffMarkdown, type StaticDiff } from './static-diff.ts';
+import { planStaticDiff } from './static-diff-plan.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -94,6 +96,10 @@ export interface PlanSettings {
   /** Per tier (the environment's tier is known only after resolving the target): flag, else the tier's repository variable. */
   tierSettings: Record<Tier, PlanTierSettings>;
   runId?: string;
+  /** --deployed: the deployed state to diff against (default .out/<env>/deployed.json or the stack). */
+  deployedFile?: string;
+  /** --image-uri: the image a deploy would use, for the static diff. */
+  imageUri?: string;
 }
 
 /** The tier settings the change-set preview uses. */
@@ -182,6 +188,8 @@ export function planSettingsFromFlags(
       }),
     ) as Record<Tier, PlanTierSettings>,
     ...optional('runId', pick(values['run-id'], 'GITHUB_RUN_ID')),
+    ...optional('deployedFile', values.deployed === undefined ? undefined : resolve(values.deployed)),
+    ...optional('imageUri', values['image-uri']),
   };
 }
 
@@ -296,6 +304,8 @@ export interface PlanReport {
   comparison?: { mode: string; description: string; totalMonthlyUsd: number }[];
   warnings: string[];
   changeSet?: PreviewResult | { skipped: string };
+  /** Rendered templates and parameters against the deployed state (static-diff.ts). */
+  staticDiff?: StaticDiff | { skipped: string };
   ok: boolean;
 }
 
@@ -598,6 +608,27 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   });
   for (const warning of report.warnings) ui.warn(warning);
 
+  report.staticDiff = await ui.group('Static diff (not a change set)', async () => {
+    const aws = deps.aws ?? defaultAws();
+    const withCredentials =
+      settings.aws !== 'never' && settings.deployedFile === undefined && (await aws.hasCredentials(region));
+    const diff = await planStaticDiff(
+      {
+        stackName: environment.stackName,
+        parentPath,
+        resolved,
+        filledNames: Object.keys(filled),
+        imageUri: settings.imageUri,
+        deployedFile: settings.deployedFile,
+        defaultDeployedFile: join(settings.outDir, environment.key, 'deployed.json'),
+        cfn: withCredentials ? aws.cloudFormation(region) : undefined,
+      },
+      ui,
+    );
+    ui.info('skipped' in diff ? `skipped — ${diff.skipped}` : formatStaticDiff(diff));
+    return diff;
+  });
+
   report.changeSet = await changeSetStage(settings, deps, {
     config,
     environment,
@@ -775,12 +806,16 @@ export function formatPlanSummary(report: PlanReport): string {
   if (report.region) lines.push(`- Region: ${report.region}; network mode: ${report.networkMode ?? 'n/a'}`);
   if (report.lint)
     lines.push(`- cfn-lint: ${report.lint.ok ? 'clean' : `findings (exit ${report.lint.exitCode})`}`);
+  if (report.staticDiff && 'skipped' in report.staticDiff)
+    lines.push(`- Static diff: skipped (${report.staticDiff.skipped})`);
   if (report.changeSet)
     lines.push(
       `- Change set: ${'skipped' in report.changeSet ? `skipped (${report.changeSet.skipped})` : `${report.changeSet.rows.length} change(s), not executed`}`,
     );
   for (const w of report.warnings) lines.push(`- ⚠️ ${w}`);
   if (report.cost) lines.push('', formatCostMarkdown(report.cost));
+  if (report.staticDiff && !('skipped' in report.staticDiff))
+    lines.push('', formatStaticDiffMarkdown(report.staticDiff));
   if (report.changeSet && !('skipped' in report.changeSet)) lines.push('', formatPreview(report.changeSet));
   return `${lines.join('\n')}\n`;
 }
