@@ -60,7 +60,7 @@ import {
 } from './parameters.ts';
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { runSync } from './shell.ts';
-import { stackOutputs } from './stack-status.ts';
+import { stackOutputs, stackParameterValues } from './stack-status.ts';
 import { formatStaticDiff, formatStaticDiffMarkdown, type StaticDiff } from './static-diff.ts';
 import { planStaticDiff } from './static-diff-plan.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
@@ -672,9 +672,7 @@ async function stackParameters(cfn: CloudFormationClient, stackName: string) {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
     return {
-      parameters: new Map(
-        (stack?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
-      ),
+      parameters: new Map(Object.entries(stackParameterValues(stack))),
       outputs: stackOutputs(stack),
     };
   } catch (error) {
