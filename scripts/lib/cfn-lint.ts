@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { missingTool, pythonTools } from './python-tools.ts';
+import { createShell } from './shell.ts';
 import { repoRelative } from './templates.ts';
 
 export interface CfnLintResult {
@@ -21,20 +21,10 @@ export async function cfnLint(
   if (paths.length === 0) return { exitCode: 0, output: 'no templates', ok: true };
   const [command, ...args] = pythonTools(log).cfnLint;
   if (command === undefined) throw new Error('cfn-lint command is empty');
-  const child = spawn(command, [...args, '--format', 'parseable', '--', ...paths], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let output = '';
-  child.stdout.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  child.stderr.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  const exitCode = await new Promise<number>((resolve, reject) => {
-    child.on('error', (error) => reject(missingTool('cfn-lint', command, { error }) ?? error));
-    child.on('close', (code) => resolve(code ?? 1));
-  });
+  const { exitCode } = await createShell((chunk) => {
+    output += chunk;
+  })(command, [...args, '--format', 'parseable', '--', ...paths]);
   // cfn-lint's own exit codes are a bitmask below 64; 127 and "No module named" mean it is not there.
   const missing = missingTool('cfn-lint', command, { exitCode, output });
   if (missing) throw missing;

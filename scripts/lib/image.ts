@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Lab } from './netns.ts';
-import { createShell, type Shell } from './shell.ts';
+import { createShell, runSync, type Shell } from './shell.ts';
 
 /**
  * Container images on this machine for the local rehearsal. With a Docker engine we use it;
@@ -36,8 +36,7 @@ export interface ImageBuilder {
 const BUILDAH_ENV = { ...process.env, BUILDAH_ISOLATION: 'chroot' };
 
 function runs(command: string, args: string[]): boolean {
-  const result = spawnSync(command, args, { stdio: 'ignore', timeout: 20_000 });
-  return !result.error && result.status === 0;
+  return runSync(command, args).exitCode === 0;
 }
 
 /** Which image builder this machine has, and why not when there is none. */
@@ -56,11 +55,10 @@ export function detectImageBuilder(): ImageBuilder {
 }
 
 function capture(command: string, args: string[], env = BUILDAH_ENV): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) throw result.error;
-  if (result.status !== 0)
+  const result = runSync(command, args, { env });
+  if (result.exitCode !== 0)
     throw new Error(
-      `${command} ${args.join(' ')} failed (${result.status}): ${(result.stderr || result.stdout).trim().slice(-2000)}`,
+      `${command} ${args.join(' ')} failed (${result.exitCode}): ${(result.stderr || result.stdout).trim().slice(-2000)}`,
     );
   return result.stdout.trim();
 }
@@ -124,8 +122,8 @@ export function ensureLocalBaseImage(log: (message: string) => void): string {
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnode:x:1000:\n');
     for (const dir of ['tmp', 'root', 'home/node', 'proc', 'dev', 'sys'])
       mkdirSync(join(root, dir), { recursive: true, mode: 0o755 });
-    spawnSync('chmod', ['1777', join(root, 'tmp')]);
-    spawnSync('chown', ['1000:1000', join(root, 'home/node')]);
+    runSync('chmod', ['1777', join(root, 'tmp')]);
+    runSync('chown', ['1000:1000', join(root, 'home/node')]);
     capture('buildah', [
       'config',
       '--env',
@@ -137,7 +135,7 @@ export function ensureLocalBaseImage(log: (message: string) => void): string {
     capture('buildah', ['commit', '--quiet', container, tag]);
     return tag;
   } finally {
-    spawnSync('buildah', ['rm', container], { env: BUILDAH_ENV, stdio: 'ignore' });
+    runSync('buildah', ['rm', container], { env: BUILDAH_ENV });
   }
 }
 
@@ -251,8 +249,7 @@ export function pruneLocalImages(
   );
   let removed = 0;
   for (const image of prune) {
-    const result = spawnSync('buildah', ['rmi', image.id], { env: BUILDAH_ENV, encoding: 'utf8' });
-    if (result.status === 0) removed += 1;
+    if (runSync('buildah', ['rmi', image.id], { env: BUILDAH_ENV }).exitCode === 0) removed += 1;
   }
   if (prune.length > 0) log(`pruned ${removed} of ${prune.length} old local image(s) from container storage`);
   return removed;
@@ -333,8 +330,8 @@ function imageBuiltFrom(
     builder === 'docker'
       ? ['docker', ['image', 'inspect', '--format', '{{.Id}}', tag]]
       : ['buildah', ['inspect', '--type', 'image', '--format', '{{.FromImageID}}', tag]];
-  const result = spawnSync(command, args as string[], { encoding: 'utf8', env: BUILDAH_ENV });
-  return result.status === 0 && result.stdout.trim() === recorded.id ? recorded.id : undefined;
+  const result = runSync(command, args as string[], { env: BUILDAH_ENV });
+  return result.exitCode === 0 && result.stdout.trim() === recorded.id ? recorded.id : undefined;
 }
 
 /**
@@ -395,24 +392,16 @@ export async function buildImage(options: {
           ],
         ];
   let full = '';
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(command, argv as string[], { env: BUILDAH_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    const onData = (chunk: Buffer) => {
-      const text = String(chunk);
-      full += text;
-      tail = (tail + text).slice(-4000);
-      for (const line of text.split('\n'))
-        if (/^(\[\d+\/\d+\] )?(STEP|COMMIT)|^Successfully|^#\d+ \[|^--> Using cache/.test(line))
-          options.log(line.trim());
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`image build failed (exit ${code}):\n${tail.trim()}`)),
-    );
-  });
+  let tail = '';
+  const onData = (text: string) => {
+    full += text;
+    tail = (tail + text).slice(-4000);
+    for (const line of text.split('\n'))
+      if (/^(\[\d+\/\d+\] )?(STEP|COMMIT)|^Successfully|^#\d+ \[|^--> Using cache/.test(line))
+        options.log(line.trim());
+  };
+  const built = await createShell(onData)(command, argv as string[], { env: BUILDAH_ENV });
+  if (built.exitCode !== 0) throw new Error(`image build failed (exit ${built.exitCode}):\n${tail.trim()}`);
   const inspect =
     options.builder === 'docker'
       ? JSON.parse(capture('docker', ['image', 'inspect', options.tag]))[0]
@@ -452,7 +441,7 @@ export interface RunningContainer {
 
 /** Descendant PIDs of `pid` (children first), from /proc. */
 function descendants(pid: number): number[] {
-  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+  const children = runSync('pgrep', ['-P', String(pid)])
     .stdout.split('\n')
     .filter(Boolean)
     .map(Number);
@@ -497,10 +486,10 @@ export function runImageInNamespace(options: {
         }, graceMs);
         const code = await exited;
         clearTimeout(timer);
-        spawnSync('buildah', ['rm', container], { env: BUILDAH_ENV, stdio: 'ignore' });
+        runSync('buildah', ['rm', container], { env: BUILDAH_ENV });
         return code;
       }
-      spawnSync('buildah', ['rm', container], { env: BUILDAH_ENV, stdio: 'ignore' });
+      runSync('buildah', ['rm', container], { env: BUILDAH_ENV });
       return child.exitCode;
     },
   };

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
@@ -42,7 +42,7 @@ import { renderComment } from './pr-comment.ts';
 import { pythonTools } from './python-tools.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import { type RenderedTree, renderTemplate, renderTree } from './render.ts';
-import { createShell } from './shell.ts';
+import { createShell, runSync } from './shell.ts';
 import { formatStages, runStages, type Stage, type StageOutcome } from './stages.ts';
 import { cfnDir, readTemplate, repoRoot, type Template, templatePaths } from './templates.ts';
 import type { Ui } from './ui.ts';
@@ -132,8 +132,8 @@ const asRecord = (value: unknown): Record<string, unknown> =>
   value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 function currentBranch(): string | undefined {
-  const result = spawnSync('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' });
-  const branch = result.status === 0 ? result.stdout.trim() : '';
+  const result = runSync('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: repoRoot });
+  const branch = result.exitCode === 0 ? result.stdout.trim() : '';
   return branch && branch !== 'HEAD' ? branch : undefined;
 }
 
@@ -402,7 +402,7 @@ function listeningSockets(context: Context): string[] {
   if (context.lab) return parseListening(context.lab.run(['ss', '-Hltn']).stdout);
   const pid = context.app?.process.pid;
   if (pid === undefined) return [];
-  const ss = spawnSync('ss', ['-Hltnp'], { encoding: 'utf8' }).stdout ?? '';
+  const ss = runSync('ss', ['-Hltnp']).stdout;
   return parseListening(
     ss
       .split('\n')
@@ -641,11 +641,10 @@ function stages(): Stage<Context>[] {
     {
       name: 'Build the app and its image',
       async run(c) {
-        const bundle = spawnSync(process.execPath, [join(repoRoot, 'app', 'build.mjs')], {
+        const bundle = await createShell(() => {})(process.execPath, [join(repoRoot, 'app', 'build.mjs')], {
           cwd: join(repoRoot, 'app'),
-          encoding: 'utf8',
         });
-        if (bundle.status !== 0)
+        if (bundle.exitCode !== 0)
           throw new Error(`app bundle failed: ${(bundle.stderr || bundle.stdout).trim()}`);
         const builder = c.builder as ImageBuilder;
         if (builder.kind === 'none' || !c.lab) {

@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { runSync } from './shell.ts';
 
 /**
  * A network namespace "lab" for the local rehearsal: the app runs in its own namespace joined
@@ -32,9 +33,8 @@ export interface NamespaceSupport {
 }
 
 function ip(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
-  if (result.error) return { status: 127, stdout: '', stderr: result.error.message };
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  const result = runSync('ip', args);
+  return { status: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
 function must(args: string[]): void {
@@ -60,7 +60,7 @@ export function namespaceSupport(): NamespaceSupport {
     };
   }
   ip(['netns', 'del', probe]);
-  const v6 = spawnSync('sysctl', ['-n', 'net.ipv6.conf.all.disable_ipv6'], { encoding: 'utf8' });
+  const v6 = runSync('sysctl', ['-n', 'net.ipv6.conf.all.disable_ipv6']);
   if (v6.stdout?.trim() === '1')
     return {
       available: false,
@@ -127,11 +127,8 @@ export function createLab(mode: LabMode): Lab {
       });
     },
     run(argv) {
-      const result = spawnSync('ip', ['netns', 'exec', namespace, ...argv], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+      const result = runSync('ip', ['netns', 'exec', namespace, ...argv]);
+      return { status: result.exitCode, stdout: result.stdout, stderr: result.stderr };
     },
     destroy,
   };

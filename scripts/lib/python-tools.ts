@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { UserError } from './errors.ts';
+import { runSync } from './shell.ts';
 
 /**
  * The Python test tools (cfn-lint and the moto server) are found without running them: looked
@@ -84,15 +84,15 @@ export function pythonTools(log: (message: string) => void = () => {}): PythonTo
   cached = find();
   if (cached) return cached;
   log(`cfn-lint or python3 is not on PATH; provisioning cfn-lint and moto into ${venvDir} with pip`);
-  const venv = spawnSync('python3', ['-m', 'venv', venvDir], { stdio: 'inherit' });
-  const pip =
-    venv.status === 0
-      ? spawnSync(join(venvBin, 'pip'), ['install', '--quiet', ...PIP_PACKAGES], {
-          stdio: 'inherit',
-          timeout: 600_000,
-        })
-      : venv;
-  cached = pip.status === 0 ? find() : undefined;
+  const step = (command: string, args: string[]) => {
+    const result = runSync(command, args);
+    if (result.exitCode !== 0) log((result.stderr || result.stdout).trim());
+    return result.exitCode === 0;
+  };
+  const provisioned =
+    step('python3', ['-m', 'venv', venvDir]) &&
+    step(join(venvBin, 'pip'), ['install', '--quiet', ...PIP_PACKAGES]);
+  cached = provisioned ? find() : undefined;
   if (!cached) {
     throw new UserError(
       'cfn-lint and the moto server are required for the tests and could not be provisioned automatically.',
