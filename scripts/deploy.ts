@@ -9,10 +9,13 @@ import {
   SHARED_NETWORK_MODES,
   type SharedNetworkMode,
 } from './lib/deploy.ts';
+import { usesPreviewEdge } from './lib/edge-deploy.ts';
 import { sharedNetworkStackName } from './lib/environment.ts';
 import { UsageError } from './lib/errors.ts';
 import { reportStacksOnInterrupt } from './lib/interrupt.ts';
 import { commonSettings } from './lib/pipeline-cli.ts';
+import { edgeRouteStackName, previewEdgeStackName } from './lib/preview-edge.ts';
+import { readTemplate } from './lib/templates.ts';
 
 await main(deployCommand, async (values, { ui, signal }) => {
   const mode = values['shared-network'] as SharedNetworkMode;
@@ -23,8 +26,11 @@ await main(deployCommand, async (values, { ui, signal }) => {
     );
   const common = commonSettings(values, 'deploy');
   const clients = createAwsClients(common.context.region);
+  const templatePath = values.template ? resolve(values.template) : defaultTemplates.parent;
+  const edge = usesPreviewEdge(common.environment, readTemplate(templatePath).Parameters ?? {});
   const stacks = [
     ...(common.environment.sharedNetwork ? [sharedNetworkStackName(common.config)] : []),
+    ...(edge ? [previewEdgeStackName(common.config), edgeRouteStackName(common.environment.stackName)] : []),
     common.environment.stackName,
   ];
   const deploying = deployEnvironment(
@@ -32,14 +38,14 @@ await main(deployCommand, async (values, { ui, signal }) => {
       ...common,
       imageUri: values['image-uri'],
       imageUriDualstack: values['image-uri-dualstack'],
-      templatePath: values.template ? resolve(values.template) : defaultTemplates.parent,
+      templatePath,
       parametersFile: values['parameters-file'] ? resolve(values['parameters-file']) : undefined,
       networkTemplatePath: defaultTemplates.network,
       networkParametersFile: undefined,
       execute: !values['no-execute'],
       sharedNetworkMode: mode,
     },
-    { cfn: clients.cfn, s3: clients.s3, ui },
+    { cfn: clients.cfn, s3: clients.s3, elbv2: clients.elbv2, ui },
   );
   await reportStacksOnInterrupt(deploying, {
     signal,

@@ -2,7 +2,9 @@ import {
   DescribeAccountLimitsCommand,
   DescribeListenersCommand,
   DescribeRulesCommand,
+  type DescribeRulesCommandOutput,
   DescribeTargetGroupsCommand,
+  type DescribeTargetGroupsCommandOutput,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ProjectConfig } from './environment.ts';
@@ -254,7 +256,7 @@ export async function readEdgeUsage(
   for (const listener of listeners) {
     let next: string | undefined;
     do {
-      const page = await elbv2.send(
+      const page: DescribeRulesCommandOutput = await elbv2.send(
         new DescribeRulesCommand({ ListenerArn: listener.arn, ...(next ? { Marker: next } : {}) }),
       );
       for (const rule of page.Rules ?? []) {
@@ -269,7 +271,7 @@ export async function readEdgeUsage(
   let targetGroups = 0;
   marker = undefined;
   do {
-    const page = await elbv2.send(
+    const page: DescribeTargetGroupsCommandOutput = await elbv2.send(
       new DescribeTargetGroupsCommand({
         LoadBalancerArn: edge.loadBalancerArn,
         ...(marker ? { Marker: marker } : {}),
