@@ -5,6 +5,7 @@ import { createAwsClients } from './lib/context.ts';
 import { sharedNetworkStackName } from './lib/environment.ts';
 import { reportStacksOnInterrupt } from './lib/interrupt.ts';
 import { commonSettings } from './lib/pipeline-cli.ts';
+import { edgeRouteStackName, previewEdgeStackName } from './lib/preview-edge.ts';
 import { teardownEnvironment } from './lib/teardown.ts';
 
 await main(teardownCommand, async (values, { ui, signal }) => {
@@ -12,6 +13,8 @@ await main(teardownCommand, async (values, { ui, signal }) => {
   const clients = createAwsClients(common.context.region);
   const stacks = [
     common.environment.stackName,
+    ...(common.environment.sharedNetwork ? [edgeRouteStackName(common.environment.stackName)] : []),
+    ...(values['include-preview-edge'] ? [previewEdgeStackName(common.config)] : []),
     ...(values['include-shared-network'] ? [sharedNetworkStackName(common.config)] : []),
   ];
   const tearingDown = teardownEnvironment(
@@ -19,9 +22,10 @@ await main(teardownCommand, async (values, { ui, signal }) => {
       ...common,
       confirm: values.confirm,
       includeSharedNetwork: values['include-shared-network'],
+      includePreviewEdge: values['include-preview-edge'],
       keepImages: values['keep-images'],
     },
-    { cfn: clients.cfn, ecr: clients.ecr, ui },
+    { cfn: clients.cfn, ecr: clients.ecr, elbv2: clients.elbv2, ui },
   );
   await reportStacksOnInterrupt(tearingDown, {
     signal,

@@ -246,7 +246,16 @@ export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps
     );
     await createRoute(route);
   } else {
-    route = await claimRoute(environment.key, edge, { elbv2: deps.elbv2, createRoute, log: deps.log });
+    const routeRolledBack = async () => {
+      const stack = await describeStack(deps.cfn, routeStackName);
+      return stack === undefined || stack.StackStatus === 'ROLLBACK_COMPLETE';
+    };
+    route = await claimRoute(environment.key, edge, {
+      elbv2: deps.elbv2,
+      createRoute,
+      routeRolledBack,
+      log: deps.log,
+    });
   }
   const result = deployed as StackDeployResult | undefined;
   const targetGroupArn = result?.outputs.TargetGroupArn;

@@ -304,6 +304,12 @@ export interface ClaimDeps {
   elbv2: ElasticLoadBalancingV2Client;
   /** Create the route (the edge-route stack); throws when CloudFormation could not. */
   createRoute: (route: EdgeRoute) => Promise<void>;
+  /**
+   * After a failed createRoute: true when nothing of this environment's route is left on the
+   * edge (its first create rolled back). A deploy that timed out mid-create still holds its
+   * slot, and must not mistake it for another deploy's.
+   */
+  routeRolledBack: () => Promise<boolean>;
   log: (line: string) => void;
 }
 
@@ -313,8 +319,8 @@ export const MAX_CLAIM_ATTEMPTS = 5;
 /**
  * Allocate a slot for `key` and create its route, safely when other environments do the same
  * at once: quotas are checked and the slot chosen from the ALB's current state before anything
- * is created; when the create fails and the ALB now holds that slot, another deploy won it, so
- * the next free slot is tried. Any other failure is passed on.
+ * is created; when the create rolled back and the ALB now holds that slot, another deploy won
+ * it, so the next free slot is tried. Any other failure is passed on.
  */
 export async function claimRoute(key: string, edge: EdgeOutputs, deps: ClaimDeps): Promise<EdgeRoute> {
   const quotas = await readAlbQuotas(deps.elbv2);
@@ -333,6 +339,7 @@ export async function claimRoute(key: string, edge: EdgeOutputs, deps: ClaimDeps
       await deps.createRoute(route);
       return route;
     } catch (error) {
+      if (!(await deps.routeRolledBack())) throw error;
       const after = await readEdgeUsage(deps.elbv2, edge);
       const nowTaken = edge.routing === 'port' ? after.listenerPorts : after.rulePriorities;
       if (!nowTaken.has(slot)) throw error;

@@ -260,11 +260,13 @@ describe('claimRoute: two previews deploying at once', () => {
         claimRoute('pr-12', edge, {
           elbv2: fake.client,
           createRoute: arrivingCreate(a.createRoute),
+          routeRolledBack: async () => true,
           log: (l) => lines.push(l),
         }),
         claimRoute(other, edge, {
           elbv2: fake.client,
           createRoute: arrivingCreate(b.createRoute),
+          routeRolledBack: async () => true,
           log: (l) => lines.push(l),
         }),
       ]);
@@ -294,6 +296,7 @@ describe('claimRoute: two previews deploying at once', () => {
       createRoute: async (r) => {
         fake.createListener(r.slot, 'tg-pr-62');
       },
+      routeRolledBack: async () => true,
       log: () => {},
     });
     assert.equal(route.slot, 10_013);
@@ -312,11 +315,31 @@ describe('claimRoute: limits', () => {
         createRoute: async () => {
           created += 1;
         },
+        routeRolledBack: async () => true,
         log: () => {},
       }),
       { message: /Listeners per Application Load Balancer is 3 and 3 are in use/ },
     );
     assert.equal(created, 0);
+  });
+
+  it('a create that failed without rolling back (e.g. timed out) still holds its slot: passed on, not retried', async () => {
+    const fake = new Elbv2Fake();
+    let attempts = 0;
+    await assert.rejects(
+      claimRoute('pr-12', portEdge, {
+        elbv2: fake.client,
+        createRoute: async (r) => {
+          attempts += 1;
+          fake.createListener(r.slot, 'tg-pr-12');
+          throw new Error('Timed out waiting for ipv6demo-pr-12-route (CREATE_IN_PROGRESS)');
+        },
+        routeRolledBack: async () => false,
+        log: () => {},
+      }),
+      { message: 'Timed out waiting for ipv6demo-pr-12-route (CREATE_IN_PROGRESS)' },
+    );
+    assert.equal(attempts, 1);
   });
 
   it('passes on a failure that was not a lost race', async () => {
@@ -327,6 +350,7 @@ describe('claimRoute: limits', () => {
         createRoute: async () => {
           throw new Error('Stack ipv6demo-pr-12-route: CREATE_FAILED (TargetGroup: AccessDenied)');
         },
+        routeRolledBack: async () => true,
         log: () => {},
       }),
       { message: 'Stack ipv6demo-pr-12-route: CREATE_FAILED (TargetGroup: AccessDenied)' },
