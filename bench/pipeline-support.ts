@@ -2,7 +2,7 @@
  * Shared pieces of the pipeline benchmarks (deploy, teardown, poller): timing, medians,
  * the AWS CLI against moto, and the target check.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createShell } from '../scripts/lib/shell.ts';
 import { repoRoot } from '../scripts/lib/templates.ts';
@@ -19,6 +19,37 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await fn();
   return performance.now() - started;
+}
+
+/**
+ * CPU time (user + system, ms) of this process's children that have exited and been reaped:
+ * the kernel adds a child's times to its parent's `cutime`/`cstime` (fields 16 and 17 of
+ * /proc/self/stat, in clock ticks of 10 ms) when the parent waits for it. A long-running child
+ * (the moto server) is not counted until it exits.
+ */
+function reapedChildrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  // The command name (field 2) may contain spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+export interface ProcessTime {
+  wallMs: number;
+  /** CPU time of the processes `fn` ran (and that exited): steadier than wall time on a busy machine. */
+  cpuMs: number;
+}
+
+/** Wall time and children's CPU time of `fn`, which runs whole processes one after another. */
+export async function timedProcess(fn: () => Promise<unknown>): Promise<ProcessTime> {
+  const cpu = reapedChildrenCpuMs();
+  const wallMs = await timed(fn);
+  return { wallMs, cpuMs: reapedChildrenCpuMs() - cpu };
+}
+
+/** Median of the per-round ratios a[i] / b[i]: paired, so a load swing hits both sides of a ratio. */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((value, i) => value / (b[i] ?? Number.NaN)));
 }
 
 /** Output is collected for error messages, not echoed into the benchmark's log. */
@@ -43,8 +74,8 @@ export function aws(args: string[], env: Record<string, string>): Promise<void> 
 }
 
 /**
- * Run one of our entry points as a whole process, exactly as `npm run <script>` does minus npm's
- * own start-up: `node scripts/run.mjs <script> ...args`. Rejects on an exit code other than
+ * Run one of our entry points as a whole process the fastest way, as the workflows do:
+ * `node scripts/run.mjs <script> ...args` (what `npm run <script>` runs, minus npm's start-up). Rejects on an exit code other than
  * `expectedCode`, with the script's output.
  */
 export function runScript(
@@ -62,12 +93,30 @@ export function runScript(
   );
 }
 
+/** Run one of our entry points through npm itself: `npm run <script> -- ...args`. */
+export function runScriptThroughNpm(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<void> {
+  return runChecked(
+    `npm run ${script} -- ${args.join(' ')}`,
+    'npm',
+    ['run', '--silent', script, '--', ...args],
+    env,
+  );
+}
+
 /**
  * `npm run deploy` of the nested fixture as environment `key` (stack `ipv6demo-<key>`, owned by
  * `octo/bench`), as a whole process.
  */
-export function deployFixtureProcess(key: string, env: Record<string, string>): Promise<void> {
-  return runScript(
+export function deployFixtureProcess(
+  key: string,
+  env: Record<string, string>,
+  through: 'launcher' | 'npm' = 'launcher',
+): Promise<void> {
+  return (through === 'npm' ? runScriptThroughNpm : runScript)(
     'deploy',
     [
       '--environment',
@@ -86,11 +135,13 @@ export function deployFixtureProcess(key: string, env: Record<string, string>): 
 }
 
 /**
- * Remove the `.out/<key>` directories the entry-point processes wrote: the `pr-901` warm-up and
- * `pr-200` … `pr-<200 + runs - 1>`, the keys both the deploy and the teardown benchmark time.
+ * Remove the `.out/<key>` directories the entry-point processes wrote: the `pr-901` warm-up,
+ * `pr-200` … (launcher) and `pr-300` … (through npm), the keys both the deploy and the
+ * teardown benchmark time.
  */
 export function removeProcessOutputs(runs: number): void {
-  for (const key of ['pr-901', ...Array.from({ length: runs }, (_, i) => `pr-${200 + i}`)])
+  const keys = Array.from({ length: runs }, (_, i) => [`pr-${200 + i}`, `pr-${300 + i}`]).flat();
+  for (const key of ['pr-901', ...keys])
     rmSync(join(repoRoot, '.out', key), { recursive: true, force: true });
 }
 

@@ -16,7 +16,7 @@ import {
   type SettingName,
 } from '@aws-sdk/client-ecs';
 import { type IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
-import { TIER_VARIABLES, type TierSetting, tierVariable } from './context.ts';
+import { repositoryFromRemote, TIER_VARIABLES, type TierSetting, tierVariable } from './context.ts';
 import {
   ecrRepositoryName,
   environmentForBranch,
@@ -28,6 +28,7 @@ import {
 import { awsErrorName, describeError, UserError } from './errors.ts';
 import { type Clock, poll, realClock } from './retry.ts';
 import { describeStack } from './stack-deploy.ts';
+import { stackOutputs } from './stack-status.ts';
 import { parseTemplate } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -84,17 +85,14 @@ export function bootstrapStackName(config: Pick<ProjectConfig, 'app'>): string {
  * @throws UserError when the remote is not a GitHub repository.
  */
 export function parseGitHubRemote(url: string): string {
-  const match =
-    /^(?:https:\/\/|ssh:\/\/git@|git@)github\.com[/:]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(
-      url.trim(),
-    );
-  if (!match) {
+  const repository = repositoryFromRemote(url);
+  if (repository === undefined) {
     throw new UserError(
       `Cannot tell the GitHub repository from the git remote '${url.trim()}'.`,
       'Pass --repository owner/name.',
     );
   }
-  return `${match[1]}/${match[2]}`;
+  return repository;
 }
 
 /** What bootstrap found in the account that changes the parameters (see runBootstrap). */
@@ -310,8 +308,7 @@ export async function ensureDualStackIpv6(
   return 'set';
 }
 
-const outputsOf = (stack: Stack | undefined): Record<string, string> =>
-  Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+const outputsOf = stackOutputs;
 
 /** 2 s for the first half minute, then 5 s: quick for small updates, gentle on Describe* limits. */
 const interval = (elapsedMs: number) => (elapsedMs < 30_000 ? 2_000 : 5_000);

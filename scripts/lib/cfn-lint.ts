@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { pythonTools } from './python-tools.ts';
+import { missingTool, pythonTools } from './python-tools.ts';
 import { repoRelative } from './templates.ts';
 
 export interface CfnLintResult {
@@ -32,9 +32,12 @@ export async function cfnLint(
     output += String(chunk);
   });
   const exitCode = await new Promise<number>((resolve, reject) => {
-    child.on('error', reject);
+    child.on('error', (error) => reject(missingTool('cfn-lint', command, { error }) ?? error));
     child.on('close', (code) => resolve(code ?? 1));
   });
+  // cfn-lint's own exit codes are a bitmask below 64; 127 and "No module named" mean it is not there.
+  const missing = missingTool('cfn-lint', command, { exitCode, output });
+  if (missing) throw missing;
   const ok = (exitCode & ~8) === 0;
   return { exitCode, output: output.trim(), ok };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type Change,
   type CloudFormationClient,
@@ -6,12 +7,13 @@ import {
   DescribeChangeSetCommand,
   type DescribeChangeSetCommandOutput,
   type Parameter,
+  paginateListChangeSets,
   type Tag,
 } from '@aws-sdk/client-cloudformation';
 import { type ChangeRow, changeRows } from './change-summary.ts';
 import { awsErrorName, UserError } from './errors.ts';
 import { type Clock, poll, realClock } from './retry.ts';
-import { isEmptyChangeSetReason } from './stack-status.ts';
+import { type ChangeSetSummaryLite, isEmptyChangeSetReason } from './stack-status.ts';
 
 /** Change sets: the reviewable unit of every deploy (create, wait, list changes, clean up). */
 
@@ -49,8 +51,13 @@ export function changeSetName(prefix: string, runId: string): string {
 export async function createChangeSet(
   cfn: CloudFormationClient,
   input: ChangeSetInput,
-  options: { clock?: Clock; timeoutMs?: number } = {},
+  options: { clock?: Clock; timeoutMs?: number; requestToken?: string } = {},
 ): Promise<ChangeSetOutcome> {
+  // One token per call: CloudFormation treats a retried request with the same ClientToken as
+  // the same request, and the token in the description tells this call's change set apart
+  // from an older one of the same name (a re-run that reused the run id).
+  const token = options.requestToken ?? randomUUID();
+  const description = `${input.description ?? `ecs-ipv6-gitops ${input.changeSetName}`} (request ${token})`;
   let id: string;
   try {
     const created = await cfn.send(
@@ -64,7 +71,8 @@ export async function createChangeSet(
         Capabilities: input.capabilities as CreateChangeSetCommand['input']['Capabilities'],
         IncludeNestedStacks: true,
         ...(input.roleArn ? { RoleARN: input.roleArn } : {}),
-        Description: (input.description ?? `ecs-ipv6-gitops ${input.changeSetName}`).slice(0, 1024),
+        Description: description.slice(-1024),
+        ClientToken: token,
       }),
     );
     id = created.Id ?? input.changeSetName;
@@ -73,9 +81,8 @@ export async function createChangeSet(
     if (isEmptyChangeSetReason(error instanceof Error ? error.message : '')) {
       return { kind: 'empty', id: input.changeSetName };
     }
-    // A retried request whose first attempt got through (connection lost on the reply).
     if (awsErrorName(error) !== 'AlreadyExistsException') throw error;
-    id = input.changeSetName;
+    id = await adoptOwnRetry(cfn, input, token);
   }
 
   const described = await poll<DescribeChangeSetCommandOutput>(
@@ -108,6 +115,48 @@ export async function createChangeSet(
   }
   const rows = await allChangeRows(cfn, input.stackName, described);
   return { kind: 'ready', id: changeSetId, stackId: described.StackId ?? input.stackName, rows };
+}
+
+/**
+ * A change set of this name exists. Adopt it only when this call created it (a retried request
+ * whose first attempt got through, its reply lost): its description carries this call's token.
+ * Anything else — an earlier attempt's change set, FAILED or not — is never executed for this one.
+ */
+async function adoptOwnRetry(
+  cfn: CloudFormationClient,
+  input: ChangeSetInput,
+  token: string,
+): Promise<string> {
+  const existing = await cfn.send(
+    new DescribeChangeSetCommand({ StackName: input.stackName, ChangeSetName: input.changeSetName }),
+  );
+  if (existing.Description?.includes(`(request ${token})`))
+    return existing.ChangeSetId ?? input.changeSetName;
+  throw new UserError(
+    `Change set ${input.changeSetName} on ${input.stackName} already exists from an earlier run with the same run id (created ${
+      existing.CreationTime?.toISOString() ?? 'at an unknown time'
+    }, ${existing.Status ?? 'unknown status'}); it is not reused.`,
+    'Every run attempt needs its own run id: omit --run-id (the default is GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT) or pass a new one.',
+  );
+}
+
+/** Every change set of a stack (name, status, execution status, creation time), page by page. */
+export async function listChangeSets(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<ChangeSetSummaryLite[]> {
+  const sets: ChangeSetSummaryLite[] = [];
+  for await (const page of paginateListChangeSets({ client: cfn }, { StackName: stackName })) {
+    for (const summary of page.Summaries ?? []) {
+      sets.push({
+        name: summary.ChangeSetName ?? '?',
+        status: summary.Status,
+        executionStatus: summary.ExecutionStatus,
+        creationTime: summary.CreationTime,
+      });
+    }
+  }
+  return sets;
 }
 
 /** Rows of a change set and of its nested change sets (depth-first), paging through each. */

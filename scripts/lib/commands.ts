@@ -116,6 +116,18 @@ export const deployCommand = {
       valueName: 'path',
       description: 'Use this parameter file instead of cfn/environments/<kind>.yml.',
     },
+    sha: {
+      type: 'string',
+      valueName: 'commit',
+      description:
+        'The commit deployed (stack tag gitops:sha; an older one than the deployed commit is superseded). Default: the checked-out commit, then GITHUB_SHA.',
+    },
+    adopt: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Take over a stack whose ownership tags name another repository or app (or none). Never used by the workflows.',
+    },
     'shared-network': {
       type: 'string',
       valueName: 'mode',
@@ -505,6 +517,55 @@ export const testCommand = {
   examples: ['npm test', 'npm test -- tests/unit/environment.test.ts'],
 } as const satisfies CommandSpec;
 
+export const sweepCommand = {
+  name: 'sweep',
+  summary: 'Tear down orphaned previews and branch environments; remove unused non-production image tags.',
+  description:
+    "Lists this repository's pr-* and br-* stacks (by their ownership tags), asks GitHub (GITHUB_TOKEN) which pull requests are open and which branches exist, and tears the rest down with the normal teardown. Production is never swept; a preview whose pull request is open is never touched; a stack this repository does not own is listed as 'not ours' and left alone. Then removes the image tags in the non-production ECR repository that no environment uses. Prints a table (environment, age, commit, status, estimated monthly cost, action) and writes the job summary. See docs/lifecycle.md.",
+  options: {
+    'dry-run': {
+      type: 'boolean',
+      default: false,
+      description: 'List what would be removed; change nothing.',
+    },
+    region: {
+      type: 'string',
+      valueName: 'region',
+      description: 'AWS region (default: AWS_REGION, then cfn/project.yml).',
+    },
+    repository: {
+      type: 'string',
+      valueName: 'owner/name',
+      description: 'GitHub repository (default: GITHUB_REPOSITORY, then the git remote).',
+    },
+    'ecr-repository': {
+      type: 'string',
+      valueName: 'name',
+      description:
+        'The non-production ECR repository to clean (default: NONPRODUCTION_ECR_REPOSITORY, then cfn/project.yml).',
+    },
+    'cfn-role-arn': {
+      type: 'string',
+      valueName: 'arn',
+      description:
+        'CloudFormation service role for the deletes (default: NONPRODUCTION_CFN_EXECUTION_ROLE_ARN).',
+    },
+    'timeout-minutes': {
+      type: 'string',
+      valueName: 'minutes',
+      default: '50',
+      description: 'Deadline of each teardown.',
+    },
+    'image-grace-hours': {
+      type: 'string',
+      valueName: 'hours',
+      default: '24',
+      description: 'Keep unused images pushed more recently than this (a build pushes before its deploy).',
+    },
+  },
+  examples: ['npm run sweep -- --dry-run', 'GITHUB_TOKEN=$(gh auth token) npm run sweep'],
+} as const satisfies CommandSpec;
+
 export const cliReferenceCommand = {
   name: 'cli-reference',
   summary: 'Regenerate docs/cli.md from these option tables.',
@@ -526,5 +587,6 @@ export const commands: readonly CommandSpec[] = [
   prCommentCommand,
   cfnLintCommand,
   testCommand,
+  sweepCommand,
   cliReferenceCommand,
 ];

@@ -77,7 +77,7 @@ export interface PipelineContext {
   ecrRepository: string;
   /** Managed policy every stack-created role carries (template parameter PermissionsBoundaryArn). */
   permissionsBoundaryArn: string | undefined;
-  /** Unique per workflow run attempt; part of change-set names. */
+  /** Unique per workflow run attempt (`<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>`); part of change-set names. */
   runId: string;
   /** Git ref for the gitops:ref tag. */
   ref: string | undefined;
@@ -94,9 +94,12 @@ export interface ContextFlags {
   runId?: string | undefined;
 }
 
-/** `owner/name` from a git remote URL (https or ssh form), or undefined. Pure. */
+/** `owner/name` from a git remote URL (https, ssh or scp-like form) on github.com, or undefined. Pure. */
 export function repositoryFromRemote(url: string): string | undefined {
-  const match = /github\.com[:/]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(url.trim());
+  const match =
+    /^(?:https:\/\/|ssh:\/\/git@|git@)github\.com[/:]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(
+      url.trim(),
+    );
   return match ? `${match[1]}/${match[2]}` : undefined;
 }
 
@@ -136,9 +139,16 @@ export function resolveContext(
     );
   }
   const region = resolveRegion(flags.region, env, defaults.region);
-  const githubRun = env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined;
+  const attempt = env.GITHUB_RUN_ATTEMPT || '1';
+  const githubRun = env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${attempt}` : undefined;
+  // A re-run keeps GITHUB_RUN_ID: `--run-id "$GITHUB_RUN_ID"` alone would give every attempt
+  // the same change-set names, so that value gets the attempt number too.
+  const flagRun =
+    flags.runId !== undefined && flags.runId === env.GITHUB_RUN_ID
+      ? `${flags.runId}-${attempt}`
+      : flags.runId;
   const runId =
-    flags.runId ??
+    flagRun ??
     githubRun ??
     `local-${now()
       .toISOString()

@@ -4,25 +4,39 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatChangesMarkdown } from './change-summary.ts';
+import { checkCommitOrder, type OrderDeps } from './commit-order.ts';
 import { type PipelineContext, tierVariable } from './context.ts';
+import {
+  networkParameters,
+  type PipelineInputs,
+  pipelineParameters,
+  pipelineValues,
+  sharedNetworkPipelineParameters,
+} from './deploy-parameters.ts';
 import { type EdgeDeployResult, provisionEdge, usesPreviewEdge } from './edge-deploy.ts';
 import {
   type Environment,
+  environmentForBranch,
+  ownershipProblem,
   ownershipTags,
   type ProjectConfig,
+  SHA_TAG,
   sharedNetworkStackName,
   tierOf,
 } from './environment.ts';
 import { UserError } from './errors.ts';
+import type { GitHubRepo } from './github-repo.ts';
 import {
   loadParameterFile,
   type ParameterFile,
   parseParameterFile,
   resolveParameters,
 } from './parameters.ts';
+import { CallBudget } from './poll-budget.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
+import { stackOutputs } from './stack-status.ts';
 import type { PollSchedule } from './stack-watch.ts';
 import { cfnDir, readTemplate } from './templates.ts';
 import { formatDuration, type Ui } from './ui.ts';
@@ -57,6 +71,10 @@ export interface DeploySettings {
   sharedNetworkMode?: SharedNetworkMode;
   /** Where outputs.json / changes.md / changes.json go: `.out/<env>`. */
   outDir: string;
+  /** The commit being deployed (tagged `gitops:sha`; checked against the deployed one); undefined: unknown. */
+  sha?: string | undefined;
+  /** Take over stacks whose ownership tags name another repository or app (`--adopt`). */
+  adopt?: boolean;
 }
 
 export type SharedNetworkMode = 'deploy' | 'only' | 'use';
@@ -70,10 +88,15 @@ export interface DeployDeps {
   ui: Ui;
   clock?: Clock;
   schedule?: PollSchedule;
+  /** GitHub REST access (GITHUB_TOKEN) for the commit-order check; undefined on a laptop. */
+  github?: GitHubRepo | undefined;
+  /** git in the checkout, the commit-order check's fallback where GitHub cannot answer. */
+  git?: OrderDeps['git'];
 }
 
 export interface DeployReport {
-  status: StackDeployResult['status'];
+  /** `superseded`: a newer commit is deployed, or the pull request or branch moved on (exit 0). */
+  status: StackDeployResult['status'] | 'superseded';
   stackName: string;
   outputs: Record<string, string>;
   sharedNetwork?: { stackName: string; status: StackDeployResult['status'] };
@@ -128,25 +151,13 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     if ('NetworkMode' in declared) assertNetworkModeSupported(context.region, networkMode);
 
     const mode = settings.sharedNetworkMode ?? 'deploy';
-    const pipeline: Record<string, string> = {};
-    const fill = (name: string, value: string | undefined) => {
-      if (name in declared && value !== undefined) pipeline[name] = value;
-    };
-    fill('EnvironmentKey', environment.key);
-    // cfn/project.yml is the one source of these names; templates default to the sample's.
-    fill('AppName', config.app);
-    fill('EcrRepositoryName', context.ecrRepository);
-    // The tier decides the IAM path of the stack's roles, and every such role carries the
-    // bootstrap's permissions boundary (the execution roles may create roles only with it).
     const tier = tierOf(environment.key);
-    fill('Tier', tier);
     if ('PermissionsBoundaryArn' in declared && !context.permissionsBoundaryArn) {
       throw new UserError(
         `${environment.stackName} needs the permissions boundary for its IAM roles.`,
         `Set the repository variable ${tierVariable('permissionsBoundaryArn', tier)} (the bootstrap output PermissionsBoundaryArn) or pass --permissions-boundary-arn.`,
       );
     }
-    fill('PermissionsBoundaryArn', context.permissionsBoundaryArn);
     if (
       mode !== 'only' &&
       'ImageUri' in declared &&
@@ -158,19 +169,32 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
         'Pass --image-uri (the build-push output image-uri).',
       );
     }
-    fill('ImageUri', settings.imageUri);
-    fill('DualStackImageUri', settings.imageUriDualstack);
+    const inputs: PipelineInputs = {
+      config,
+      environment,
+      region: context.region,
+      ecrRepository: context.ecrRepository,
+      permissionsBoundaryArn: context.permissionsBoundaryArn,
+      imageUri: settings.imageUri,
+      dualStackImageUri: settings.imageUriDualstack,
+    };
+    const fill = () => pipelineValues(pipelineParameters(template, inputs, networkMode, { examples: false }));
     // Every parameter is checked before anything is created, the shared network included
     // (e.g. an ipv6-only deploy without the dual-stack image name); the network's ids follow.
     // `--shared-network only` deploys no environment stack, so it needs no image.
-    if (mode !== 'only') resolveParameters(template, file.values, pipeline, file.source);
+    if (mode !== 'only') resolveParameters(template, file.values, fill(), file.source);
 
+    const owned =
+      (key: string) =>
+      (tags: Parameters<typeof ownershipProblem>[3]): string | undefined =>
+        ownershipProblem(config, key, { repository: context.repository }, tags);
     const common = {
       runId: context.runId,
       region: context.region,
       artifactBucket: context.artifactBucket,
       roleArn: context.cfnRoleArn,
       timeoutMs: settings.timeoutMinutes * 60_000,
+      adopt: settings.adopt ?? false,
     };
     const stackDeps = {
       cfn: deps.cfn,
@@ -178,7 +202,24 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       log: (line: string) => ui.info(line),
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
+      // The shared network's watch and the environment's draw on one budget.
+      budget: new CallBudget(deps.schedule?.budget),
     };
+
+    // Never older over newer: before anything changes, is this commit still the one to deploy?
+    if (settings.execute) {
+      const superseded = await ui.group(`Commit order ${environment.stackName}`, () =>
+        supersededBy(settings, deps),
+      );
+      if (superseded) {
+        ui.notice(superseded.notice);
+        ui.setOutput('status', 'superseded');
+        ui.setOutput('stack-name', environment.stackName);
+        summary.push(`Status: **superseded** — nothing was changed.`, '', `> ${superseded.notice}`);
+        report = { status: 'superseded', stackName: environment.stackName, outputs: superseded.outputs };
+        return report;
+      }
+    }
 
     let sharedNetwork: DeployReport['sharedNetwork'];
     let edgeSummary: DeployReport['edge'];
@@ -202,8 +243,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
                 : 'Deploy any preview or branch environment once (without --no-execute); it creates the shared network.',
             );
           }
-          const outputs: Record<string, string> = {};
-          for (const o of existing.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+          const outputs = stackOutputs(existing);
           ui.info(`${stackName} exists (${existing.StackStatus}); using its outputs without changing it`);
           return { status: 'no-changes' as const, outputs };
         }
@@ -212,15 +252,11 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
         const values = resolveParameters(
           networkTemplate,
           networkFile.values,
-          Object.fromEntries(
-            Object.entries({
-              EnvironmentKey: 'shared-network',
-              AppName: config.app,
-              Tier: tierOf('shared-network'),
-              PermissionsBoundaryArn: context.permissionsBoundaryArn,
-            }).filter(
-              (entry): entry is [string, string] =>
-                entry[1] !== undefined && entry[0] in (networkTemplate.Parameters ?? {}),
+          pipelineValues(
+            sharedNetworkPipelineParameters(
+              networkTemplate,
+              { config, permissionsBoundaryArn: context.permissionsBoundaryArn },
+              { examples: false },
             ),
           ),
           networkFile.source,
@@ -232,6 +268,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
             templatePath: settings.networkTemplatePath,
             parameters: values,
             tags: ownershipTags(config, { key: 'shared-network' }, { repository: context.repository }),
+            ownershipProblem: owned('shared-network'),
             execute: true,
             terminationProtection: true,
           },
@@ -239,27 +276,12 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
         );
       });
       sharedNetwork = { stackName, status: network.status };
-      const subnets =
-        networkMode === 'ipv6-only'
-          ? network.outputs.Ipv6OnlyTaskSubnetIds
-          : network.outputs.DualStackTaskSubnetIds;
-      if (!network.outputs.VpcId || !subnets) {
-        throw new UserError(
-          `The shared network ${stackName} has no ${networkMode} task subnets (output ${
-            networkMode === 'ipv6-only' ? 'Ipv6OnlyTaskSubnetIds' : 'DualStackTaskSubnetIds'
-          } is empty).`,
-          "Set TaskSubnetModes to 'both' (or the mode you need) in cfn/environments/shared-network.yml.",
-        );
-      }
-      fill('ExistingVpcId', network.outputs.VpcId);
-      fill('ExistingPublicSubnetIds', network.outputs.PublicSubnetIds);
-      fill('ExistingTaskSubnetIds', subnets);
+      // Checked here, before the environment stack is touched, with the network's own message.
+      networkParameters(network.outputs, networkMode, stackName);
+      inputs.networkOutputs = network.outputs;
 
       let edge: EdgeDeployResult | undefined;
       if (usesPreviewEdge(environment, declared)) {
-        if (!deps.elbv2)
-          throw new Error('deployEnvironment: an environment behind the preview edge needs deps.elbv2');
-        const elbv2 = deps.elbv2;
         const value = (name: string) => file.values[name] ?? String(declared[name]?.Default ?? '');
         edge = await ui.group('Preview edge', () =>
           provisionEdge(
@@ -282,16 +304,18 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
                 : {}),
               ...(settings.edgeParameters ? { edgeParameters: settings.edgeParameters } : {}),
             },
-            { ...stackDeps, elbv2 },
+            { ...stackDeps, ...(deps.elbv2 ? { elbv2: deps.elbv2 } : {}) },
           ),
         );
         ui.info(`${environment.key} on the preview edge: ${edge.route.url}`);
-        fill('EdgeTargetGroupArn', edge.targetGroupArn);
-        fill('EdgeSecurityGroupId', edge.edge.securityGroupId);
-        fill('EdgeServiceUrl', edge.route.url);
-        fill('EdgeHostname', edge.route.hostName);
-        fill('EdgeLoadBalancerDnsName', edge.edge.loadBalancerDnsName);
-        fill('EdgeListenerPort', edge.route.routing === 'port' ? String(edge.route.slot) : '0');
+        inputs.edge = {
+          targetGroupArn: edge.targetGroupArn,
+          securityGroupId: edge.edge.securityGroupId,
+          url: edge.route.url,
+          hostName: edge.route.hostName,
+          loadBalancerDnsName: edge.edge.loadBalancerDnsName,
+          listenerPort: edge.route.routing === 'port' ? edge.route.slot : 0,
+        };
         const { edge: _outputs, ...edgeReport } = edge;
         edgeSummary = edgeReport;
         summary.push(
@@ -311,7 +335,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       }
     }
 
-    const parameters = resolveParameters(template, file.values, pipeline, file.source);
+    const parameters = resolveParameters(template, file.values, fill(), file.source);
     const result = await ui.group(`Stack ${environment.stackName}`, () =>
       deployStack(
         {
@@ -322,7 +346,9 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
           tags: ownershipTags(config, environment, {
             repository: context.repository,
             ...(context.ref ? { ref: context.ref } : {}),
+            ...(settings.sha ? { sha: settings.sha } : {}),
           }),
+          ownershipProblem: owned(environment.key),
           execute: settings.execute,
           terminationProtection: environment.kind === 'production',
         },
@@ -356,6 +382,43 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
   } finally {
     ui.summary(summary.join('\n'));
   }
+}
+
+/**
+ * The notice and the deployed stack's outputs when this deploy is superseded, else undefined.
+ * Without a commit there is nothing to compare: said, and the deploy goes on.
+ */
+async function supersededBy(
+  settings: DeploySettings,
+  deps: DeployDeps,
+): Promise<{ notice: string; outputs: Record<string, string> } | undefined> {
+  const { ui } = deps;
+  if (!settings.sha) {
+    ui.info('commit order: the commit being deployed is unknown (no --sha, no git checkout); not checked');
+    return undefined;
+  }
+  const stack = await describeStack(deps.cfn, settings.environment.stackName);
+  const deployedSha = stack?.Tags?.find((tag) => tag.Key === SHA_TAG)?.Value;
+  // `--environment br-<slug>` does not name the branch; a push's GITHUB_REF does.
+  let environment = settings.environment;
+  const ref = settings.context.ref;
+  if (environment.branch === undefined && environment.kind !== 'preview' && ref?.startsWith('refs/heads/')) {
+    const branch = ref.slice('refs/heads/'.length);
+    if (environmentForBranch(settings.config, branch).key === environment.key)
+      environment = { ...environment, branch };
+  }
+  const decision = await checkCommitOrder(
+    { environment, sha: settings.sha, deployedSha },
+    { github: deps.github, git: deps.git },
+  );
+  if (decision.proceed) {
+    for (const line of decision.lines) ui.info(line);
+    return undefined;
+  }
+  const outputs: Record<string, string> = {};
+  for (const output of stack?.Outputs ?? [])
+    if (output.OutputKey) outputs[output.OutputKey] = output.OutputValue ?? '';
+  return { notice: decision.notice, outputs };
 }
 
 function writeOutputs(settings: DeploySettings, result: StackDeployResult, ui: Ui): void {

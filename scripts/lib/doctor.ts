@@ -51,6 +51,7 @@ import { deployRolePermissions, type RequiredPermission } from './permissions.ts
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { createShell } from './shell.ts';
 import { describeStack } from './stack-deploy.ts';
+import { stackOutputs } from './stack-status.ts';
 import { cfnDir, parseTemplate, repoRoot } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -450,7 +451,7 @@ export async function runDoctor(settings: DoctorSettings, deps: DoctorDeps): Pro
         message: `stack ${bootstrapName} not found in ${region}`,
         fix: `run npm run bootstrap (once per account and region, with administrator credentials)`,
       };
-    for (const o of bootstrap.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+    Object.assign(outputs, stackOutputs(bootstrap));
     const status = bootstrap.StackStatus ?? 'UNKNOWN';
     if (!/_COMPLETE$/.test(status) || /ROLLBACK_COMPLETE$|^DELETE/.test(status))
       return {

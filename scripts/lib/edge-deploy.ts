@@ -3,7 +3,13 @@ import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineContext } from './context.ts';
-import { type Environment, ownershipTags, type ProjectConfig, tierOf } from './environment.ts';
+import {
+  type Environment,
+  ownershipProblem,
+  ownershipTags,
+  type ProjectConfig,
+  tierOf,
+} from './environment.ts';
 import { UserError } from './errors.ts';
 import { loadParameterFile, resolveParameters } from './parameters.ts';
 import {
@@ -58,7 +64,8 @@ export interface EdgeDeployInput {
 export interface EdgeDeployDeps {
   cfn: CloudFormationClient;
   s3: S3Client;
-  elbv2: ElasticLoadBalancingV2Client;
+  /** Needed to allocate a new route (reads the ALB); reading an existing one does not call it. */
+  elbv2?: ElasticLoadBalancingV2Client;
   log: (line: string) => void;
   clock?: Clock;
   schedule?: PollSchedule;
@@ -107,6 +114,10 @@ export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.schedule ? { schedule: deps.schedule } : {}),
   };
+  const owned =
+    (key: string) =>
+    (tags: Parameters<typeof ownershipProblem>[3]): string | undefined =>
+      ownershipProblem(config, key, { repository: context.repository }, tags);
   const readOnlyHint =
     'Run the deploy with --shared-network only (the workflows shared-network job) or --shared-network deploy first.';
 
@@ -162,6 +173,7 @@ export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps
         templatePath,
         parameters: values,
         tags: ownershipTags(config, { key: 'preview-edge' }, { repository: context.repository }),
+        ownershipProblem: owned('preview-edge'),
         execute: true,
         terminationProtection: true,
       },
@@ -229,6 +241,7 @@ export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps
         templatePath: routeTemplatePath,
         parameters,
         tags: ownershipTags(config, environment, { repository: context.repository }),
+        ownershipProblem: owned(environment.key),
         execute: true,
         terminationProtection: false,
       },
@@ -250,6 +263,7 @@ export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps
       const stack = await describeStack(deps.cfn, routeStackName);
       return stack === undefined || stack.StackStatus === 'ROLLBACK_COMPLETE';
     };
+    if (!deps.elbv2) throw new Error('provisionEdge: allocating a route needs deps.elbv2');
     route = await claimRoute(environment.key, edge, {
       elbv2: deps.elbv2,
       createRoute,

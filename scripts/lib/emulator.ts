@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { pythonTools } from './python-tools.ts';
+import { missingTool, pythonTools } from './python-tools.ts';
 
 /**
  * The local AWS emulator (moto server): started on a free port of a loopback or namespace
@@ -63,24 +63,33 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const region = options.region ?? 'us-east-1';
   const port = options.port ?? (await freePort(host));
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const child: ChildProcess = spawn(
-    pythonTools().motoPython,
-    ['-m', 'moto.server', '-H', host, '-p', String(port)],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...options.env },
-    },
-  );
+  const python = pythonTools().motoPython;
+  const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-H', host, '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
     stderr = (stderr + String(chunk)).slice(-4000);
   });
+  let spawnError: unknown;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // After 'exit', stderr may still hold its last lines (the reason it exited).
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`moto server exited with ${child.exitCode}: ${stderr.trim()}`);
+    if (spawnError !== undefined || child.exitCode !== null) {
+      if (spawnError === undefined) await closed;
+      const failure = { exitCode: child.exitCode, output: stderr, error: spawnError };
+      throw (
+        missingTool('moto', python, failure) ??
+        new Error(`moto server exited with ${child.exitCode}: ${stderr.trim() || String(spawnError ?? '')}`)
+      );
+    }
     try {
       const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
       await response.arrayBuffer();

@@ -315,7 +315,12 @@ export interface OwnershipContext {
   /** `owner/repo` */
   repository: string;
   ref?: string;
+  /** The commit an environment stack runs (`gitops:sha`): what "never older over newer" compares. */
+  sha?: string;
 }
+
+/** Tag naming the commit deployed on an environment stack. */
+export const SHA_TAG = 'gitops:sha';
 
 /** Tags on every stack this repository creates; teardown refuses stacks without them. */
 export function ownershipTags(
@@ -330,18 +335,20 @@ export function ownershipTags(
     { Key: 'gitops:managed-by', Value: MANAGED_BY },
   ];
   if (context.ref) tags.push({ Key: 'gitops:ref', Value: context.ref.slice(0, 256) });
+  if (context.sha) tags.push({ Key: SHA_TAG, Value: context.sha });
   return tags;
 }
 
 /**
  * Why this repository may not touch a stack with these tags, or undefined when it owns it.
- * Used by teardown before any delete.
+ * The one ownership rule: teardown checks it before any delete, deploy before changing an
+ * existing stack (unless --adopt), the sweeper before listing a stack as its own.
  */
 export function ownershipProblem(
   config: ProjectConfig,
   environmentKey: string,
   context: OwnershipContext,
-  tags: { Key?: string | undefined; Value?: string | undefined }[],
+  tags: readonly { Key?: string | undefined; Value?: string | undefined }[],
 ): string | undefined {
   const value = (key: string) => tags.find((tag) => tag.Key === key)?.Value;
   const expected: [string, string][] = [

@@ -1,19 +1,25 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Lab } from './netns.ts';
 
 /**
  * Container images on this machine for the local rehearsal. With a Docker engine we use it;
- * otherwise buildah (vfs storage, chroot isolation: no daemon, works as root in a sandbox).
+ * otherwise buildah (chroot isolation: no daemon, works as root in a sandbox) with its default
+ * storage, the one `buildah info` reports. Every buildah call here uses that one store: the
+ * cache checks, the builds and the runs (buildah 1.28 ignores STORAGE_DRIVER in the
+ * environment, so a `--storage-driver vfs` check looked into a store no build ever wrote, and
+ * the base image, and with it every cached layer, was rebuilt on every run).
  * No registry base image can be pulled here, so the app's real Dockerfile is built against a
  * local base image made from this machine's Node.js (node, its shared libraries, npm, a shell
  * and CA certificates, with a non-root `node` user), passed as the Dockerfile's base image
@@ -26,7 +32,7 @@ export interface ImageBuilder {
   reason: string;
 }
 
-const BUILDAH_ENV = { ...process.env, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot' };
+const BUILDAH_ENV = { ...process.env, BUILDAH_ISOLATION: 'chroot' };
 
 function runs(command: string, args: string[]): boolean {
   const result = spawnSync(command, args, { stdio: 'ignore', timeout: 20_000 });
@@ -38,8 +44,8 @@ export function detectImageBuilder(): ImageBuilder {
   if (runs('docker', ['info'])) return { kind: 'docker', reason: 'Docker engine available' };
   if (runs('buildah', ['--version'])) {
     return process.getuid?.() === 0
-      ? { kind: 'buildah', reason: 'buildah available (vfs storage, chroot isolation)' }
-      : { kind: 'none', reason: 'buildah is installed but needs root here (vfs + chroot isolation)' };
+      ? { kind: 'buildah', reason: 'buildah available (default storage, chroot isolation)' }
+      : { kind: 'none', reason: 'buildah is installed but needs root here (chroot isolation)' };
   }
   return {
     kind: 'none',
@@ -78,7 +84,7 @@ const BASE_REVISION = 2;
  */
 export function ensureLocalBaseImage(log: (message: string) => void): string {
   const tag = localBaseImageTag();
-  if (runs('buildah', ['--storage-driver', 'vfs', 'inspect', '--type', 'image', tag])) {
+  if (runs('buildah', ['inspect', '--type', 'image', tag])) {
     log(`base image ${tag} already built`);
     return tag;
   }
@@ -139,9 +145,174 @@ export interface BuiltImage {
   id: string;
   sizeBytes: number;
   builder: BuilderKind;
+  /** Image ids (full or short) of every step this build made or took from the layer cache. */
+  stepIds: string[];
+  /** Steps answered from the layer cache, e.g. 5 of 9. */
+  cachedSteps: number;
+  steps: number;
+  /** Built earlier from identical inputs: no build ran. */
+  reused: boolean;
 }
 
-/** Build `dockerfile` in `context` with the base image build argument, streaming the build log. */
+/** What a buildah build log says about its steps: ids made or reused, and how many were cached. Pure. */
+export function buildSteps(log: string): { stepIds: string[]; cachedSteps: number; steps: number } {
+  const stepIds: string[] = [];
+  let cachedSteps = 0;
+  let steps = 0;
+  for (const line of log.split('\n')) {
+    if (/^(\[[^\]]+\] )?STEP \d+\/\d+: /.test(line.trim())) steps += 1;
+    const match = /^--> (Using cache )?([0-9a-f]{12,64})\s*$/.exec(line.trim());
+    if (!match?.[2]) continue;
+    stepIds.push(match[2]);
+    if (match[1]) cachedSteps += 1;
+  }
+  return { stepIds, cachedSteps, steps };
+}
+
+interface StoredImage {
+  id: string;
+  names: string[] | null;
+  /** Unix seconds. */
+  created: number;
+}
+
+/**
+ * The images to remove after a build: untagged images (earlier builds' final images and
+ * cached steps) that this build did not make or reuse, and local base images other than the
+ * current one, all created before this build began (so a build running beside us keeps its
+ * own). Pure.
+ */
+export function imagesToPrune(
+  images: readonly StoredImage[],
+  keep: { stepIds: readonly string[]; id: string; baseTag: string },
+  builtSinceSeconds: number,
+): StoredImage[] {
+  // `buildah images` lists 12-digit ids, build logs print full ones (and short ones): compare prefixes.
+  const same = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
+  const kept = (id: string) => same(id, keep.id) || keep.stepIds.some((step) => same(id, step));
+  return images.filter((image) => {
+    if (image.created >= builtSinceSeconds || kept(image.id)) return false;
+    const names = image.names ?? [];
+    if (names.length === 0) return true;
+    const base = localBaseImageTag().split(':')[0] ?? '';
+    return names.every((name) => name.startsWith(`${base}:`) && name !== keep.baseTag);
+  });
+}
+
+/**
+ * Remove what `imagesToPrune` names from the buildah store, so container storage does not
+ * grow with every rehearsal. Images still used by a container stay (buildah refuses); returns
+ * how many went.
+ */
+export function pruneLocalImages(
+  keep: { stepIds: readonly string[]; id: string; baseTag: string },
+  builtSinceSeconds: number,
+  log: (message: string) => void,
+): number {
+  const images = JSON.parse(capture('buildah', ['images', '--all', '--json']) || '[]') as {
+    id: string;
+    names?: string[] | null;
+    created?: number;
+  }[];
+  const prune = imagesToPrune(
+    images.map((image) => ({ id: image.id, names: image.names ?? null, created: image.created ?? 0 })),
+    keep,
+    builtSinceSeconds,
+  );
+  let removed = 0;
+  for (const image of prune) {
+    const result = spawnSync('buildah', ['rmi', image.id], { env: BUILDAH_ENV, encoding: 'utf8' });
+    if (result.status === 0) removed += 1;
+  }
+  if (prune.length > 0) log(`pruned ${removed} of ${prune.length} old local image(s) from container storage`);
+  return removed;
+}
+
+/** True when `path` (relative, `/`-separated) matches a .dockerignore line: a name or glob for any path segment. Pure. */
+export function ignoredBy(patterns: readonly string[], path: string): boolean {
+  const segments = path.split('/');
+  return patterns.some((pattern) => {
+    const glob = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')}$`,
+    );
+    return pattern.includes('/') ? glob.test(path) : segments.some((segment) => glob.test(segment));
+  });
+}
+
+/**
+ * A digest of everything a build reads: the Dockerfile, the build arguments (the base image tag,
+ * which names its Node.js version and revision) and every file of the context that
+ * .dockerignore lets in. Equal digests mean an identical image, so the build can be skipped.
+ */
+export function buildInputsDigest(
+  context: string,
+  dockerfile: string,
+  buildArgs: Record<string, string>,
+): string {
+  const ignoreFile = join(context, '.dockerignore');
+  const patterns = existsSync(ignoreFile)
+    ? readFileSync(ignoreFile, 'utf8')
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'))
+    : [];
+  const hash = createHash('sha256');
+  hash.update(readFileSync(dockerfile));
+  for (const [key, value] of Object.entries(buildArgs).sort()) hash.update(`\0arg ${key}=${value}`);
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      const rel = relative(context, path);
+      if (ignoredBy(patterns, rel)) continue;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) {
+        hash.update(`\0file ${rel}\0`);
+        hash.update(readFileSync(path));
+      }
+    }
+  };
+  walk(context);
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * The image id recorded in `record` for `tag` built from `digest`, when that image still is
+ * `tag` in the store. The record lives outside the image: a label would enter the layer cache's
+ * key and make every source edit rebuild the npm ci layer.
+ */
+function imageBuiltFrom(
+  builder: BuilderKind,
+  tag: string,
+  digest: string,
+  record: string,
+): string | undefined {
+  if (!existsSync(record)) return undefined;
+  let recorded: { tag?: string; digest?: string; id?: string };
+  try {
+    recorded = JSON.parse(readFileSync(record, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (recorded.tag !== tag || recorded.digest !== digest || !recorded.id) return undefined;
+  const [command, args] =
+    builder === 'docker'
+      ? ['docker', ['image', 'inspect', '--format', '{{.Id}}', tag]]
+      : ['buildah', ['inspect', '--type', 'image', '--format', '{{.FromImageID}}', tag]];
+  const result = spawnSync(command, args as string[], { encoding: 'utf8', env: BUILDAH_ENV });
+  return result.status === 0 && result.stdout.trim() === recorded.id ? recorded.id : undefined;
+}
+
+/**
+ * Build `dockerfile` in `context` with the base image build argument, streaming the build log.
+ * When `inputsRecord` says the image under `tag` was built from the same inputs (see
+ * buildInputsDigest), it is reused without running the builder at all; otherwise the layer cache serves every step whose
+ * inputs did not change (the npm ci layer whenever the lock file did not).
+ */
 export async function buildImage(options: {
   builder: BuilderKind;
   context: string;
@@ -149,7 +320,27 @@ export async function buildImage(options: {
   tag: string;
   buildArgs: Record<string, string>;
   log: (message: string) => void;
+  /** A file that remembers the inputs of the last build of `tag`, so an identical build is skipped. */
+  inputsRecord?: string;
 }): Promise<BuiltImage> {
+  const digest = buildInputsDigest(options.context, options.dockerfile, options.buildArgs);
+  const existing = options.inputsRecord
+    ? imageBuiltFrom(options.builder, options.tag, digest, options.inputsRecord)
+    : undefined;
+  if (existing !== undefined) {
+    options.log(`${options.tag} was built from these exact inputs (${digest.slice(0, 12)}); reusing it`);
+    const sizeBytes = imageSize(options.builder, options.tag);
+    return {
+      tag: options.tag,
+      id: existing,
+      sizeBytes,
+      builder: options.builder,
+      stepIds: [],
+      cachedSteps: 0,
+      steps: 0,
+      reused: true,
+    };
+  }
   const args = Object.entries(options.buildArgs).flatMap(([key, value]) => [
     '--build-arg',
     `${key}=${value}`,
@@ -173,14 +364,17 @@ export async function buildImage(options: {
             options.context,
           ],
         ];
+  let full = '';
   await new Promise<void>((resolve, reject) => {
     const child = spawn(command, argv as string[], { env: BUILDAH_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
     const onData = (chunk: Buffer) => {
       const text = String(chunk);
+      full += text;
       tail = (tail + text).slice(-4000);
       for (const line of text.split('\n'))
-        if (/^(\[\d+\/\d+\] )?(STEP|COMMIT)|^Successfully|^#\d+ \[/.test(line)) options.log(line.trim());
+        if (/^(\[\d+\/\d+\] )?(STEP|COMMIT)|^Successfully|^#\d+ \[|^--> Using cache/.test(line))
+          options.log(line.trim());
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -195,7 +389,11 @@ export async function buildImage(options: {
       : JSON.parse(capture('buildah', ['inspect', '--type', 'image', options.tag]));
   const id: string = options.builder === 'docker' ? inspect.Id : inspect.FromImageID;
   const sizeBytes = imageSize(options.builder, options.tag);
-  return { tag: options.tag, id, sizeBytes, builder: options.builder };
+  if (options.inputsRecord) {
+    mkdirSync(dirname(options.inputsRecord), { recursive: true });
+    writeFileSync(options.inputsRecord, `${JSON.stringify({ tag: options.tag, digest, id }, null, 2)}\n`);
+  }
+  return { tag: options.tag, id, sizeBytes, builder: options.builder, ...buildSteps(full), reused: false };
 }
 
 function imageSize(builder: BuilderKind, tag: string): number {

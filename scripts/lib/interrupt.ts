@@ -1,5 +1,6 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { describeError } from './errors.ts';
+import { untilAborted } from './retry.ts';
 import { formatCommand } from './shell.ts';
 import { describeStack } from './stack-deploy.ts';
 import type { Ui } from './ui.ts';
@@ -90,35 +91,6 @@ export async function stackStates(
 }
 
 /**
- * Run `work`; if `signal` aborts first, report the stacks' state with `report` and reject with
- * the abort reason (the edge then exits 130). The work is abandoned, not awaited: CloudFormation
- * goes on, and the advice says how to pick it up.
- */
-export async function untilInterrupted<T>(
-  work: Promise<T>,
-  signal: AbortSignal,
-  report: () => Promise<void>,
-): Promise<T> {
-  work.catch(() => {});
-  let onAbort: (() => void) | undefined;
-  const interrupted = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      report().then(
-        () => reject(signal.reason),
-        () => reject(signal.reason),
-      );
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, interrupted]);
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
-}
-
-/**
  * Run a deploy or teardown; on Ctrl-C, print each stack's state and the commands that resume
  * or clean up, then reject (exit 130).
  */
@@ -133,7 +105,7 @@ export function reportStacksOnInterrupt<T>(
     argv: readonly string[];
   },
 ): Promise<T> {
-  return untilInterrupted(work, options.signal, async () => {
+  return untilAborted(work, options.signal, async () => {
     const states = await stackStates(options.cfn, options.stacks);
     const lines =
       typeof states === 'string' ? [states] : interruptAdvice(options.command, options.argv, states);

@@ -8,6 +8,7 @@ import { ensureRepository } from './build-push.ts';
 import { cfnLint } from './cfn-lint.ts';
 import { loadProjectConfig } from './config.ts';
 import { costFromParameters, formatCostMarkdown } from './cost.ts';
+import { pipelineParameters, pipelineValues } from './deploy-parameters.ts';
 import { diagnoseIpv6Failure, parseListening } from './diagnose.ts';
 import { type DnsServer, startDnsServer } from './dns-server.ts';
 import { EMULATOR_CREDENTIALS, type Emulator, freePort, startEmulator } from './emulator.ts';
@@ -17,23 +18,23 @@ import {
   parseEnvironmentKey,
   resolveEvent,
   sharedNetworkStackName,
-  tierOf,
 } from './environment.ts';
 import { UserError } from './errors.ts';
 import { type FrontDoor, startFrontDoor } from './front-door.ts';
 import {
+  type BuiltImage,
   buildImage,
   containerRunArgv,
   detectImageBuilder,
   ensureLocalBaseImage,
   type ImageBuilder,
+  pruneLocalImages,
   type RunningContainer,
   runImageInNamespace,
 } from './image.ts';
 import { createLab, type Lab, type LabMode, namespaceSupport } from './netns.ts';
 import { packageTemplate } from './packaging.ts';
 import { loadParameterFile, resolveParameters } from './parameters.ts';
-import { examplePermissionsBoundaryArn } from './plan.ts';
 import { renderComment } from './pr-comment.ts';
 import { pythonTools } from './python-tools.ts';
 import { assertNetworkModeSupported } from './regions.ts';
@@ -133,6 +134,28 @@ function firstOfType(template: Template | undefined, type: string): Record<strin
 }
 
 /** Facts of the rendered service stack that shape the local data path. */
+/**
+ * The parameters the rehearsal renders: the environment file (with the rehearsal's overrides)
+ * over the template defaults, and the deploy's own pipeline values, with the deploy's stand-ins
+ * for what only a real deploy knows (the built image, the boundary, the network's ids).
+ */
+export function rehearsalParameters(
+  parent: Template,
+  file: Record<string, string>,
+  config: ProjectConfig,
+  environment: Environment,
+  mode: string,
+): Record<string, string> {
+  const filled = pipelineParameters(parent, { config, environment, region: config.region }, mode, {
+    examples: true,
+  });
+  // The front door stands in for the ALB, the environment's own or the shared preview edge
+  // alike (a dual-stack front, the target group's family behind it), so the rehearsal renders
+  // the service with its own load balancer: the Edge* stand-ins would take it away.
+  const ownAlb = Object.fromEntries(Object.entries(filled).filter(([name]) => !name.startsWith('Edge')));
+  return resolveParameters(parent, file, pipelineValues(ownAlb), `cfn/environments/${environment.kind}.yml`);
+}
+
 export interface DataPathFacts {
   albIpAddressType: string;
   targetFamily: 4 | 6;
@@ -434,27 +457,7 @@ function stages(): Stage<Context>[] {
         c.mode = mode;
         const overrides: Record<string, string> = { NetworkMode: mode };
         if (c.settings.albIpAddressType) overrides.AlbIpAddressType = c.settings.albIpAddressType;
-        const digest = `sha256:${'0'.repeat(64)}`;
-        const pipeline: Record<string, string> = {
-          EnvironmentKey: environment.key,
-          Tier: tierOf(environment.key),
-          PermissionsBoundaryArn: examplePermissionsBoundaryArn(c.config),
-          ImageUri: `000000000000.dkr.ecr.${c.config.region}.amazonaws.com/${c.config.ecrRepository}@${digest}`,
-          DualStackImageUri: `000000000000.dkr-ecr.${c.config.region}.on.aws/${c.config.ecrRepository}@${digest}`,
-          ...(environment.sharedNetwork
-            ? {
-                ExistingVpcId: 'vpc-0local',
-                ExistingPublicSubnetIds: 'subnet-0pub1,subnet-0pub2',
-                ExistingTaskSubnetIds: 'subnet-0task1,subnet-0task2',
-              }
-            : {}),
-        };
-        c.parameters = resolveParameters(
-          parent,
-          { ...file, ...overrides },
-          pipeline,
-          `cfn/environments/${environment.kind}.yml`,
-        );
+        c.parameters = rehearsalParameters(parent, { ...file, ...overrides }, c.config, environment, mode);
         assertNetworkModeSupported(c.config.region, mode);
         const paths = templatePaths();
         const lint = await cfnLint(paths, (m) => c.ui.info(m));
@@ -592,21 +595,9 @@ function stages(): Stage<Context>[] {
           c.noImage = why;
           return { skipped: `app bundle built; image build skipped: ${why}` };
         }
-        const baseImage =
-          builder.kind === 'buildah' ? ensureLocalBaseImage((m) => c.ui.info(m)) : 'node:22-alpine';
-        const tag = `localhost/${c.config.ecrRepository}:local`;
-        const image = await buildImage({
-          builder: builder.kind,
-          context: join(repoRoot, 'app'),
-          dockerfile: join(repoRoot, 'app', 'Dockerfile'),
-          tag,
-          buildArgs: { NODE_IMAGE: baseImage },
-          log: (m) => c.ui.info(m),
-        });
-        c.imageTag = image.tag;
-        return {
-          detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage})`,
-        };
+        const built = await buildRehearsalImage(builder.kind, c.config.ecrRepository, (m) => c.ui.info(m));
+        c.imageTag = built.image.tag;
+        return { detail: built.detail };
       },
     },
     {
@@ -742,6 +733,43 @@ function stages(): Stage<Context>[] {
       },
     },
   ];
+}
+
+/**
+ * Build (or reuse) the rehearsal's image of the app, `localhost/<ecrRepository>:local`, from
+ * app/Dockerfile on the local base image, and prune older local images. The rehearsal's image
+ * stage and the tests (which build it once for both network modes) call this one function.
+ * Expects the app bundle's sources in place (the bundle itself is not part of the context).
+ */
+export async function buildRehearsalImage(
+  kind: 'docker' | 'buildah',
+  ecrRepository: string,
+  log: (message: string) => void,
+): Promise<{ image: BuiltImage; detail: string }> {
+  const baseImage = kind === 'buildah' ? ensureLocalBaseImage(log) : 'node:22-alpine';
+  const buildStarted = Math.floor(Date.now() / 1000);
+  const image = await buildImage({
+    builder: kind,
+    context: join(repoRoot, 'app'),
+    dockerfile: join(repoRoot, 'app', 'Dockerfile'),
+    tag: `localhost/${ecrRepository}:local`,
+    buildArgs: { NODE_IMAGE: baseImage },
+    log,
+    inputsRecord: join(repoRoot, '.cache', 'local-image.json'),
+  });
+  const pruned =
+    kind === 'buildah' && !image.reused
+      ? pruneLocalImages({ stepIds: image.stepIds, id: image.id, baseTag: baseImage }, buildStarted, log)
+      : 0;
+  const cached = image.reused
+    ? ', unchanged inputs: reused'
+    : image.builder === 'buildah'
+      ? `, ${image.cachedSteps} of ${image.steps} steps cached`
+      : '';
+  return {
+    image,
+    detail: `${image.tag} (${(image.sizeBytes / 1e6).toFixed(0)} MB, ${image.builder}, base ${baseImage}${cached}${pruned ? `, ${pruned} old image(s) pruned` : ''})`,
+  };
 }
 
 /**

@@ -80,6 +80,12 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
       purpose: 'deploy and plan read the change set and the nested change sets of its nested stacks',
     },
     {
+      actions: ['cloudformation:ListChangeSets'],
+      resources: roots,
+      purpose:
+        'deploy reads the change sets of a REVIEW_IN_PROGRESS stack to tell whether another run is about to execute one',
+    },
+    {
       actions: ['cloudformation:ExecuteChangeSet', 'cloudformation:GetTemplate'],
       resources: roots,
       purpose: 'deploy executes the change set; GetTemplate tells an up-to-date stack apart',
@@ -238,12 +244,14 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
       {
         actions: ['cloudformation:DescribeStacks'],
         resources: ['*'],
-        purpose: 'teardown lists stacks to find other users of the shared network',
+        purpose:
+          'teardown lists stacks to find other users of the shared network; sweep lists the preview and branch stacks',
       },
       {
         actions: ['ecr:ListImages', 'ecr:BatchDeleteImage'],
         resources: [repository],
-        purpose: 'teardown removes the pr-<n>-* image tags of a preview',
+        purpose:
+          'teardown removes the pr-<n>-* image tags of a preview; sweep removes image tags no environment uses (DescribeImages, above, lists them)',
       },
     );
   }

@@ -13,7 +13,13 @@ import { formatPreview, type PreviewResult, previewChangeSet } from './change-se
 import { formatUsage, parseCommandLine, type Values } from './cli.ts';
 import { planCommand } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
-import { type AwsClients, createAwsClients, type TierSetting, tierVariable } from './context.ts';
+import {
+  type AwsClients,
+  createAwsClients,
+  repositoryFromRemote,
+  type TierSetting,
+  tierVariable,
+} from './context.ts';
 import {
   ASSUMPTIONS,
   type CostEstimate,
@@ -25,10 +31,15 @@ import {
   previewEdgeCost,
   sharedNetworkCost,
 } from './cost.ts';
+import {
+  networkParameters,
+  pipelineParameters,
+  pipelineValues,
+  sharedNetworkPipelineParameters,
+} from './deploy-parameters.ts';
 import { usesPreviewEdge } from './edge-deploy.ts';
 import {
   type Environment,
-  ecrRepositoryName,
   environmentForBranch,
   environmentForPullRequest,
   type GitHubEvent,
@@ -52,6 +63,7 @@ import {
 } from './parameters.ts';
 import { edgeRouteStackName, previewEdgeStackName } from './preview-edge.ts';
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
+import { stackOutputs } from './stack-status.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -292,62 +304,6 @@ export interface PlanReport {
   ok: boolean;
 }
 
-const EXAMPLE_ACCOUNT = '000000000000';
-
-/** A well-formed stand-in for the bootstrap's PermissionsBoundaryArn in offline plans. Pure. */
-export function examplePermissionsBoundaryArn(config: Pick<ProjectConfig, 'app'>): string {
-  return `arn:aws:iam::${EXAMPLE_ACCOUNT}:policy/${config.app}-bootstrap/example-permissions-boundary`;
-}
-const EXAMPLE_DIGEST = `sha256:${'0'.repeat(64)}`;
-
-/**
- * Values the deploy script fills itself (image, environment key, shared network ids),
- * as clearly labelled examples so the parameters can be validated offline. Pure.
- */
-export function deployFilledParameters(
-  template: Template,
-  environment: Environment,
-  config: ProjectConfig,
-  region: string,
-  networkMode: string,
-): Record<string, { example: string; atDeploy: string }> {
-  const declared = template.Parameters ?? {};
-  const repo = ecrRepositoryName(config, tierOf(environment.key));
-  const shared = sharedNetworkStackName(config);
-  const tier = tierOf(environment.key);
-  const all: Record<string, { example: string; atDeploy: string }> = {
-    EnvironmentKey: { example: environment.key, atDeploy: environment.key },
-    Tier: { example: tier, atDeploy: tier },
-    PermissionsBoundaryArn: {
-      example: examplePermissionsBoundaryArn(config),
-      atDeploy: `<bootstrap output PermissionsBoundaryArn (${tierVariable('permissionsBoundaryArn', tier)})>`,
-    },
-    ImageUri: {
-      example: `${EXAMPLE_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${repo}@${EXAMPLE_DIGEST}`,
-      atDeploy: `<built at deploy: ${repo}@sha256:…>`,
-    },
-  };
-  if (networkMode === 'ipv6-only') {
-    all.DualStackImageUri = {
-      example: `${EXAMPLE_ACCOUNT}.dkr-ecr.${region}.on.aws/${repo}@${EXAMPLE_DIGEST}`,
-      atDeploy: `<built at deploy: <account>.dkr-ecr.${region}.on.aws/${repo}@sha256:…>`,
-    };
-  }
-  if (environment.sharedNetwork) {
-    const task = networkMode === 'ipv6-only' ? 'Ipv6OnlyTaskSubnetIds' : 'DualStackTaskSubnetIds';
-    all.ExistingVpcId = { example: 'vpc-00000000000000000', atDeploy: `<${shared} output VpcId>` };
-    all.ExistingPublicSubnetIds = {
-      example: 'subnet-00000000000000001,subnet-00000000000000002',
-      atDeploy: `<${shared} output PublicSubnetIds>`,
-    };
-    all.ExistingTaskSubnetIds = {
-      example: 'subnet-00000000000000003,subnet-00000000000000004',
-      atDeploy: `<${shared} output ${task}>`,
-    };
-  }
-  return Object.fromEntries(Object.entries(all).filter(([name]) => name in declared));
-}
-
 /** Local child templates referenced by the parent, resolved to paths. */
 function childTemplatePaths(parentPath: string): string[] {
   return localTemplateReferences(readTemplate(parentPath)).map((ref) =>
@@ -435,9 +391,7 @@ export function defaultAws(timeoutMs = 3000): PlanAws {
 function repositoryFrom(settings: PlanSettings, git: (args: string[]) => string): string | undefined {
   if (settings.repository) return settings.repository;
   try {
-    const url = git(['remote', 'get-url', 'origin']).trim();
-    const match = /github\.com[:/]([^/]+\/[^/]+?)(?:\.git)?$/.exec(url);
-    return match?.[1];
+    return repositoryFromRemote(git(['remote', 'get-url', 'origin']));
   } catch {
     return undefined;
   }
@@ -495,6 +449,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
 
   const region = resolveRegion(settings.region, {}, config.region);
   report.region = region;
+  const tierSettings = settings.tierSettings[tierOf(environment.key)];
   report.stacks = [
     {
       name: environment.stackName,
@@ -542,13 +497,18 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   const declaredDefault = template.Parameters?.NetworkMode?.Default;
   const networkMode =
     fromFile.NetworkMode ?? (declaredDefault === undefined ? 'dualstack' : String(declaredDefault));
-  const filled = deployFilledParameters(template, environment, config, region, networkMode);
-  const resolved = resolveParameters(
+  const filled = pipelineParameters(
     template,
-    fromFile,
-    Object.fromEntries(Object.entries(filled).map(([k, v]) => [k, v.example])),
-    filePath,
+    {
+      config,
+      environment,
+      region,
+      permissionsBoundaryArn: tierSettings.permissionsBoundaryArn,
+    },
+    networkMode,
+    { examples: true },
   );
+  const resolved = resolveParameters(template, fromFile, pipelineValues(filled), filePath);
   report.parameterFile = repoRelative(filePath);
   report.networkMode = resolved.NetworkMode ?? networkMode;
   report.parameters = Object.fromEntries(
@@ -559,7 +519,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
         const source: ParameterSource = deploy ? 'deploy' : name in fromFile ? 'file' : 'default';
         return [
           name,
-          { value, source, ...(deploy && deploy.atDeploy !== value ? { atDeploy: deploy.atDeploy } : {}) },
+          { value, source, ...(deploy?.atDeploy !== undefined ? { atDeploy: deploy.atDeploy } : {}) },
         ];
       }),
   );
@@ -641,17 +601,16 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   const sharedFile = join(settings.cfnDir, 'environments', 'shared-network.yml');
   if (environment.sharedNetwork && existsSync(sharedFile)) {
     const networkTemplate = existsSync(networkPath) ? readTemplate(networkPath) : undefined;
-    const networkFilled = {
-      EnvironmentKey: 'shared',
-      Tier: tierOf('shared-network'),
-      PermissionsBoundaryArn: examplePermissionsBoundaryArn(config),
-    };
     const networkParameters = networkTemplate
       ? resolveParameters(
           networkTemplate,
           parseParameterFile(readFileSync(sharedFile, 'utf8'), sharedFile),
-          Object.fromEntries(
-            Object.entries(networkFilled).filter(([name]) => name in (networkTemplate.Parameters ?? {})),
+          pipelineValues(
+            sharedNetworkPipelineParameters(
+              networkTemplate,
+              { config, permissionsBoundaryArn: tierSettings.permissionsBoundaryArn },
+              { examples: true },
+            ),
           ),
           sharedFile,
         )
@@ -689,7 +648,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
     region,
     parentPath,
     resolved,
-    filledNames: Object.keys(filled),
+    standIns: Object.keys(filled).filter((name) => filled[name]?.atDeploy !== undefined),
     repository,
     ref: resolution.ref,
   });
@@ -715,7 +674,8 @@ interface ChangeSetContext {
   region: string;
   parentPath: string;
   resolved: Record<string, string>;
-  filledNames: string[];
+  /** Parameters filled with an example because their value is known only at deploy time. */
+  standIns: string[];
   repository: string | undefined;
   ref: string;
 }
@@ -728,9 +688,7 @@ async function stackParameters(cfn: CloudFormationClient, stackName: string) {
       parameters: new Map(
         (stack?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
       ),
-      outputs: Object.fromEntries(
-        (stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
-      ),
+      outputs: stackOutputs(stack),
     };
   } catch (error) {
     if (awsErrorName(error) === 'ValidationError') return undefined;
@@ -788,18 +746,23 @@ async function changeSetStage(
       ui.warn(
         `${sharedName} does not exist yet (deploy creates it first); the preview uses example network ids.`,
       );
-    const taskOutput =
-      context.resolved.NetworkMode === 'ipv6-only' ? 'Ipv6OnlyTaskSubnetIds' : 'DualStackTaskSubnetIds';
-    const fromShared: Record<string, string | undefined> = {
-      ExistingVpcId: shared?.outputs.VpcId,
-      ExistingPublicSubnetIds: shared?.outputs.PublicSubnetIds,
-      ExistingTaskSubnetIds: shared?.outputs[taskOutput],
-    };
+    let fromShared: Record<string, string | undefined> = {};
+    try {
+      if (shared)
+        fromShared = networkParameters(
+          shared.outputs,
+          context.resolved.NetworkMode ?? 'dualstack',
+          sharedName,
+        );
+    } catch (error) {
+      // The deploy stops on this; the preview says so and goes on with what it can reuse.
+      if (!(error instanceof UserError)) throw error;
+      ui.warn(`${error.message} ${error.hint ?? ''}`.trim());
+    }
     const parameters: Parameter[] = toCfnParameters(context.resolved).map((p) => {
       const name = p.ParameterKey;
-      if (!context.filledNames.includes(name) || name === 'EnvironmentKey' || name === 'Tier') return p;
-      if (name === 'PermissionsBoundaryArn' && tierSettings.permissionsBoundaryArn)
-        return { ParameterKey: name, ParameterValue: tierSettings.permissionsBoundaryArn };
+      // Only the stand-ins need a real value: the deployed one, or the shared network's.
+      if (!context.standIns.includes(name)) return p;
       const sharedValue = fromShared[name];
       if (sharedValue !== undefined) return { ParameterKey: name, ParameterValue: sharedValue };
       const previous = current?.parameters.get(name);

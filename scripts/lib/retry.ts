@@ -86,3 +86,34 @@ export async function poll<T>(
     await clock.sleep(Math.max(0, Math.min(options.interval(elapsed, polls), options.timeoutMs - elapsed)));
   }
 }
+
+/**
+ * Settle with `work`, or, as soon as `signal` aborts, run `onAbort` (e.g. report what was left
+ * running) and reject with the abort reason. The work is abandoned, not awaited: its own
+ * cleanups (or CloudFormation, for a stack operation) carry on.
+ */
+export async function untilAborted<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  onAbort: () => Promise<void> = async () => {},
+): Promise<T> {
+  if (signal === undefined) return work;
+  work.catch(() => {});
+  if (signal.aborted) {
+    await onAbort().catch(() => {});
+    throw signal.reason;
+  }
+  let listener: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    listener = () => {
+      const rejectWithReason = () => reject(signal.reason);
+      onAbort().then(rejectWithReason, rejectWithReason);
+    };
+    signal.addEventListener('abort', listener, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    if (listener) signal.removeEventListener('abort', listener);
+  }
+}

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
+import { $ } from 'zx';
 
 /**
- * Running external programs (docker) as argv arrays, never through a shell string: branch
- * names and tags never reach a shell parser. Injected into the pipeline functions so tests
+ * Running external programs as argv arrays: every element is quoted as one word, so branch
+ * names and tags are never parsed as shell syntax. Injected into the pipeline functions so tests
  * capture the exact argv instead of running anything.
  */
 
@@ -35,30 +35,54 @@ export function formatCommand(command: string, args: readonly string[]): string 
 }
 
 /**
- * The real Shell: spawn without a shell, stream the child's output to this process's stderr
- * (docker progress is long) and keep the last 64 KiB of each stream for error messages.
+ * The real Shell: zx's `$`, which quotes every argv element for its shell (so a branch name
+ * is one word, whatever it contains), never throws on a non-zero exit (`nothrow`: callers
+ * read `exitCode`), and keeps output off the terminal (`quiet`) so that it is streamed through
+ * `write` instead (docker progress is long). The last 64 KiB of each stream are kept for
+ * error messages. A command that is not installed exits 127, as in a shell.
  */
 export function createShell(write: (chunk: string) => void = (chunk) => process.stderr.write(chunk)): Shell {
-  return (command, args, options = {}) =>
-    new Promise((resolve, reject) => {
-      const child = spawn(command, args, {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        cwd: options.cwd,
-        env: options.env,
-      });
-      let stdout = '';
-      let stderr = '';
-      const keep = (text: string) => text.slice(-65_536);
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout = keep(stdout + chunk.toString('utf8'));
-        write(chunk.toString('utf8'));
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr = keep(stderr + chunk.toString('utf8'));
-        write(chunk.toString('utf8'));
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ exitCode: code ?? 1, stdout, stderr }));
-      child.stdin.end(options.input ?? '');
+  return async (command, args, options = {}) => {
+    const child = $({
+      nothrow: true,
+      quiet: true,
+      input: options.input ?? '',
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      ...(options.env !== undefined ? { env: options.env } : {}),
+    })`${command} ${[...args]}`;
+    let stdout = '';
+    let stderr = '';
+    const keep = (text: string) => text.slice(-65_536);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout = keep(stdout + chunk.toString('utf8'));
+      write(chunk.toString('utf8'));
     });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = keep(stderr + chunk.toString('utf8'));
+      write(chunk.toString('utf8'));
+    });
+    const result = await child;
+    return { exitCode: result.exitCode ?? 1, stdout, stderr };
+  };
+}
+
+/**
+ * The same, run to completion synchronously, for the few quick lookups that happen before
+ * anything asynchronous can (the current branch, the git remote, `ip` and `sysctl` facts).
+ */
+export function runSync(
+  command: string,
+  args: readonly string[],
+  options: ShellOptions & { timeoutMs?: number } = {},
+): ShellResult {
+  const result = $({
+    sync: true,
+    nothrow: true,
+    quiet: true,
+    input: options.input ?? '',
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+  })`${command} ${[...args]}`;
+  return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
 }

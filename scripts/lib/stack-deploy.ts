@@ -2,22 +2,25 @@ import {
   type CloudFormationClient,
   ContinueUpdateRollbackCommand,
   DeleteStackCommand,
+  DescribeChangeSetCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
   GetTemplateCommand,
   type Stack,
   type StackEvent,
+  type Tag,
   UpdateTerminationProtectionCommand,
 } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { changeSetName, createChangeSet } from './change-set.ts';
+import { changeSetName, createChangeSet, listChangeSets } from './change-set.ts';
 import type { ChangeRow } from './change-summary.ts';
 import { awsErrorName, UserError } from './errors.ts';
 import { packageTemplate } from './packaging.ts';
 import { toCfnParameters } from './parameters.ts';
-import { type Clock, realClock } from './retry.ts';
+import { CallBudget } from './poll-budget.ts';
+import { type Clock, PollTimeoutError, poll, realClock } from './retry.ts';
 import { findRootCause, formatRootCause } from './stack-events.ts';
-import { isSuccessStatus, recoveryFor } from './stack-status.ts';
+import { isSuccessStatus, recoveryFor, reviewInProgressAction, stackOutputs } from './stack-status.ts';
 import { type PollSchedule, watchStack } from './stack-watch.ts';
 
 /**
@@ -48,7 +51,23 @@ export interface StackDeployInput {
    * byte-identical when nothing in the tree changed.
    */
   compareFirst?: boolean;
+  /**
+   * Why this run may not change the existing stack — its ownership tags name someone else —
+   * or undefined when it may. Checked before anything changes a stack that has resources.
+   */
+  ownershipProblem?: (tags: readonly Tag[]) => string | undefined;
+  /** Take the stack over although ownershipProblem objects (`--adopt`). */
+  adopt?: boolean;
+  /** The flag a person passes to adopt, for the refusal's hint (default: --adopt). */
+  adoptHint?: string;
 }
+
+/**
+ * How often a deploy starts over after losing a race to another run on the same stack (that
+ * run created the stack first, or executed its change set first). Each new round waits for
+ * the other run's operation and then updates on top of it.
+ */
+const RACE_ROUNDS = 3;
 
 export interface StackDeployDeps {
   cfn: CloudFormationClient;
@@ -56,6 +75,8 @@ export interface StackDeployDeps {
   log: (line: string) => void;
   clock?: Clock;
   schedule?: PollSchedule;
+  /** One API budget for every watch of the deploy (made here when absent). */
+  budget?: CallBudget;
 }
 
 export type StackDeployStatus = 'created' | 'updated' | 'no-changes' | 'change-set-created';
@@ -80,6 +101,7 @@ export async function deployStack(
   const clock = deps.clock ?? realClock;
   const started = clock.now();
   const deadline = () => Math.max(1_000, input.timeoutMs - (clock.now() - started));
+  const budget = deps.budget ?? new CallBudget(deps.schedule?.budget);
   const watch = (stack: string, label: string, since: Date, operationAlreadyRunning = false) =>
     watchStack({
       cfn,
@@ -90,6 +112,7 @@ export async function deployStack(
       clock,
       timeoutMs: deadline(),
       operationAlreadyRunning,
+      budget,
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
     });
 
@@ -103,87 +126,105 @@ export async function deployStack(
     log(`packaged: ${packaged.uploaded.length} template(s) uploaded, ${packaged.reused.length} unchanged`);
   }
 
-  let stack = await recoverStack(input, cfn, log, watch, clock);
   const parameters = toCfnParameters(input.parameters);
-  if (
-    stack !== undefined &&
-    (input.compareFirst ?? true) &&
-    (await unchanged(cfn, stack, input, packaged.body))
-  ) {
-    log(`${input.stackName}: template, parameters and tags are unchanged — no changes`);
-    return result('no-changes', stack, [], undefined, packaged.uploaded);
-  }
-
-  const changeSet = await createChangeSet(
-    cfn,
-    {
-      stackName: input.stackName,
-      changeSetName: changeSetName(input.stackName.slice(0, 40), input.runId),
-      changeSetType: stack === undefined ? 'CREATE' : 'UPDATE',
-      ...(packaged.templateUrl ? { templateUrl: packaged.templateUrl } : { templateBody: packaged.body }),
-      parameters,
-      tags: input.tags,
-      capabilities: packaged.capabilities,
-      ...(input.roleArn ? { roleArn: input.roleArn } : {}),
-    },
-    { clock, timeoutMs: deadline() },
-  );
-  if (changeSet.kind === 'empty') {
-    log(`${input.stackName}: the change set is empty — no changes`);
-    if (stack === undefined) throw new UserError(`Change set for new stack ${input.stackName} was empty.`);
-    return result('no-changes', stack, [], undefined, packaged.uploaded);
-  }
-  log(`${input.stackName}: change set ${changeSet.id} has ${changeSet.rows.length} change(s)`);
-  if (!input.execute) {
-    return {
-      status: 'change-set-created',
-      stackName: input.stackName,
-      stackId: changeSet.stackId,
-      outputs: {},
-      rows: changeSet.rows,
-      changeSetName: changeSet.id,
-      uploaded: packaged.uploaded,
-    };
-  }
-
-  const since = new Date(clock.now() - 2_000);
-  try {
-    await cfn.send(new ExecuteChangeSetCommand({ StackName: input.stackName, ChangeSetName: changeSet.id }));
-  } catch (error) {
-    // A retried request whose first attempt got through: the change set is already executing.
+  const name = changeSetName(input.stackName.slice(0, 40), input.runId);
+  for (let round = 1; ; round++) {
+    // 1. Recover: wait out other operations, never delete a stack another run is creating.
+    let stack = await recoverStack(input, cfn, log, watch, clock, budget);
     if (
-      awsErrorName(error) !== 'InvalidChangeSetStatusException' &&
-      awsErrorName(error) !== 'InvalidChangeSetStatus'
-    )
+      stack !== undefined &&
+      (input.compareFirst ?? true) &&
+      (await unchanged(cfn, stack, input, packaged.body))
+    ) {
+      log(`${input.stackName}: template, parameters and tags are unchanged — no changes`);
+      return result('no-changes', stack, [], undefined, packaged.uploaded);
+    }
+
+    // 2. Change set.
+    const changeSetType = stack === undefined ? 'CREATE' : 'UPDATE';
+    let changeSet: Awaited<ReturnType<typeof createChangeSet>>;
+    try {
+      changeSet = await createChangeSet(
+        cfn,
+        {
+          stackName: input.stackName,
+          changeSetName: name,
+          changeSetType,
+          ...(packaged.templateUrl ? { templateUrl: packaged.templateUrl } : { templateBody: packaged.body }),
+          parameters,
+          tags: input.tags,
+          capabilities: packaged.capabilities,
+          ...(input.roleArn ? { roleArn: input.roleArn } : {}),
+        },
+        { clock, timeoutMs: deadline() },
+      );
+    } catch (error) {
+      if (round < RACE_ROUNDS && changeSetType === 'CREATE' && createdMeanwhile(error)) {
+        log(`${input.stackName} was created by another run meanwhile; waiting for it and updating instead`);
+        continue;
+      }
       throw error;
-    log(`${input.stackName}: change set already executing (a retried request); watching the stack`);
-  }
-  const watched = await watch(
-    changeSet.stackId,
-    `${input.stackName} ${stack === undefined ? 'create' : 'update'}`,
-    since,
-  );
-  if (!isSuccessStatus(watched.status))
-    throw deployFailure(input.stackName, watched.status, watched.events, log);
-  stack = watched.stack;
-  if (stack === undefined)
-    throw new UserError(`Stack ${input.stackName} disappeared while it was being deployed.`);
-  if (input.terminationProtection && !stack.EnableTerminationProtection) {
-    await cfn.send(
-      new UpdateTerminationProtectionCommand({
-        StackName: input.stackName,
-        EnableTerminationProtection: true,
-      }),
+    }
+    if (changeSet.kind === 'empty') {
+      log(`${input.stackName}: the change set is empty — no changes`);
+      if (stack === undefined) throw new UserError(`Change set for new stack ${input.stackName} was empty.`);
+      return result('no-changes', stack, [], undefined, packaged.uploaded);
+    }
+    log(`${input.stackName}: change set ${changeSet.id} has ${changeSet.rows.length} change(s)`);
+    if (!input.execute) {
+      return {
+        status: 'change-set-created',
+        stackName: input.stackName,
+        stackId: changeSet.stackId,
+        outputs: {},
+        rows: changeSet.rows,
+        changeSetName: changeSet.id,
+        uploaded: packaged.uploaded,
+      };
+    }
+
+    // 3. Execute and watch.
+    const since = new Date(clock.now() - 2_000);
+    const executed = await executeChangeSet(cfn, input.stackName, changeSet.id, log);
+    if (executed === 'superseded') {
+      if (round >= RACE_ROUNDS) {
+        throw new UserError(
+          `Stack ${input.stackName}: other runs executed their change sets first ${RACE_ROUNDS} times in a row.`,
+          'Let the other deploys finish (the workflows serialize them), then run this one again.',
+        );
+      }
+      log(
+        `${input.stackName}: another run's change set was executed first, which deleted this run's (CloudFormation keeps only the executed one); waiting for that run and deploying on top of it`,
+      );
+      continue;
+    }
+    const watched = await watch(
+      changeSet.stackId,
+      `${input.stackName} ${stack === undefined ? 'create' : 'update'}`,
+      since,
     );
-    log(`${input.stackName}: termination protection enabled`);
+    if (!isSuccessStatus(watched.status))
+      throw deployFailure(input.stackName, watched.status, watched.events, log);
+    stack = watched.stack;
+    if (stack === undefined)
+      throw new UserError(`Stack ${input.stackName} disappeared while it was being deployed.`);
+    if (input.terminationProtection && !stack.EnableTerminationProtection) {
+      await cfn.send(
+        new UpdateTerminationProtectionCommand({
+          StackName: input.stackName,
+          EnableTerminationProtection: true,
+        }),
+      );
+      log(`${input.stackName}: termination protection enabled`);
+    }
+    return result(
+      watched.status === 'CREATE_COMPLETE' ? 'created' : 'updated',
+      stack,
+      changeSet.rows,
+      changeSet.id,
+      packaged.uploaded,
+    );
   }
-  return result(
-    watched.status === 'CREATE_COMPLETE' ? 'created' : 'updated',
-    stack,
-    changeSet.rows,
-    changeSet.id,
-    packaged.uploaded,
-  );
 
   function result(
     status: StackDeployStatus,
@@ -192,10 +233,7 @@ export async function deployStack(
     changeSetName: string | undefined,
     uploaded: string[],
   ): StackDeployResult {
-    const outputs: Record<string, string> = {};
-    for (const output of final.Outputs ?? []) {
-      if (output.OutputKey) outputs[output.OutputKey] = output.OutputValue ?? '';
-    }
+    const outputs = stackOutputs(final);
     return {
       status,
       stackName: input.stackName,
@@ -205,6 +243,49 @@ export async function deployStack(
       uploaded,
       ...(changeSetName ? { changeSetName } : {}),
     };
+  }
+}
+
+/** CreateChangeSet CREATE refused because the stack now exists (another run created it). */
+function createdMeanwhile(error: unknown): boolean {
+  return awsErrorName(error) === 'ValidationError' && /already exists/i.test(String(error));
+}
+
+const isName = (error: unknown, ...names: string[]) =>
+  names.some((name) => awsErrorName(error) === name || awsErrorName(error) === `${name}Exception`);
+
+/**
+ * Execute a change set. `superseded`: another run's change set on the same stack was executed
+ * first, and CloudFormation deleted this one ("When you execute a change set, CloudFormation
+ * deletes all other change sets associated with the stack", ExecuteChangeSet API reference)
+ * or marked it unusable. A retried request whose first attempt got through finds its own
+ * change set executing: that is `executing`.
+ */
+async function executeChangeSet(
+  cfn: CloudFormationClient,
+  stackName: string,
+  changeSetId: string,
+  log: (line: string) => void,
+): Promise<'executing' | 'superseded'> {
+  try {
+    await cfn.send(new ExecuteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetId }));
+    return 'executing';
+  } catch (error) {
+    if (!isName(error, 'InvalidChangeSetStatus', 'ChangeSetNotFound')) throw error;
+    let execution: string | undefined;
+    try {
+      const own = await cfn.send(
+        new DescribeChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetId }),
+      );
+      execution = own.ExecutionStatus;
+    } catch (describeError) {
+      if (!isName(describeError, 'ChangeSetNotFound')) throw describeError;
+    }
+    if (execution === 'EXECUTE_IN_PROGRESS' || execution === 'EXECUTE_COMPLETE') {
+      log(`${stackName}: change set already executing (a retried request); watching the stack`);
+      return 'executing';
+    }
+    return 'superseded';
   }
 }
 
@@ -231,9 +312,11 @@ type Watch = (
 ) => Promise<{ status: string; stack: Stack | undefined; events: StackEvent[] }>;
 
 /**
- * Bring the stack to a state a change set can start from: wait out running operations,
- * delete stacks that never got created, continue a failed update rollback.
- * @returns the stack to update, or undefined when it must be created.
+ * Bring the stack to a state a change set can start from: refuse a stack this repository does
+ * not own, wait out running operations (another run's included), delete stacks whose creation
+ * failed, continue a failed update rollback. A stack in REVIEW_IN_PROGRESS is never deleted:
+ * another run may be about to execute its change set on it.
+ * @returns the stack to update, or undefined when a CREATE change set is next.
  */
 async function recoverStack(
   input: StackDeployInput,
@@ -241,13 +324,31 @@ async function recoverStack(
   log: (line: string) => void,
   watch: Watch,
   clock: Clock,
+  budget: CallBudget,
 ): Promise<Stack | undefined> {
-  for (let round = 0; round < 5; round++) {
+  let adoptionLogged = false;
+  for (let round = 0; round < 8; round++) {
     const stack = await describeStack(cfn, input.stackName);
     const status = stack?.StackStatus;
     const recovery = recoveryFor(status);
     const stackId = stack?.StackId ?? input.stackName;
     const since = new Date(clock.now() - 2_000);
+    // A stack in review has no resources to overwrite; its change sets decide (below).
+    if (stack !== undefined && recovery !== 'review' && input.ownershipProblem) {
+      const problem = input.ownershipProblem(stack.Tags ?? []);
+      if (problem !== undefined && !input.adopt) {
+        throw new UserError(
+          `Refusing to deploy onto ${input.stackName}: ${problem}.`,
+          `This stack was not created by this repository for this environment; deploying would replace its resources. Choose another app name in cfn/project.yml, or pass ${input.adoptHint ?? '--adopt'} if this repository should take the stack over.`,
+        );
+      }
+      if (problem !== undefined && !adoptionLogged) {
+        log(
+          `${input.stackName}: ${problem}; adopting it as asked (--adopt): the deploy rewrites its ownership tags`,
+        );
+        adoptionLogged = true;
+      }
+    }
     switch (recovery) {
       case 'create':
         return undefined;
@@ -256,6 +357,26 @@ async function recoverStack(
       case 'wait': {
         log(`${input.stackName} is ${status}; waiting for that operation to finish first`);
         await watch(stackId, `${input.stackName} (${status})`, since, true);
+        break;
+      }
+      case 'review': {
+        const prefix = input.stackName.slice(0, 40);
+        const decision = reviewInProgressAction(await listChangeSets(cfn, stackId), {
+          ours: changeSetName(prefix, input.runId),
+          prefix,
+          runId: input.runId,
+          nowMs: clock.now(),
+        });
+        if (decision.action === 'create') {
+          log(
+            `${input.stackName} is REVIEW_IN_PROGRESS and ${decision.reason}; adding this run's CREATE change set to it (nothing is deleted)`,
+          );
+          return undefined;
+        }
+        log(
+          `${input.stackName} is REVIEW_IN_PROGRESS: ${decision.reason}; waiting for that run (at most ${Math.ceil((decision.untilMs - clock.now()) / 1000)}s)`,
+        );
+        await waitWhileInReview(cfn, input.stackName, decision.untilMs, clock, budget);
         break;
       }
       case 'recreate': {
@@ -294,6 +415,37 @@ async function recoverStack(
     }
   }
   throw new UserError(`Stack ${input.stackName} did not settle into a deployable state.`);
+}
+
+/**
+ * Poll until the stack leaves REVIEW_IN_PROGRESS (its change set was executed) or `untilMs`.
+ * Its DescribeStacks calls count against the deploy's one API budget, like the watches'.
+ */
+async function waitWhileInReview(
+  cfn: CloudFormationClient,
+  stackName: string,
+  untilMs: number,
+  clock: Clock,
+  budget: CallBudget,
+): Promise<void> {
+  try {
+    await poll(
+      async () => {
+        budget.spend(clock.now());
+        const stack = await describeStack(cfn, stackName);
+        return stack?.StackStatus === 'REVIEW_IN_PROGRESS' ? undefined : true;
+      },
+      {
+        label: `${stackName} REVIEW_IN_PROGRESS`,
+        timeoutMs: Math.max(0, untilMs - clock.now()),
+        clock,
+        interval: (_elapsed, polls) => Math.max(Math.min(5_000, 500 * 2 ** polls), budget.delay(clock.now())),
+      },
+    );
+  } catch (error) {
+    // The other run's change set is now too old to be executed by it: decide again.
+    if (!(error instanceof PollTimeoutError)) throw error;
+  }
 }
 
 const roleArn = (input: { roleArn?: string | undefined }) =>

@@ -6,61 +6,47 @@ import {
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
 import { awsErrorName, isTransientAwsError, UserError } from './errors.ts';
+import { type BudgetRules, CallBudget, DEFAULT_BUDGET } from './poll-budget.ts';
 import { type Clock, PollTimeoutError, poll, realClock } from './retry.ts';
 import { formatEvent } from './stack-events.ts';
-import { isTerminalStatus } from './stack-status.ts';
+import { isSuccessStatus, isTerminalStatus } from './stack-status.ts';
 
 /**
  * Waiting for a stack operation while streaming the events of the root and every nested
- * stack as they appear. Polling is adaptive: quick at first (most operations against an
- * emulator, and many small updates, finish within seconds), then backing off to a budget of
- * DescribeStacks/DescribeStackEvents calls per minute that stays well under CloudFormation's
- * rate limits, and slower still while CloudFormation throttles us.
+ * stack as they appear. Every DescribeStacks and DescribeStackEvents call, root and nested,
+ * draws on one CallBudget (at most 15 calls in any minute by default), so the watch costs
+ * the same whatever the size of the tree. The root comes first: its events carry its own
+ * status (completion), the nested stacks' status and their discovery; nested stacks' own
+ * events are interleaved with what the budget leaves, finished ones first. DescribeStacks
+ * confirms the end (and every few polls, catches what events missed).
  */
 
 export interface PollSchedule {
-  /** First delays ramp up from this (ms), doubling until `fastMs`. */
+  /** The root's event polls start this far apart (ms), doubling up to `rootMaxMs`. */
   initialMs: number;
-  /** Interval during the first `fastForMs`. */
-  fastMs: number;
-  fastForMs: number;
-  /** Interval until `mediumUntilMs`. */
-  mediumMs: number;
-  mediumUntilMs: number;
-  /** Steady-state budget: at most this many API calls per minute. */
-  callsPerMinute: number;
-  /** Longest sleep, also under throttling. */
-  maxMs: number;
+  rootMaxMs: number;
+  /** A running nested stack's events are wanted at most this often. */
+  childMs: number;
+  /** Every this many root polls, DescribeStacks confirms the status (catches missed events). */
+  confirmEvery: number;
+  /** When the root and nested stacks are both due, the root takes this many calls in a row. */
+  rootShare: number;
+  /** The budget a watch makes for itself when none is passed in. */
+  budget: BudgetRules;
 }
 
 export const DEFAULT_SCHEDULE: PollSchedule = {
   initialMs: 100,
-  fastMs: 1_000,
-  fastForMs: 60_000,
-  mediumMs: 2_000,
-  mediumUntilMs: 180_000,
-  // 12, not 15: a margin under the 15/min budget for the confirming DescribeStacks and jitter.
-  callsPerMinute: 12,
-  maxMs: 60_000,
+  rootMaxMs: 1_000,
+  childMs: 2_000,
+  confirmEvery: 5,
+  rootShare: 3,
+  budget: DEFAULT_BUDGET,
 };
 
-/**
- * The sleep before the next poll. Pure. `callsPerCycle` is how many API calls one poll made
- * (root + nested stacks), so the steady-state budget holds however many stacks are watched;
- * `throttleFactor` (1, 2, 4, ...) stretches every interval while CloudFormation throttles.
- */
-export function nextPollDelay(
-  elapsedMs: number,
-  polls: number,
-  callsPerCycle: number,
-  throttleFactor: number,
-  schedule: PollSchedule = DEFAULT_SCHEDULE,
-): number {
-  let base: number;
-  if (elapsedMs < schedule.fastForMs) base = Math.min(schedule.fastMs, schedule.initialMs * 2 ** polls);
-  else if (elapsedMs < schedule.mediumUntilMs) base = schedule.mediumMs;
-  else base = (60_000 / schedule.callsPerMinute) * Math.max(1, callsPerCycle);
-  return Math.min(schedule.maxMs, base * Math.max(1, throttleFactor));
+/** When the root wants its next event poll after `polls` polls (ms). Pure. */
+export function rootPollGap(polls: number, schedule: PollSchedule = DEFAULT_SCHEDULE): number {
+  return Math.min(schedule.rootMaxMs, schedule.initialMs * 2 ** Math.min(polls, 30));
 }
 
 export interface WatchOptions {
@@ -75,6 +61,8 @@ export interface WatchOptions {
   log: (line: string) => void;
   clock?: Clock;
   schedule?: PollSchedule;
+  /** Shared with the other watches of one deploy, so their calls count together. */
+  budget?: CallBudget;
   /**
    * The operation was already running when the watch began (waiting for someone else's
    * update). Otherwise a terminal status counts only once this operation has shown itself
@@ -90,25 +78,36 @@ export interface WatchResult {
   events: StackEvent[];
   /** DescribeStacks + DescribeStackEvents calls made. */
   calls: number;
-  /** Polls that hit throttling or another transient error. */
+  /** Calls that hit throttling or another transient error. */
   throttled: number;
 }
 
 interface WatchedStack {
   id: string;
   name: string;
+  /** The parent reported it finished (its own last event comes before that report). */
   done: boolean;
+  /** Its status in the parent's last event for it. */
+  status: string;
+  /** Events fetched after it was done: its stream is complete. */
+  complete: boolean;
+  due: number;
 }
+
+type Target = { kind: 'confirm' } | { kind: 'root' } | { kind: 'child'; child: WatchedStack };
 
 /**
  * Poll until the stack reaches a terminal status, printing new events of the root and its
  * nested stacks (discovered from `AWS::CloudFormation::Stack` resource events) as they
- * happen, each once. A deleted stack ends as DELETE_COMPLETE.
+ * happen, each once. A deleted stack ends as DELETE_COMPLETE. On success, nested stacks
+ * whose last events the budget has no room for right away are named instead of waited for;
+ * on failure they are fetched (the root cause is usually inside one).
  * @throws UserError at the timeout, naming what was still in progress.
  */
 export async function watchStack(options: WatchOptions): Promise<WatchResult> {
   const clock = options.clock ?? realClock;
   const schedule = options.schedule ?? DEFAULT_SCHEDULE;
+  const budget = options.budget ?? new CallBudget(schedule.budget);
   const seen = new Set<string>();
   const events: StackEvent[] = [];
   const watched = new Map<string, WatchedStack>();
@@ -116,12 +115,17 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
   let rootId = options.stack;
   let calls = 0;
   let throttled = 0;
-  let throttleFactor = 1;
-  let callsLastCycle = 1;
   let lastStatus = 'unknown';
+  let rootPolls = 0;
+  let rootDue = clock.now();
+  let rootStreak = 0;
+  let pollsSinceConfirm = 0;
+  // The root's own events showed a terminal status: confirm with DescribeStacks next.
+  let rootTerminalSeen = false;
   // Evidence that the status we read belongs to this operation, not the previous one.
   let operationSeen = options.operationAlreadyRunning ?? false;
   let staleReported = false;
+  let finishing: { status: string; stack: Stack | undefined } | undefined;
   const sinceThisOperation = (stack: Stack | undefined): boolean =>
     stack === undefined ||
     (stack.StackStatus ?? '').endsWith('_IN_PROGRESS') ||
@@ -129,10 +133,25 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
       (time) => time !== undefined && time >= options.since,
     );
 
-  const describe = async (): Promise<Stack | undefined> => {
+  /** Every API call goes through here: it waits for the budget and counts the call. */
+  const call = async <T>(send: () => Promise<T>): Promise<T> => {
+    const wait = budget.delay(clock.now(), finishing !== undefined || rootTerminalSeen);
+    if (wait > 0) await clock.sleep(wait);
+    budget.spend(clock.now());
     calls += 1;
     try {
-      const response = await options.cfn.send(new DescribeStacksCommand({ StackName: rootId }));
+      const response = await send();
+      budget.succeeded();
+      return response;
+    } catch (error) {
+      if (isTransientAwsError(error)) budget.throttled();
+      throw error;
+    }
+  };
+
+  const describe = async (): Promise<Stack | undefined> => {
+    try {
+      const response = await call(() => options.cfn.send(new DescribeStacksCommand({ StackName: rootId })));
       return response.Stacks?.[0];
     } catch (error) {
       if (awsErrorName(error) === 'ValidationError' && /does not exist/i.test(String(error)))
@@ -146,9 +165,8 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
     const fresh: StackEvent[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < 10; page++) {
-      calls += 1;
-      const response = await options.cfn.send(
-        new DescribeStackEventsCommand({ StackName: stackId, NextToken: nextToken }),
+      const response = await call(() =>
+        options.cfn.send(new DescribeStackEventsCommand({ StackName: stackId, NextToken: nextToken })),
       );
       let reachedKnown = false;
       for (const event of response.StackEvents ?? []) {
@@ -178,23 +196,34 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
     else inProgress.delete(key);
     const own = event.LogicalResourceId === event.StackName;
     if (event.ResourceType === 'AWS::CloudFormation::Stack' && !own && event.PhysicalResourceId) {
-      const child = watched.get(event.PhysicalResourceId) ?? {
+      const known = watched.get(event.PhysicalResourceId);
+      const child = known ?? {
         id: event.PhysicalResourceId,
         name: event.LogicalResourceId ?? event.PhysicalResourceId,
         done: false,
+        status,
+        complete: false,
+        due: clock.now(),
       };
+      child.status = status;
       watched.set(child.id, child);
       // The parent reports the child finished only after the child's own last event.
-      if (isTerminalStatus(status)) child.done = true;
-    }
-    if (own && event.StackId !== undefined && event.StackId !== rootId) {
-      const child = watched.get(event.StackId) ?? watched.get(event.StackName ?? '');
-      if (child && isTerminalStatus(status)) child.done = true;
+      if (isTerminalStatus(status)) {
+        child.done = true;
+        child.complete = false;
+        child.due = clock.now();
+      } else if (child.done) {
+        // A finished child that starts again (rollback, delete) is running once more.
+        child.done = false;
+        child.complete = false;
+      }
     }
   };
 
-  const sweep = async (includeFinished: boolean): Promise<boolean> => {
-    let rootTerminal = false;
+  const pollRoot = async (): Promise<void> => {
+    rootPolls += 1;
+    pollsSinceConfirm += 1;
+    rootDue = clock.now() + rootPollGap(rootPolls, schedule);
     for (const event of await fetchEvents(rootId)) {
       record(event);
       if (event.LogicalResourceId === event.StackName && event.StackId !== undefined) {
@@ -203,54 +232,102 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
         operationSeen = true; // fetchEvents only returns events since `since`
       }
     }
-    if (isTerminalStatus(lastStatus) && lastStatus !== 'unknown') rootTerminal = true;
-    // Nested stacks discovered in this sweep are polled in the same sweep (breadth-first).
-    for (let i = 0; i < 5; i++) {
-      const pending = [...watched.values()].filter((child) => includeFinished || !child.done);
-      if (pending.length === 0) break;
-      const known = watched.size;
-      for (const child of pending) {
-        for (const event of await fetchEvents(child.id)) record(event);
-        if (includeFinished) child.done = true;
-      }
-      if (watched.size === known) break;
+    if (isTerminalStatus(lastStatus) && lastStatus !== 'unknown') {
+      rootTerminalSeen = true;
+      rootDue = clock.now(); // confirm at once, from the reserve
     }
-    return rootTerminal;
+  };
+
+  const pollChild = async (child: WatchedStack): Promise<void> => {
+    const wasDone = child.done;
+    child.due = clock.now() + schedule.childMs;
+    for (const event of await fetchEvents(child.id)) record(event);
+    if (wasDone && child.done) child.complete = true;
+  };
+
+  /** The running or unfinished-stream nested stacks, finished ones first, then the most overdue. */
+  const childrenDue = (now: number): WatchedStack[] =>
+    [...watched.values()]
+      .filter((child) => !child.complete && child.due <= now)
+      .sort((a, b) => Number(b.done) - Number(a.done) || a.due - b.due);
+
+  const choose = (now: number): Target | undefined => {
+    const rootIsDue = rootDue <= now;
+    if (rootIsDue && (rootTerminalSeen || pollsSinceConfirm >= schedule.confirmEvery)) {
+      return { kind: 'confirm' };
+    }
+    const [child] = childrenDue(now);
+    if (rootIsDue && (child === undefined || rootStreak < schedule.rootShare)) return { kind: 'root' };
+    if (child !== undefined) return { kind: 'child', child };
+    return undefined;
+  };
+
+  /** The stream of nested stacks after the root finished; see the function comment. */
+  const finish = async (status: string): Promise<void> => {
+    const failed = !isSuccessStatus(status);
+    for (let round = 0; round < 100; round++) {
+      const open = [...watched.values()].filter((child) => !child.complete);
+      const [next] = open;
+      if (next === undefined) return;
+      if (!failed && budget.delay(clock.now(), true) > 0) {
+        options.log(
+          `${options.label}: not waiting for the API budget to show the last events of ${open
+            .map((child) => child.name)
+            .join(', ')} (finished; see the parent's events above)`,
+        );
+        return;
+      }
+      // Finished, so its stream is complete after this fetch, whatever the parent said last.
+      next.done = true;
+      await pollChild(next);
+      next.complete = true;
+    }
   };
 
   const started = clock.now();
   try {
     return await poll<WatchResult>(
-      async (polls) => {
-        const before = calls;
+      async () => {
         try {
-          const rootTerminal = await sweep(false);
-          // Events say when the root finished; DescribeStacks confirms (and catches missed events).
-          if (rootTerminal || polls % 5 === 4) {
-            const stack = await describe();
-            const status = stack?.StackStatus ?? 'DELETE_COMPLETE';
-            lastStatus = status;
-            if (sinceThisOperation(stack)) operationSeen = true;
-            if (isTerminalStatus(status) && !operationSeen && !staleReported) {
-              staleReported = true;
-              options.log(
-                `${options.label}: CloudFormation still reports ${status} from before; waiting for this operation to show`,
-              );
-            }
-            if (isTerminalStatus(status) && operationSeen) {
-              await sweep(true);
-              throttleFactor = Math.max(1, throttleFactor / 2);
-              return { status, stack, events, calls, throttled };
-            }
+          if (finishing !== undefined) {
+            // The root finished; a transient error interrupted the last fetches.
+            await finish(finishing.status);
+            return { ...finishing, events, calls, throttled };
           }
-          throttleFactor = Math.max(1, throttleFactor / 2);
-          callsLastCycle = Math.max(1, calls - before);
-          return undefined;
+          const target = choose(clock.now());
+          if (target === undefined) return undefined;
+          if (target.kind === 'child') {
+            rootStreak = 0;
+            await pollChild(target.child);
+            return undefined;
+          }
+          rootStreak += 1;
+          if (target.kind === 'root') {
+            await pollRoot();
+            return undefined;
+          }
+          // Events say when the root finished; DescribeStacks confirms (and catches missed events).
+          const stack = await describe();
+          pollsSinceConfirm = 0;
+          rootTerminalSeen = false;
+          rootDue = clock.now() + rootPollGap(rootPolls, schedule);
+          const status = stack?.StackStatus ?? 'DELETE_COMPLETE';
+          lastStatus = status;
+          if (sinceThisOperation(stack)) operationSeen = true;
+          if (isTerminalStatus(status) && !operationSeen && !staleReported) {
+            staleReported = true;
+            options.log(
+              `${options.label}: CloudFormation still reports ${status} from before; waiting for this operation to show`,
+            );
+          }
+          if (!isTerminalStatus(status) || !operationSeen) return undefined;
+          finishing = { status, stack };
+          await pollRoot();
+          await finish(status);
+          return { status, stack, events, calls, throttled };
         } catch (error) {
           if (!isTransientAwsError(error)) throw error;
           throttled += 1;
-          callsLastCycle = Math.max(1, calls - before);
-          throttleFactor = Math.min(32, throttleFactor * 2);
           options.log(`${options.label}: ${awsErrorName(error) ?? 'transient error'}; polling more slowly`);
           return undefined;
         }
@@ -259,7 +336,14 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
         label: options.label,
         timeoutMs: options.timeoutMs,
         clock,
-        interval: (elapsed, polls) => nextPollDelay(elapsed, polls, callsLastCycle, throttleFactor, schedule),
+        interval: () => {
+          const now = clock.now();
+          const wanted = Math.min(
+            rootDue,
+            ...[...watched.values()].filter((c) => !c.complete).map((c) => c.due),
+          );
+          return Math.max(0, wanted - now, budget.delay(now, finishing !== undefined || rootTerminalSeen));
+        },
       },
     );
   } catch (error) {

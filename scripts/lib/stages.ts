@@ -1,5 +1,6 @@
 import { UserError } from './errors.ts';
 import { tableCell } from './markdown.ts';
+import { untilAborted } from './retry.ts';
 import { formatDuration, type Ui } from './ui.ts';
 
 /**
@@ -34,26 +35,6 @@ export class StageError extends UserError {
     this.name = 'StageError';
     this.stage = stage;
   }
-}
-
-/** Settles with the stage, or rejects as soon as `signal` aborts (the stage is left to its cleanups). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return work;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**

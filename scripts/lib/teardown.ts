@@ -20,6 +20,7 @@ import {
   sharedNetworkStackName,
 } from './environment.ts';
 import { awsErrorName, describeError, UserError } from './errors.ts';
+import { CallBudget } from './poll-budget.ts';
 import { edgeRouteStackName, parseEdgeOutputs, previewEdgeStackName, readEdgeUsage } from './preview-edge.ts';
 import type { Clock } from './retry.ts';
 import { describeStack } from './stack-deploy.ts';
@@ -51,6 +52,8 @@ export interface TeardownDeps {
   ui: Ui;
   clock?: Clock;
   schedule?: PollSchedule;
+  /** One API budget for every watch of the teardown (made here when absent). */
+  budget?: CallBudget;
 }
 
 export interface RetainedResource {
@@ -85,6 +88,7 @@ export async function teardownEnvironment(
 ): Promise<TeardownReport> {
   const { environment } = settings;
   const { ui } = deps;
+  deps = { ...deps, budget: deps.budget ?? new CallBudget(deps.schedule?.budget) };
   const started = Date.now();
   const report: TeardownReport = {
     environment: environment.key,
@@ -232,6 +236,7 @@ async function deleteOwnedStack(
       timeoutMs: settings.timeoutMinutes * 60_000,
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
+      ...(deps.budget ? { budget: deps.budget } : {}),
     });
   if (!isTerminalStatus(stack.StackStatus ?? '')) {
     ui.info(`${stackName} is ${stack.StackStatus}; waiting for it to finish first`);

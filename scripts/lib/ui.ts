@@ -13,6 +13,8 @@ const actionsCore: typeof ActionsCore | undefined =
 export interface Ui {
   info(message: string): void;
   warn(message: string): void;
+  /** Something a reader must see that is not a problem (a superseded deploy): an annotation in Actions. */
+  notice(message: string): void;
   error(message: string): void;
   /**
    * Run `fn` inside a collapsible log group named `title`. The closing line is ✔, or ✖ when `fn`
@@ -74,6 +76,7 @@ export function createUi(options: UiOptions = {}): Ui {
     outputs,
     info: (message) => (core ? core.info(message) : line('', message)),
     warn: (message) => (core ? core.warning(message) : line('warning: ', message)),
+    notice: (message) => (core ? core.notice(message) : line('notice: ', message)),
     error: (message) => (core ? core.error(message) : line('error: ', message)),
     async group(title, fn, options) {
       if (core) {

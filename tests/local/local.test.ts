@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { loadProjectConfig } from '../../scripts/lib/config.ts';
 import { detectImageBuilder } from '../../scripts/lib/image.ts';
-import { containerHealthCheck } from '../../scripts/lib/local.ts';
+import { buildRehearsalImage, containerHealthCheck } from '../../scripts/lib/local.ts';
 import { namespaceSupport } from '../../scripts/lib/netns.ts';
 import { renderTree } from '../../scripts/lib/render.ts';
 import { cfnDir, readTemplate, repoRoot } from '../../scripts/lib/templates.ts';
@@ -55,7 +56,17 @@ const expectedDataPath = (mode: string) =>
     ? `network namespaces (${mode === 'ipv6-only' ? 'IPv6-only' : 'dual-stack'} app namespace)`
     : 'loopback fallback';
 
-describe(`npm run local (${dataPath}; ${image})`, { concurrency: false }, () => {
+// The two network modes run at once, after one image build they both reuse (its inputs are
+// unchanged between them), which halves the suite's critical path.
+describe(`npm run local, both modes at once (${dataPath}; ${image})`, { concurrency: 2 }, () => {
+  before(async () => {
+    if (builder.kind === 'none' || !namespaces.available) return;
+    const bundle = spawnSync(process.execPath, [join(repoRoot, 'app', 'build.mjs')], {
+      cwd: join(repoRoot, 'app'),
+    });
+    assert.equal(bundle.status, 0, String(bundle.stderr));
+    await buildRehearsalImage(builder.kind, loadProjectConfig().ecrRepository, () => {});
+  });
   for (const mode of ['ipv6-only', 'dualstack']) {
     it(`--mode ${mode} passes every stage and every check over IPv4 and IPv6`, async () => {
       const { code, output, report } = await rehearse(mode, ['--mode', mode, '--environment', 'pr-7']);
@@ -97,7 +108,9 @@ describe(`npm run local (${dataPath}; ${image})`, { concurrency: false }, () => 
         );
     });
   }
+});
 
+describe(`npm run local, failing apps (${dataPath})`, { concurrency: false }, () => {
   it('an app that binds IPv4 only fails the ipv6-only rehearsal, naming the cause', async () => {
     const { code, report } = await rehearse('ipv4-bind', [
       '--mode',

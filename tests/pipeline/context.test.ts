@@ -128,6 +128,16 @@ describe('pipeline context', () => {
     assert.equal(context.ecrRepository, 'ipv6demo');
   });
 
+  it('keeps run ids distinct per attempt, also when --run-id is GITHUB_RUN_ID', () => {
+    const env = { GITHUB_REPOSITORY: 'octo/app', GITHUB_RUN_ID: '123', GITHUB_RUN_ATTEMPT: '3' };
+    const runId = (flags: { runId?: string }, e: NodeJS.ProcessEnv = env) =>
+      resolveContext(flags, e, defaults, noRemote).runId;
+    assert.equal(runId({}), '123-3');
+    assert.equal(runId({ runId: '123' }), '123-3', 'a re-run must not reuse attempt 1 change-set names');
+    assert.equal(runId({ runId: 'nightly-7' }), 'nightly-7', 'any other explicit id is kept as given');
+    assert.equal(runId({ runId: '123' }, { GITHUB_REPOSITORY: 'octo/app', GITHUB_RUN_ID: '123' }), '123-1');
+  });
+
   it('says how to name the repository when it cannot tell', () => {
     assert.throws(() => resolveContext({}, {}, defaults, noRemote), {
       message: 'Cannot tell which GitHub repository this is.',
@@ -143,6 +153,9 @@ describe('pipeline context', () => {
     assert.equal(repositoryFromRemote('https://github.com/octo/app.git'), 'octo/app');
     assert.equal(repositoryFromRemote('https://github.com/octo/app'), 'octo/app');
     assert.equal(repositoryFromRemote('https://gitlab.com/octo/app'), undefined);
+    // Not a GitHub host, though the name contains github.com.
+    assert.equal(repositoryFromRemote('https://notgithub.com/octo/app.git'), undefined);
+    assert.equal(repositoryFromRemote('git@github.com:octo/app.git'), 'octo/app');
   });
 
   it('turns output names into kebab-case step outputs', () => {

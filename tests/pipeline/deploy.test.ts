@@ -7,6 +7,7 @@ import {
   CloudFormationClient,
   CreateChangeSetCommand,
   type CreateChangeSetCommandInput,
+  CreateStackCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
@@ -21,11 +22,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients } from '../../scripts/lib/context.ts';
 import { type DeploySettings, deployEnvironment } from '../../scripts/lib/deploy.ts';
 import { ownershipTags, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
+import { gitHubRepoFromEnv } from '../../scripts/lib/github-repo.ts';
 import { packageTemplate, s3TemplateUrl } from '../../scripts/lib/packaging.ts';
 import { deployStack, describeStack } from '../../scripts/lib/stack-deploy.ts';
 import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
+import { startFakeGitHub } from '../support/fake-github.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import {
   fixtureConfig,
@@ -269,6 +272,105 @@ describe('deploy and teardown against moto', () => {
       report.stacks.map((s) => `${s.stackName} ${s.status}`),
       ['fixture-pr-8 deleted', 'fixture-shared-network deleted'],
     );
+  });
+
+  it('records the deployed commit; an older commit or a moved-on pull request is superseded (exit 0)', async () => {
+    const [older, newer] = ['1'.repeat(40), '2'.repeat(40)];
+    const github = await startFakeGitHub({
+      repository: 'octo/fixture',
+      pulls: [{ number: 7, state: 'open', headSha: newer }],
+      commits: { [older]: [], [newer]: [older] },
+    });
+    const summaryFile = join(out, 'summary.md');
+    writeFileSync(summaryFile, '');
+    try {
+      const repo = await gitHubRepoFromEnv('octo/fixture', { GITHUB_TOKEN: 't', GITHUB_API_URL: github.url });
+      const deploy = (sha: string) => {
+        const u = createUi({ write: (line) => lines.push(line), env: { GITHUB_STEP_SUMMARY: summaryFile } });
+        return {
+          ui: u,
+          promise: deployEnvironment(
+            { ...settings('pr-7', `run-${sha[0]}`), sha },
+            { cfn, s3, ui: u, github: repo },
+          ),
+        };
+      };
+      const first = deploy(newer);
+      assert.equal((await first.promise).status, 'created');
+      const tagOf = async () =>
+        (await describeStack(cfn, 'fixture-pr-7'))?.Tags?.find((t) => t.Key === 'gitops:sha')?.Value;
+      assert.equal(await tagOf(), newer);
+
+      // The older commit's build finished last (or its run was re-run): it must not deploy.
+      lines = [];
+      const late = deploy(older);
+      const report = await late.promise;
+      assert.equal(report.status, 'superseded');
+      assert.equal(late.ui.outputs.status, 'superseded');
+      assert.ok(
+        lines.some((l) =>
+          l.endsWith(
+            'notice: Not deploying 111111111111: this pull request (#7) moved on to 222222222222; the run for that commit deploys it.',
+          ),
+        ),
+        lines.join('\n'),
+      );
+      assert.match(readFileSync(summaryFile, 'utf8'), /Status: \*\*superseded\*\* — nothing was changed\./);
+      assert.equal(await tagOf(), newer, 'the newer commit is still deployed');
+
+      // Without a pull request head to ask (GitHub knows the commits only), ancestry decides.
+      github.state.pulls = [];
+      lines = [];
+      const closed = await deploy(newer).promise;
+      assert.equal(closed.status, 'superseded');
+      assert.ok(
+        lines.some((l) => l.endsWith('notice: Not deploying 222222222222: this pull request (#7) is gone.')),
+      );
+    } finally {
+      await github.stop();
+    }
+  });
+
+  it('refuses to deploy onto a stack created by hand or owned by another repository; --adopt takes it', async () => {
+    const single = readFileSync(join(repoRoot, 'tests', 'fixtures', 'single.yml'), 'utf8');
+    const byHand = async (name: string, tags: { Key: string; Value: string }[]) => {
+      await cfn.send(
+        new CreateStackCommand({
+          StackName: name,
+          TemplateBody: single,
+          Parameters: [{ ParameterKey: 'EnvironmentKey', ParameterValue: 'x' }],
+          Tags: tags,
+        }),
+      );
+    };
+    await byHand('fixture-pr-9', []);
+    await assert.rejects(deployEnvironment(settings('pr-9', 'run-1'), { cfn, s3, ui: ui() }), {
+      message:
+        "Refusing to deploy onto fixture-pr-9: tag gitops:managed-by is missing, expected 'ecs-ipv6-gitops'.",
+    });
+    const foreign = ownershipTags(config, { key: 'pr-10' }, { repository: 'other/repo' });
+    await byHand('fixture-pr-10', foreign);
+    await assert.rejects(deployEnvironment(settings('pr-10', 'run-1'), { cfn, s3, ui: ui() }), {
+      message:
+        "Refusing to deploy onto fixture-pr-10: tag gitops:repository is 'other/repo', expected 'octo/fixture'.",
+      hint: /pass --adopt if this repository should take the stack over/,
+    });
+    const untouched = await describeStack(cfn, 'fixture-pr-10');
+    assert.equal(untouched?.StackStatus, 'CREATE_COMPLETE');
+    assert.deepEqual(untouched?.Parameters, [{ ParameterKey: 'EnvironmentKey', ParameterValue: 'x' }]);
+
+    const adopted = await deployEnvironment(
+      { ...settings('pr-10', 'run-2'), adopt: true },
+      { cfn, s3, ui: ui() },
+    );
+    assert.equal(adopted.status, 'updated');
+    const now = await describeStack(cfn, 'fixture-pr-10');
+    assert.deepEqual(
+      now?.Parameters?.map((p) => `${p.ParameterKey}=${p.ParameterValue}`).sort(),
+      ['EnvironmentKey=pr-10', 'Greeting=bonjour'],
+      'the adopted stack now runs this repository’s template',
+    );
+    assert.ok(lines.some((l) => l.includes('adopting it as asked (--adopt)')));
   });
 
   it('works with OIDC-style web identity credentials from a token file', async () => {

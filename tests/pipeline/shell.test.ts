@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, test } from 'node:test';
-import { createShell, formatCommand } from '../../scripts/lib/shell.ts';
+import { createShell, formatCommand, runSync } from '../../scripts/lib/shell.ts';
 
 describe('shell', () => {
   test('argv is passed verbatim (no shell parsing) and stdin is fed', async () => {
@@ -34,6 +34,25 @@ describe('shell', () => {
     );
     assert.equal(result.exitCode, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), [realpathSync(tmpdir()), 'given', null]);
+  });
+  test('a command that is not installed exits 127, like in a shell', async () => {
+    const result = await createShell(() => {})('no-such-command-ecs6', ['x']);
+    assert.equal(result.exitCode, 127);
+    assert.match(result.stderr, /not found/);
+  });
+  test('runSync passes argv verbatim, feeds stdin and reports the exit code', () => {
+    const hostile = "br-x; echo pwned $(id) `id` 'q'";
+    const result = runSync(
+      process.execPath,
+      [
+        '-e',
+        'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log(JSON.stringify([process.argv[1],s]));process.exit(4)})',
+        hostile,
+      ],
+      { input: 'in' },
+    );
+    assert.equal(result.exitCode, 4);
+    assert.deepEqual(JSON.parse(result.stdout), [hostile, 'in']);
   });
   test('formatCommand quotes for display', () => {
     assert.equal(formatCommand('docker', ['tag', "a b'c", 'x:y']), "docker tag 'a b'\\''c' x:y");

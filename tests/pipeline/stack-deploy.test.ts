@@ -3,6 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import {
+  CreateChangeSetCommand,
+  type CreateChangeSetCommandInput,
+  type Tag,
+} from '@aws-sdk/client-cloudformation';
 import { ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -58,14 +63,19 @@ describe('deployStack scenarios (scripted CloudFormation)', () => {
     );
   });
 
-  it('deletes an empty REVIEW_IN_PROGRESS stack and creates it again', async () => {
-    const { cfn, input, deps } = setup();
+  it('creates on an empty REVIEW_IN_PROGRESS stack without deleting it', async () => {
+    const { cfn, input, deps, lines } = setup();
     cfn.status = 'REVIEW_IN_PROGRESS';
     const result = await deployStack(input, deps);
     assert.equal(result.status, 'created');
     assert.deepEqual(
       cfn.calls.filter((c) => !c.startsWith('Describe')),
-      ['DeleteStack', 'CreateChangeSet', 'ExecuteChangeSet'],
+      ['ListChangeSets', 'CreateChangeSet', 'ExecuteChangeSet'],
+    );
+    assert.ok(
+      lines.includes(
+        "fixture-pr-7 is REVIEW_IN_PROGRESS and it has no change sets; adding this run's CREATE change set to it (nothing is deleted)",
+      ),
     );
   });
 
@@ -94,8 +104,18 @@ describe('deployStack scenarios (scripted CloudFormation)', () => {
     assert.equal(result.status, 'updated');
     const createdAt = cfn.calls.indexOf('CreateChangeSet');
     assert.ok(createdAt > 0);
-    assert.ok(clock.now() - started >= 45_000, 'the change set came after the running update finished');
-    assert.ok(clock.now() - started <= 47_000, 'noticed within ~1 s (fast polling in the first minute)');
+    const createdAfter = (cfn.times[createdAt] ?? 0) - started;
+    assert.ok(createdAfter >= 45_000, 'the change set came after the running update finished');
+    // At most 15 calls a minute: the first four go within ~1.5 s, the rest about 6.5 s apart.
+    assert.ok(
+      createdAfter <= 45_000 + 7_000,
+      `noticed ${createdAfter - 45_000} ms late: within one budget interval`,
+    );
+    // Both watches (the running update's and our own) draw on one budget.
+    const describes = cfn.times.filter(
+      (t, i) => cfn.calls[i]?.startsWith('DescribeStack') && t < started + 60_000,
+    );
+    assert.ok(describes.length <= 15 + 1, `${describes.length} Describe calls in the first minute`);
   });
 
   it('names the nested root cause and skips cancellation noise', async () => {
@@ -311,5 +331,211 @@ describe('teardown scenarios (scripted CloudFormation)', () => {
       [[], [], ['Bucket']],
     );
     assert.ok(lines.some((l) => l.includes('delete failed; retrying once')));
+  });
+});
+
+describe('concurrent runs on one stack (scripted CloudFormation with AWS change-set semantics)', () => {
+  const shared = (clock = fakeClock()) => {
+    const cfn = new ScriptedCloudFormation(clock, 'fixture-shared-network');
+    // CloudFormation needs a few seconds to compute a change set and longer to create a VPC.
+    cfn.changeSetComputeMs = 3_000;
+    cfn.onExecute = (type) => {
+      cfn.transition(type === 'CREATE' ? 'CREATE_IN_PROGRESS' : 'UPDATE_IN_PROGRESS');
+      cfn.after(20_000, () => cfn.transition(type === 'CREATE' ? 'CREATE_COMPLETE' : 'UPDATE_COMPLETE'));
+    };
+    return { clock, cfn };
+  };
+  const run = (cfn: ScriptedCloudFormation, runId: string) => {
+    const lines: string[] = [];
+    const input: StackDeployInput = {
+      stackName: 'fixture-shared-network',
+      templatePath: template,
+      parameters: { EnvironmentKey: 'shared-network' },
+      tags: [{ Key: 'gitops:app', Value: 'fixture' }],
+      runId,
+      region: 'us-east-1',
+      artifactBucket: undefined,
+      timeoutMs: 30 * 60_000,
+      execute: true,
+      terminationProtection: false,
+    };
+    const promise = deployStack(input, { cfn: cfn.client, s3, clock: cfn.clock, log: (l) => lines.push(l) });
+    return { promise, lines };
+  };
+
+  it('two runs creating the shared network at once both succeed, and nothing is deleted', async () => {
+    const { cfn } = shared();
+    const first = run(cfn, '101-1');
+    const second = run(cfn, '102-1');
+    const results = await Promise.all([first.promise, second.promise]);
+    assert.equal(cfn.count('DeleteStack'), 0, 'no run deleted the stack the other was creating');
+    assert.equal(cfn.status, 'CREATE_COMPLETE');
+    assert.deepEqual(results.map((r) => r.status).sort(), ['created', 'no-changes']);
+    assert.equal(cfn.count('ExecuteChangeSet') >= 1, true);
+    const loser = results[0]?.status === 'created' ? second : first;
+    assert.ok(
+      loser.lines.some(
+        (l) =>
+          l.includes("another run's change set was executed first") ||
+          l.includes('may still be executed; waiting for that run'),
+      ),
+      loser.lines.join('\n'),
+    );
+    assert.ok(
+      loser.lines.includes(
+        'fixture-shared-network: template, parameters and tags are unchanged — no changes',
+      ),
+    );
+  });
+
+  it('a run that finds another run’s fresh CREATE change set waits for it and then uses the stack', async () => {
+    const { cfn, clock } = shared();
+    const first = run(cfn, '101-1');
+    // The second run starts once the first one's change set exists (stack in REVIEW_IN_PROGRESS).
+    while (cfn.changeSets.length === 0) await clock.sleep(100);
+    assert.equal(cfn.status, 'REVIEW_IN_PROGRESS');
+    const second = run(cfn, '102-1');
+    const [a, b] = await Promise.all([first.promise, second.promise]);
+    assert.equal(a.status, 'created');
+    assert.equal(b.status, 'no-changes');
+    assert.equal(cfn.count('DeleteStack'), 0);
+    assert.ok(
+      second.lines.some((l) =>
+        /^fixture-shared-network is REVIEW_IN_PROGRESS: another run's change set fixture-shared-network-101-1 \(CREATE_(PENDING|COMPLETE), \d+s old\) may still be executed; waiting for that run/.test(
+          l,
+        ),
+      ),
+      second.lines.join('\n'),
+    );
+    assert.equal(
+      (cfn.inputs.CreateChangeSet ?? []).length,
+      1,
+      'the second run created no change set: it waited and found nothing to change',
+    );
+  });
+
+  it('adds its own CREATE change set next to a stale one of a run that is gone, deleting nothing', async () => {
+    const { cfn, clock } = shared();
+    cfn.status = 'REVIEW_IN_PROGRESS';
+    cfn.addChangeSet({
+      name: 'fixture-shared-network-90-1',
+      creationTime: new Date(clock.now() - 60 * 60_000),
+    });
+    const { promise, lines } = run(cfn, '102-1');
+    assert.equal((await promise).status, 'created');
+    assert.equal(cfn.count('DeleteStack'), 0);
+    assert.deepEqual(
+      cfn.changeSets.map((c) => `${c.name} ${c.executionStatus}`),
+      ['fixture-shared-network-102-1 EXECUTE_COMPLETE'],
+      'executing ours deleted the stale one (CloudFormation keeps only the executed change set)',
+    );
+    assert.ok(lines.some((l) => l.includes('older than 15 minutes; adding this run')));
+  });
+});
+
+describe('re-runs never reuse an earlier attempt’s change set', () => {
+  it('attempt 2 gets its own change set although attempt 1 left one (FAILED or AVAILABLE)', async () => {
+    const { cfn, input, deps } = setup();
+    cfn.status = 'UPDATE_COMPLETE';
+    cfn.addChangeSet({
+      name: 'fixture-pr-7-42-1',
+      type: 'UPDATE',
+      status: 'FAILED',
+      executionStatus: 'UNAVAILABLE',
+      statusReason: 'Template error',
+    });
+    const result = await deployStack({ ...input, runId: '42-2' }, deps);
+    assert.equal(result.status, 'updated');
+    assert.deepEqual(
+      (cfn.inputs.ExecuteChangeSet as { ChangeSetName?: string }[]).map(
+        (i) => i.ChangeSetName?.split('/')[1],
+      ),
+      ['fixture-pr-7-42-2'],
+    );
+  });
+
+  it('a change set of the same name from an earlier run is refused, never executed', async () => {
+    for (const earlier of [
+      { status: 'FAILED' as const, executionStatus: 'UNAVAILABLE' as const, statusReason: 'Template error' },
+      { status: 'CREATE_COMPLETE' as const, executionStatus: 'AVAILABLE' as const },
+    ]) {
+      const { cfn, input, deps } = setup();
+      cfn.status = 'UPDATE_COMPLETE';
+      cfn.addChangeSet({
+        name: 'fixture-pr-7-42-1',
+        type: 'UPDATE',
+        description: 'ecs-ipv6-gitops fixture-pr-7-42-1 (request 0b9f)',
+        creationTime: new Date('2026-11-20T23:00:00Z'),
+        ...earlier,
+      });
+      await assert.rejects(deployStack(input, deps), {
+        message: `Change set fixture-pr-7-42-1 on fixture-pr-7 already exists from an earlier run with the same run id (created 2026-11-20T23:00:00.000Z, ${earlier.status}); it is not reused.`,
+        hint: 'Every run attempt needs its own run id: omit --run-id (the default is GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT) or pass a new one.',
+      });
+      assert.equal(cfn.count('ExecuteChangeSet'), 0, earlier.status);
+    }
+  });
+
+  it('a retried CreateChangeSet whose first attempt got through is adopted (same request token)', async () => {
+    const { cfn, input, deps } = setup();
+    cfn.status = 'UPDATE_COMPLETE';
+    let first = true;
+    // The first attempt reaches CloudFormation, its reply is lost, the SDK retries without the token.
+    cfn.mock.on(CreateChangeSetCommand).callsFake(async (request: CreateChangeSetCommandInput) => {
+      cfn.calls.push('CreateChangeSet');
+      if (first) {
+        first = false;
+        cfn.addChangeSet({
+          name: request.ChangeSetName ?? '',
+          type: 'UPDATE',
+          ...(request.Description ? { description: request.Description } : {}),
+        });
+      }
+      throw Object.assign(new Error(`ChangeSet [${request.ChangeSetName}] already exists`), {
+        name: 'AlreadyExistsException',
+        $metadata: { httpStatusCode: 400 },
+      });
+    });
+    const result = await deployStack(input, deps);
+    assert.equal(result.status, 'updated');
+    assert.equal(cfn.count('ExecuteChangeSet'), 1);
+  });
+});
+
+describe('deploy refuses stacks this repository does not own', () => {
+  const problem = (tags: readonly Tag[]) => {
+    const repository = tags.find((t) => t.Key === 'gitops:repository')?.Value;
+    return repository === 'octo/fixture'
+      ? undefined
+      : `tag gitops:repository is ${repository === undefined ? 'missing' : `'${repository}'`}, expected 'octo/fixture'`;
+  };
+
+  it('refuses, naming the tag and its value; --adopt takes the stack over', async () => {
+    const { cfn, input, deps, lines } = setup();
+    cfn.status = 'CREATE_COMPLETE';
+    cfn.tags = [{ Key: 'gitops:repository', Value: 'other/repo' }];
+    await assert.rejects(deployStack({ ...input, ownershipProblem: problem }, deps), {
+      message:
+        "Refusing to deploy onto fixture-pr-7: tag gitops:repository is 'other/repo', expected 'octo/fixture'.",
+      hint: 'This stack was not created by this repository for this environment; deploying would replace its resources. Choose another app name in cfn/project.yml, or pass --adopt if this repository should take the stack over.',
+    });
+    assert.equal(cfn.count('CreateChangeSet'), 0);
+    const adopted = await deployStack({ ...input, ownershipProblem: problem, adopt: true }, deps);
+    assert.equal(adopted.status, 'updated');
+    assert.ok(
+      lines.includes(
+        "fixture-pr-7: tag gitops:repository is 'other/repo', expected 'octo/fixture'; adopting it as asked (--adopt): the deploy rewrites its ownership tags",
+      ),
+    );
+  });
+
+  it('refuses before deleting a failed stack of someone else', async () => {
+    const { cfn, input, deps } = setup();
+    cfn.status = 'ROLLBACK_COMPLETE';
+    await assert.rejects(
+      deployStack({ ...input, ownershipProblem: problem }, deps),
+      /tag gitops:repository is missing/,
+    );
+    assert.equal(cfn.count('DeleteStack'), 0);
   });
 });

@@ -1,3 +1,6 @@
+import { loadProjectConfig } from '../../scripts/lib/config.ts';
+import { sharedNetworkStackName } from '../../scripts/lib/environment.ts';
+
 /**
  * Security rules for GitHub Actions YAML (STYLE.md item 12, REFERENCE.md "GitHub Actions").
  * Each rule returns a list of problems (empty = compliant), so a test can show both that the
@@ -148,7 +151,14 @@ export function awsJobsSerialized(workflow: Workflow): string[] {
       if (typeof c !== 'object') return [`job ${id} holds AWS credentials without a concurrency group`];
       const problems: string[] = [];
       const sharedNetworkJob = deploySteps(job).some(createsSharedNetwork);
-      const want = sharedNetworkJob ? SHARED_NETWORK_GROUP : ENVIRONMENT_GROUP;
+      // The sweeper has no resolve job: its group is the shared network's stack name itself,
+      // the value SHARED_NETWORK_GROUP takes at run time.
+      const sweeps = (job.steps ?? []).some((s) => /npm run sweep\b/.test(s.run ?? ''));
+      const want = sweeps
+        ? sharedNetworkStackName(loadProjectConfig())
+        : sharedNetworkJob
+          ? SHARED_NETWORK_GROUP
+          : ENVIRONMENT_GROUP;
       if (c.group !== want) problems.push(`job ${id}: concurrency group must be ${want}`);
       if (c['cancel-in-progress'] !== false) problems.push(`job ${id}: cancel-in-progress must be false`);
       if (!sharedNetworkJob)
@@ -159,6 +169,13 @@ export function awsJobsSerialized(workflow: Workflow): string[] {
       return problems;
     });
 }
+
+/**
+ * A workflow only a schedule or a person with write access starts: it runs the default
+ * branch's code and carries no untrusted event payload, so there is no resolve decision to wait for.
+ */
+export const maintenanceOnly = (workflow: Workflow): boolean =>
+  triggers(workflow).every((trigger) => trigger === 'schedule' || trigger === 'workflow_dispatch');
 
 /** The role a job's AWS step asks for (the `role-arn` input of .github/actions/aws). */
 export const roleOf = (job: Job): string =>
@@ -250,8 +267,37 @@ export function attemptDistinct(workflow: Workflow): string[] {
   });
 }
 
+/**
+ * Every deploy step can run the commit-order check (never older over newer, docs/lifecycle.md):
+ * it gets the job's `GITHUB_TOKEN`, and the job grants what the check reads and nothing more
+ * than it needs for that: `contents: read` (branches, compare), and in a pull request
+ * workflow `pull-requests: read` or `write` (the pull request's state and head). Without the
+ * token the deploy goes on unchecked, so a missing one is a silent hole, not a failure.
+ */
+export function commitOrderChecked(workflow: Workflow): string[] {
+  const pullRequests = triggers(workflow).includes('pull_request');
+  return Object.entries(workflow.jobs).flatMap(([id, job]) => {
+    const steps = deploySteps(job);
+    if (steps.length === 0) return [];
+    const problems: string[] = [];
+    for (const step of steps) {
+      if ((step.env as Record<string, unknown> | undefined)?.GITHUB_TOKEN !== expression('github.token'))
+        problems.push(
+          `job ${id}: step '${step.name ?? step.run}' needs env GITHUB_TOKEN: ${expression('github.token')}`,
+        );
+    }
+    const permissions = typeof job.permissions === 'object' ? job.permissions : {};
+    if (permissions.contents !== 'read' && permissions.contents !== 'write')
+      problems.push(`job ${id}: the commit-order check needs contents: read`);
+    if (pullRequests && permissions['pull-requests'] !== 'read' && permissions['pull-requests'] !== 'write')
+      problems.push(`job ${id}: the commit-order check needs pull-requests: read`);
+    return problems;
+  });
+}
+
 /** Jobs with credentials run only after resolve said so (so fork PRs and skips never reach them). */
 export function credentialsGatedByResolve(workflow: Workflow): string[] {
+  if (maintenanceOnly(workflow)) return [];
   return Object.entries(workflow.jobs)
     .filter(([, job]) => usesAws(job))
     .flatMap(([id, job]) => {

@@ -145,6 +145,9 @@ describe('previewChangeSet', () => {
     });
     const create = cfnMock.commandCalls(CreateChangeSetCommand);
     assert.equal(create.length, 1);
+    // One request token per call: the ClientToken, and in the description to recognise a retry.
+    const token = create[0]?.args[0].input.ClientToken ?? '';
+    assert.match(token, /^[0-9a-f-]{36}$/);
     assert.deepEqual(create[0]?.args[0].input, {
       StackName: 'ipv6demo-pr-12',
       ChangeSetName: 'plan-42',
@@ -154,7 +157,8 @@ describe('previewChangeSet', () => {
       Tags: [{ Key: 'gitops:app', Value: 'ipv6demo' }],
       Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
       IncludeNestedStacks: true,
-      Description: 'Preview created by npm run plan; never executed.',
+      Description: `Preview created by npm run plan; never executed. (request ${token})`,
+      ClientToken: token,
       RoleARN: 'arn:aws:iam::123456789012:role/cfn-exec',
     });
     assert.deepEqual(

@@ -112,6 +112,18 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     assert.notDeepEqual(after, before);
   });
 
+  it('rebuilds when package-lock.json changes (the packages are inside the bundle)', async () => {
+    writeFileSync(join(root, 'package-lock.json'), '{ "lockfileVersion": 3, "packages": {} }\n');
+    await launch(root, ['hello']);
+    const before = bundles();
+    writeFileSync(join(root, 'package-lock.json'), '{ "lockfileVersion": 3, "packages": { "x": {} } }\n');
+    const result = await launch(root, ['hello', '--name', 'ada']);
+    assert.equal(result.exitCode, 0, result.stderr);
+    const after = bundles();
+    assert.equal(after.length, 2, 'the stale bundle and its map are gone');
+    assert.notDeepEqual(after, before);
+  });
+
   it('gives the script only its own flags and passes its exit code through', async () => {
     const exit = await launch(root, ['hello', '--exit', '3']);
     assert.equal(exit.exitCode, 3);

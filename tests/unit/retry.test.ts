@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PollTimeoutError, poll, retry } from '../../scripts/lib/retry.ts';
+import { PollTimeoutError, poll, retry, untilAborted } from '../../scripts/lib/retry.ts';
 import { fakeClock } from '../support/clock.ts';
 
 describe('retry', () => {
@@ -69,6 +69,38 @@ describe('poll', () => {
       poll(async () => undefined, { label: 'stack', timeoutMs: 2_000, interval: () => 700, clock }),
       (error: unknown) =>
         error instanceof PollTimeoutError && /stack: timed out after 2s/.test(error.message),
+    );
+  });
+});
+
+describe('untilAborted', () => {
+  it('settles with the work when nothing aborts, and passes its failure through', async () => {
+    const controller = new AbortController();
+    assert.equal(await untilAborted(Promise.resolve(7), controller.signal), 7);
+    await assert.rejects(untilAborted(Promise.reject(new Error('boom')), controller.signal), {
+      message: 'boom',
+    });
+    assert.equal(await untilAborted(Promise.resolve('no signal'), undefined), 'no signal');
+  });
+
+  it('on abort runs onAbort first, then rejects with the reason, without waiting for the work', async () => {
+    const controller = new AbortController();
+    const order: string[] = [];
+    const never = new Promise<never>(() => {});
+    const result = untilAborted(never, controller.signal, async () => {
+      order.push('report');
+    });
+    controller.abort(new Error('interrupted'));
+    await assert.rejects(result, { message: 'interrupted' });
+    assert.deepEqual(order, ['report']);
+  });
+
+  it('rejects at once for a signal that was already aborted, and when the report itself fails', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('before'));
+    await assert.rejects(
+      untilAborted(Promise.resolve(1), controller.signal, () => Promise.reject(new Error('report failed'))),
+      { message: 'before' },
     );
   });
 });

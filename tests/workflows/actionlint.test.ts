@@ -12,8 +12,8 @@ const workflows = readdirSync(workflowsDir).filter((name) => name.endsWith('.yml
 const actions = readdirSync(actionsDir);
 
 describe('actionlint', () => {
-  it('finds the four workflows and three composite actions', () => {
-    assert.deepEqual(workflows.sort(), ['ci.yml', 'deploy.yml', 'preview.yml', 'teardown.yml']);
+  it('finds the five workflows and three composite actions', () => {
+    assert.deepEqual(workflows.sort(), ['ci.yml', 'deploy.yml', 'preview.yml', 'sweep.yml', 'teardown.yml']);
     assert.deepEqual(actions.sort(), ['aws', 'buildx', 'setup']);
   });
 

@@ -11,6 +11,7 @@ import {
   attemptDistinct,
   awsJobsSerialized,
   checkoutsWithoutCredentials,
+  commitOrderChecked,
   credentialLifetime,
   credentialsGatedByResolve,
   ENVIRONMENT_GROUP,
@@ -112,6 +113,9 @@ describe('workflow security rules', () => {
       });
       it('no long-lived AWS keys', () => {
         assert.deepEqual(noLongLivedKeys(text), []);
+      });
+      it('every deploy step gets the GitHub token the commit-order check reads with', () => {
+        assert.deepEqual(commitOrderChecked(yaml), []);
       });
     });
   }
@@ -295,6 +299,24 @@ describe('workflow security rules fail on broken workflows', () => {
     assert.deepEqual(credentialsGatedByResolve(broken), [
       'job shared-network has credentials but does not wait for the resolve decision',
     ]);
+  });
+
+  it('a deploy step without the GitHub token, or a job without the reads the commit-order check makes', () => {
+    const preview = copy('preview.yml');
+    const deploy = preview.jobs.deploy?.steps?.find((s) => s.id === 'deploy');
+    assert.ok(deploy?.env && preview.jobs['shared-network']?.permissions);
+    delete deploy.env.GITHUB_TOKEN;
+    delete (preview.jobs['shared-network'].permissions as Record<string, string>)['pull-requests'];
+    assert.deepEqual(commitOrderChecked(preview), [
+      'job shared-network: the commit-order check needs pull-requests: read',
+      `job deploy: step 'Deploy the stack' needs env GITHUB_TOKEN: ${expression('github.token')}`,
+    ]);
+    // A push workflow reads no pull request, but still the branch and the comparison.
+    const push = copy('deploy.yml');
+    assert.deepEqual(commitOrderChecked(push), []);
+    assert.ok(push.jobs.deploy);
+    push.jobs.deploy.permissions = { 'id-token': 'write' };
+    assert.deepEqual(commitOrderChecked(push), ['job deploy: the commit-order check needs contents: read']);
   });
 });
 

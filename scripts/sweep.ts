@@ -1,0 +1,10 @@
+/**
+ * `npm run sweep`: tear down previews of closed pull requests and branch environments of
+ * deleted branches, remove image tags no environment uses; `--dry-run` changes nothing.
+ * See docs/lifecycle.md.
+ */
+import { main } from './lib/cli.ts';
+import { sweepCommand } from './lib/commands.ts';
+import { runSweep } from './lib/sweep-cli.ts';
+
+await main(sweepCommand, runSweep);
