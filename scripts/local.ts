@@ -28,6 +28,13 @@ function settingsFromFlags(values: Values<typeof localCommand.options>): LocalSe
       'Expected a whole number of seconds, e.g. 60.',
     );
   }
+  const percent = values['ipv6-only-percent'];
+  if (percent !== undefined && !/^(100|[1-9]?[0-9])$/.test(percent)) {
+    throw new UsageError(
+      `Invalid --ipv6-only-percent '${percent}'.`,
+      'Expected a whole number from 0 to 100, e.g. --ipv6-only-percent 25.',
+    );
+  }
   const appEnv: Record<string, string> = {};
   for (const pair of values['app-env'] ?? []) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
@@ -48,6 +55,7 @@ function settingsFromFlags(values: Values<typeof localCommand.options>): LocalSe
     deadlineSeconds: deadline,
     ...(values['out-dir'] ? { outDir: values['out-dir'] } : {}),
     keep: values.keep,
+    ...(percent !== undefined ? { ipv6OnlyPercent: Number(percent) } : {}),
   } as LocalSettings;
 }
 

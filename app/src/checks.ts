@@ -11,10 +11,26 @@ import { isIP } from 'node:net';
 
 export type Family = 4 | 6;
 
+/**
+ * The test-only header of the migration to IPv6-only: a listener rule forwards a request that
+ * carries it to one target group (cfn/service.yml PinIpv6OnlyRule / PinDualStackRule). Only
+ * verify and the in-VPC probe send it.
+ */
+export const TARGET_HEADER = 'x-gitops-target';
+/** The two sides of a split, as the header names them and as the app reports its task network. */
+export const SIDES = ['ipv6-only', 'dualstack'] as const;
+export type Side = (typeof SIDES)[number];
+
 /** One check's outcome; printed by the probe as `PROBE_RESULT {json}`. */
 export interface CheckResult {
-  check: 'dns' | 'http';
+  check: 'dns' | 'http' | 'split';
   family: Family;
+  /** The side a pinned request asked for (TARGET_HEADER). */
+  target?: Side;
+  /** The task network the app reported (`/`'s taskNetwork), when it said. */
+  taskNetwork?: string;
+  /** Counts of a split check. */
+  split?: SplitCounts;
   path?: string;
   address?: string;
   status?: number;
@@ -93,6 +109,11 @@ export interface HttpCheckInput {
   family: Family;
   path: string;
   timeoutMs: number;
+  /**
+   * Pin the request to one side of a split: send TARGET_HEADER and pass only when the answer
+   * comes from a task of that network (the app's `taskNetwork`).
+   */
+  pin?: Side;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -103,6 +124,7 @@ function summarize(status: number, body: string): string {
     const data = JSON.parse(body) as Record<string, unknown>;
     if (typeof data.error === 'string') return `HTTP ${status}: ${data.error}`;
     const parts: string[] = [];
+    if (data.taskNetwork !== undefined) parts.push(`${String(data.taskNetwork)} task`);
     if (data.endpoint !== undefined) parts.push(`endpoint ${String(data.endpoint)}`);
     if (data.addressFamily !== undefined) parts.push(`AWS over IPv${String(data.addressFamily)}`);
     if (data.dualstack !== undefined) parts.push(`dualstack ${String(data.dualstack)}`);
@@ -144,7 +166,12 @@ export function httpCheck(input: HttpCheckInput): Promise<CheckResult> {
       path: path.startsWith('/') ? path : `/${path}`,
       method: 'GET',
       agent: false,
-      headers: { host: target.host, accept: 'application/json', 'user-agent': 'ecs-ipv6-gitops-probe/1' },
+      headers: {
+        host: target.host,
+        accept: 'application/json',
+        'user-agent': 'ecs-ipv6-gitops-probe/1',
+        ...(input.pin ? { [TARGET_HEADER]: input.pin } : {}),
+      },
     };
     if (secure && isIP(host) === 0) options.servername = host;
     const onResponse = (res: IncomingMessage) => {
@@ -157,12 +184,19 @@ export function httpCheck(input: HttpCheckInput): Promise<CheckResult> {
       res.on('end', () => {
         const status = res.statusCode ?? 0;
         const body = Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY);
+        const network = reportedTaskNetwork(body);
+        const answered = status >= 200 && status < 300;
+        const wrongSide = input.pin !== undefined && answered && network !== input.pin;
         finish({
           ...base,
+          ...(input.pin ? { target: input.pin } : {}),
+          ...(network ? { taskNetwork: network } : {}),
           status,
-          ok: status >= 200 && status < 300,
+          ok: answered && !wrongSide,
           latencyMs: elapsed(),
-          detail: summarize(status, body),
+          detail: wrongSide
+            ? `${summarize(status, body)}; pinned to ${input.pin} but answered by ${network ? `a ${network}` : 'an unidentified'} task`
+            : summarize(status, body),
         });
       });
       res.on('error', (error) =>
@@ -188,6 +222,120 @@ export function httpCheck(input: HttpCheckInput): Promise<CheckResult> {
   });
 }
 
+/** `taskNetwork` of the app's JSON answer, if any. */
+function reportedTaskNetwork(body: string): string | undefined {
+  try {
+    const value = (JSON.parse(body) as Record<string, unknown>).taskNetwork;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a split check counted: which side answered each unpinned request. */
+export interface SplitCounts {
+  requests: number;
+  ipv6Only: number;
+  dualstack: number;
+  /** Requests without a 2xx answer from an identified side. */
+  errors: number;
+  /** One failed request's detail, for the report. */
+  errorSample?: string;
+}
+
+/**
+ * Four standard deviations of the binomial share, in percentage points: with n independent
+ * requests each sent to the IPv6-only side with probability p, the observed share has standard
+ * deviation sqrt(p(1-p)/n). Four of them make a false failure rarer than 1 in 15,000 runs
+ * (two-sided normal tail 6.3e-5) while still catching a weight that is off: at n = 1000 the
+ * tolerance is ±3.8 points at 10%, ±5.5 at 25% and ±6.3 at 50%; at 0% and 100% it is 0.
+ */
+export const SPLIT_SIGMAS = 4;
+export function splitTolerancePoints(percent: number, requests: number): number {
+  const p = percent / 100;
+  return Math.round(SPLIT_SIGMAS * 100 * Math.sqrt((p * (1 - p)) / requests) * 10) / 10;
+}
+
+const pct = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((1000 * part) / whole) / 10);
+
+/**
+ * Judge a split: every request answered by an identified side, and the IPv6-only share within
+ * splitTolerancePoints of the weight. The detail names the side that is short of its share. Pure.
+ */
+export function judgeSplit(counts: SplitCounts, ipv6OnlyPercent: number): { ok: boolean; detail: string } {
+  const tolerance = splitTolerancePoints(ipv6OnlyPercent, counts.requests);
+  const observed = pct(counts.ipv6Only, counts.requests);
+  const within = Math.abs(observed - ipv6OnlyPercent) <= tolerance;
+  const parts = [
+    `${counts.requests} unpinned requests: ipv6-only ${observed}% (weight ${ipv6OnlyPercent}% ±${tolerance})`,
+    `dualstack ${pct(counts.dualstack, counts.requests)}%`,
+    `errors ${counts.errors}${counts.errorSample ? ` (e.g. ${counts.errorSample})` : ''}`,
+  ];
+  const problems: string[] = [];
+  if (!within) {
+    const short = observed < ipv6OnlyPercent ? 'ipv6-only' : 'dualstack';
+    problems.push(`the ${short} side got less than its share`);
+  }
+  if (counts.errors > 0) problems.push(`${counts.errors} request(s) failed`);
+  return { ok: within && counts.errors === 0, detail: [parts.join(', '), ...problems].join('; ') };
+}
+
+export interface SplitCheckInput {
+  url: string;
+  /** The load balancer's addresses of one family; requests go round-robin over them. */
+  addresses: string[];
+  family: Family;
+  path: string;
+  requests: number;
+  ipv6OnlyPercent: number;
+  /** Requests in flight at once (default 16). */
+  concurrency?: number;
+  /** Per request. */
+  timeoutMs: number;
+}
+
+/**
+ * Send `requests` unpinned GETs, each on its own connection (the load balancer weighs each
+ * request; no cookie is kept, so stickiness does not apply), count the side that answered
+ * each, and judge the split against the weight.
+ */
+export async function splitCheck(input: SplitCheckInput): Promise<CheckResult> {
+  const started = performance.now();
+  const counts: SplitCounts = { requests: input.requests, ipv6Only: 0, dualstack: 0, errors: 0 };
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const index = next++;
+      if (index >= input.requests) return;
+      const address = input.addresses[index % input.addresses.length] as string;
+      const result = await httpCheck({
+        url: input.url,
+        address,
+        family: input.family,
+        path: input.path,
+        timeoutMs: input.timeoutMs,
+      });
+      if (result.ok && result.taskNetwork === 'ipv6-only') counts.ipv6Only++;
+      else if (result.ok && result.taskNetwork === 'dualstack') counts.dualstack++;
+      else {
+        counts.errors++;
+        counts.errorSample ??= result.ok ? `${result.detail} (no taskNetwork in the answer)` : result.detail;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 16) }, worker));
+  const verdict = judgeSplit(counts, input.ipv6OnlyPercent);
+  return {
+    check: 'split',
+    family: input.family,
+    path: input.path,
+    ok: verdict.ok,
+    latencyMs: Math.round(performance.now() - started),
+    detail: verdict.detail,
+    split: counts,
+  };
+}
+
 export interface RunChecksInput {
   url: string;
   families: Family[];
@@ -199,6 +347,10 @@ export interface RunChecksInput {
   retryDelayMs: number;
   /** Upper bound for one HTTP attempt (default 10 s, never past the deadline). */
   attemptTimeoutMs?: number;
+  /** Sides of a split to reach on purpose: GET / pinned to each, on every address. */
+  pins?: Side[];
+  /** A split check over the first family with addresses. */
+  split?: { ipv6OnlyPercent: number; requests: number };
 }
 
 /** Alias kept for callers written against the contract's wording. */
@@ -280,8 +432,39 @@ export async function runChecks(input: RunChecksInput): Promise<CheckResult[]> {
           ),
         ),
       );
-      return [dns.result, ...http];
+      const pinned = await Promise.all(
+        dns.addresses.flatMap((address) =>
+          (input.pins ?? []).map((pin) =>
+            retrying(() =>
+              httpCheck({
+                url: input.url,
+                address,
+                family,
+                path: '/',
+                pin,
+                timeoutMs: Math.max(500, Math.min(attemptCap, deadline - Date.now())),
+              }),
+            ),
+          ),
+        ),
+      );
+      return { results: [dns.result, ...http, ...pinned], family, addresses: dns.addresses };
     }),
   );
-  return perFamily.flat();
+  const results = perFamily.flatMap((f) => f.results);
+  const splitOn = perFamily.find((f) => f.addresses.length > 0);
+  if (input.split && splitOn) {
+    results.push(
+      await splitCheck({
+        url: input.url,
+        addresses: splitOn.addresses,
+        family: splitOn.family,
+        path: '/',
+        requests: input.split.requests,
+        ipv6OnlyPercent: input.split.ipv6OnlyPercent,
+        timeoutMs: Math.min(attemptCap, 5_000),
+      }),
+    );
+  }
+  return results;
 }

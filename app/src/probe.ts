@@ -2,6 +2,8 @@
  * The image's second entry point (dist/probe.mjs), run as a one-off ECS task inside the VPC
  * where the CI runner has no IPv6 egress:
  *   node dist/probe.mjs --url http://name --family 6 --paths /,/list-buckets,/list-ec2 --timeout-ms 60000
+ * During a migration to IPv6-only, --pin sends GET / pinned to each side of the split and
+ * --split-percent counts which side answers many unpinned requests (checks.ts splitCheck).
  * Prints one `PROBE_RESULT {json}` line per check on stdout, exits 0 when all pass, 1 otherwise.
  */
 import { pathToFileURL } from 'node:url';
@@ -12,10 +14,12 @@ import {
   parseResolverAddress,
   type RunChecksInput,
   runChecks,
+  SIDES,
+  type Side,
 } from './checks.ts';
 
 export const USAGE =
-  'Usage: node dist/probe.mjs --url URL [--family 4|6|4,6] [--paths /,/healthz] [--timeout-ms 60000] [--retry-delay-ms 2000] [--resolver HOST:PORT]';
+  'Usage: node dist/probe.mjs --url URL [--family 4|6|4,6] [--paths /,/healthz] [--timeout-ms 60000] [--retry-delay-ms 2000] [--resolver HOST:PORT] [--pin ipv6-only,dualstack] [--split-percent 0-100 [--split-requests 1000]]';
 
 /** Bad command-line input; the message names the flag and the expected form. */
 export class ProbeUsageError extends Error {
@@ -45,6 +49,9 @@ export function parseProbeArgs(argv: string[]): RunChecksInput {
         'timeout-ms': { type: 'string', default: '60000' },
         'retry-delay-ms': { type: 'string', default: '2000' },
         resolver: { type: 'string' },
+        pin: { type: 'string' },
+        'split-percent': { type: 'string' },
+        'split-requests': { type: 'string', default: '1000' },
       },
       strict: true,
       allowPositionals: false,
@@ -85,7 +92,30 @@ export function parseProbeArgs(argv: string[]): RunChecksInput {
       throw new ProbeUsageError(error instanceof Error ? error.message : String(error));
     }
   }
+  const pins = (values.pin ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((pin) => {
+      if (!(SIDES as readonly string[]).includes(pin))
+        throw new ProbeUsageError(`Invalid --pin '${values.pin}'. Expected ${SIDES.join(', ')} or both.`);
+      return pin as Side;
+    });
+  let split: RunChecksInput['split'];
+  if (values['split-percent'] !== undefined) {
+    const percent = Number(values['split-percent']);
+    if (!/^(100|[1-9]?[0-9])$/.test(values['split-percent']))
+      throw new ProbeUsageError(
+        `Invalid --split-percent '${values['split-percent']}'. Expected a whole number from 0 to 100.`,
+      );
+    split = {
+      ipv6OnlyPercent: percent,
+      requests: positiveInteger('split-requests', values['split-requests'] ?? '1000'),
+    };
+  }
   return {
+    ...(pins.length > 0 ? { pins: [...new Set(pins)] } : {}),
+    ...(split ? { split } : {}),
     url,
     families: [...new Set(families)],
     paths,

@@ -3,6 +3,7 @@
  * touch AWS; `/list-buckets` and `/list-ec2` load the SDK on first use (see aws.ts).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import type { AwsClients } from './aws.ts';
 import type { AppConfig } from './config.ts';
 import { type AwsService, type EndpointPlan, planEndpoint } from './endpoints.ts';
@@ -15,6 +16,26 @@ export interface RouterOptions {
   log: Logger;
   /** Loads the AWS module and builds the clients; the default imports aws.ts lazily. */
   loadAws?: (config: AppConfig, region: string) => Promise<{ aws: AwsModule; clients: AwsClients }>;
+  /** The task's interfaces (default: this machine's), from which `/` reports its task network. */
+  interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
+}
+
+/**
+ * 'dualstack' when the task has a routable IPv4 address, else 'ipv6-only'. Loopback and IPv4
+ * link-local (169.254.0.0/16, e.g. a metadata endpoint's link) do not count. During a migration
+ * (docs/migration.md) `/` reports it, so verify can tell which side answered a request.
+ */
+export function taskNetwork(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): 'dualstack' | 'ipv6-only' {
+  const routableIpv4 = Object.values(interfaces)
+    .flat()
+    .some(
+      (info) =>
+        info !== undefined &&
+        info.family === 'IPv4' &&
+        !info.internal &&
+        !info.address.startsWith('169.254.'),
+    );
+  return routableIpv4 ? 'dualstack' : 'ipv6-only';
 }
 
 export interface Router {
@@ -55,6 +76,7 @@ export function createRouter(options: RouterOptions): Router {
     service: config.service,
     environment: config.environment,
     region: config.region ?? null,
+    taskNetwork: taskNetwork(options.interfaces ?? networkInterfaces()),
   };
   // `/` depends only on the client's family, so both answers are built once.
   const rootBody = {

@@ -97,6 +97,12 @@ interface SdkErrorShape {
   $response?: { statusCode?: number };
 }
 
+/** True when AWS refused the call for lack of permission (each service names it its own way). Pure. */
+export function isAccessDenied(error: unknown): boolean {
+  const name = typeof error === 'object' && error !== null ? (error as SdkErrorShape).name : undefined;
+  return typeof name === 'string' && /AccessDenied|UnauthorizedOperation|NotAuthorized/.test(name);
+}
+
 /**
  * One line (and a hint) for an AWS SDK error, or undefined when `error` is not one.
  * Pure: reads only the error.
@@ -134,7 +140,7 @@ export function describeAwsError(error: unknown): { message: string; hint?: stri
   if (/ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch/.test(name)) {
     return { message, hint: `The credentials are expired or invalid. ${CREDENTIALS_HINT}` };
   }
-  if (/AccessDenied|UnauthorizedOperation|NotAuthorized/.test(name)) {
+  if (isAccessDenied(error)) {
     return {
       message,
       hint: 'The role lacks this permission: check which role ran (npm run doctor), and that the bootstrap stack is current.',

@@ -166,8 +166,15 @@ export const teardownCommand = {
         'Also delete the shared preview edge (its ALB), refused while any environment still has a route on it.',
     },
     'keep-images': { type: 'boolean', default: false, description: "Keep the preview's image tags in ECR." },
+    'dry-run': {
+      type: 'boolean',
+      default: false,
+      description:
+        'List exactly what would be deleted (stacks, nested stacks, resources, retained resources, image tags) and delete nothing.',
+    },
   },
   examples: [
+    'npm run teardown -- --environment pr-12 --dry-run',
     'npm run teardown -- --environment pr-12',
     'npm run teardown -- --environment production --confirm production',
   ],
@@ -414,8 +421,18 @@ export const localCommand = {
     },
     'out-dir': { type: 'string', valueName: 'dir', description: 'Where the report goes (default .out).' },
     keep: { type: 'boolean', default: false, description: 'Stay up after the report until Ctrl-C.' },
+    'ipv6-only-percent': {
+      type: 'string',
+      valueName: '0-100',
+      description:
+        'Rehearse the migration to IPv6-only at this Ipv6OnlyTrafficPercent: a second app in an IPv6-only namespace, the front door splitting by the weight, verify checking each side and the split.',
+    },
   },
-  examples: ['npm run local', 'npm run local -- --mode ipv6-only --alb dualstack-without-public-ipv4'],
+  examples: [
+    'npm run local',
+    'npm run local -- --mode ipv6-only --alb dualstack-without-public-ipv4',
+    'npm run local -- --ipv6-only-percent 25 --environment br-demo',
+  ],
 } as const satisfies CommandSpec;
 
 export const planCommand = {
@@ -493,11 +510,139 @@ export const planCommand = {
       valueName: 'id',
       description: 'For the change-set name (default: GITHUB_RUN_ID).',
     },
+    deployed: {
+      type: 'string',
+      valueName: 'file',
+      description:
+        "Static diff against this deployed state (the deploy's .out/<env>/deployed.json); default: the stack with credentials, else .out/<env>/deployed.json.",
+    },
+    'image-uri': {
+      type: 'string',
+      valueName: 'uri',
+      description: 'The image a deploy would use, for the static diff (default: the deployed image).',
+    },
   },
   examples: [
     'npm run plan -- --environment pr-12',
     'npm run plan -- --event push --ref refs/heads/main',
     'npm run plan -- --environment pr-12 --cost-markdown .out/pr-12/cost.md --offline',
+  ],
+} as const satisfies CommandSpec;
+
+/** Day-2 operations (docs/operations.md). */
+const environmentFlag = {
+  environment: {
+    type: 'string',
+    valueName: 'key',
+    description: 'Environment key: production, br-<slug> or pr-<number>.',
+  },
+} as const satisfies OptionTable;
+
+const contextFlags = {
+  region: {
+    type: 'string',
+    valueName: 'region',
+    description: 'AWS region (default: AWS_REGION, then cfn/project.yml).',
+  },
+  repository: {
+    type: 'string',
+    valueName: 'owner/name',
+    description: 'GitHub repository that owns the stacks (default: GITHUB_REPOSITORY, then the git remote).',
+  },
+  'ecr-repository': commonOptions['ecr-repository'],
+} as const satisfies OptionTable;
+
+const text = (description: string, valueName = 'value') =>
+  ({ type: 'string', description, valueName }) as const;
+
+export const statusCommand = {
+  name: 'status',
+  summary:
+    'Show every environment of this repository: stack, commit, tasks, target health, verification, cost.',
+  description:
+    'Environments are the root stacks whose ownership tags name this repository (as teardown checks them). With --environment, one environment in detail, including the ECS service events of its last deployment.',
+  options: {
+    ...environmentFlag,
+    json: {
+      type: 'boolean',
+      default: false,
+      description: 'Print the report as JSON on stdout (progress goes to stderr).',
+    },
+    ...contextFlags,
+    resolve: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Only check the inputs (no AWS) and set the step outputs action=status and environment, for the workflow.',
+    },
+  },
+  examples: ['npm run status', 'npm run status -- --environment pr-12', 'npm run status -- --json'],
+} as const satisfies CommandSpec;
+
+export const logsCommand = {
+  name: 'logs',
+  summary: "Print the service's CloudWatch Logs; --follow keeps printing new lines until Ctrl-C.",
+  description:
+    'The app\'s JSON lines print as "time LEVEL [task] message key=value"; other lines as they are. --filter TEXT keeps lines containing TEXT; a value starting with {, [ or " is passed on as a CloudWatch Logs filter pattern.',
+  options: {
+    ...environmentFlag,
+    follow: {
+      type: 'boolean',
+      short: 'f',
+      default: false,
+      description: 'Keep printing new lines until Ctrl-C.',
+    },
+    since: {
+      type: 'string',
+      valueName: 'duration',
+      default: '10m',
+      description: 'How far back: 30s, 10m, 2h, 1d or an ISO time.',
+    },
+    filter: {
+      type: 'string',
+      valueName: 'text',
+      description: 'Only lines containing this text (or a filter pattern).',
+    },
+    ...contextFlags,
+  },
+  examples: [
+    'npm run logs -- --environment pr-12',
+    'npm run logs -- --environment production --follow --filter error',
+    'npm run logs -- --environment br-staging --since 2h --filter \'{ $.level = "error" }\'',
+  ],
+} as const satisfies CommandSpec;
+
+export const rollbackCommand = {
+  name: 'rollback',
+  summary: 'Redeploy an environment with the image of an earlier deployment, then verify it.',
+  description:
+    "The image is the previous task definition revision with another image (--to previous) or the ECR image of a commit (--to <sha>). The templates and parameters are this checkout's; only the image goes back. The stack is tagged gitops:pinned=<sha> until the next deploy; revert the commit on the branch for a lasting fix.",
+  options: {
+    environment: text('Environment key: production, br-<slug> or pr-<number>.', 'key'),
+    to: text("'previous' or a full 40-character commit SHA.", 'sha|previous'),
+    confirm: text("Must be 'production' to roll production back.", 'production'),
+    'deadline-seconds': text('Verification deadline (default 180).', 'seconds'),
+    'in-vpc': text('Where the IPv6 checks run: auto, always or never (default auto).', 'mode'),
+    region: commonOptions.region,
+    repository: commonOptions.repository,
+    'role-arn': commonOptions['role-arn'],
+    'cfn-role-arn': commonOptions['cfn-role-arn'],
+    'artifact-bucket': commonOptions['artifact-bucket'],
+    'ecr-repository': commonOptions['ecr-repository'],
+    'permissions-boundary-arn': commonOptions['permissions-boundary-arn'],
+    'run-id': commonOptions['run-id'],
+    'timeout-minutes': commonOptions['timeout-minutes'],
+    resolve: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Only check the inputs (no AWS) and set the step outputs action=rollback and environment, for the workflow.',
+    },
+  },
+  examples: [
+    'npm run rollback -- --environment pr-12',
+    'npm run rollback -- --environment production --to previous --confirm production',
+    'npm run rollback -- --environment br-staging --to 0123456789abcdef0123456789abcdef01234567',
   ],
 } as const satisfies CommandSpec;
 
@@ -580,6 +725,9 @@ export const commands: readonly CommandSpec[] = [
   buildPushCommand,
   verifyCommand,
   planCommand,
+  statusCommand,
+  logsCommand,
+  rollbackCommand,
   localCommand,
   bootstrapCommand,
   doctorCommand,

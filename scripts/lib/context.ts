@@ -6,6 +6,8 @@ import { withCallContext } from './aws-errors.ts';
 import type { Tier } from './environment.ts';
 import { UserError } from './errors.ts';
 import { resolveRegion } from './regions.ts';
+import { runSync } from './shell.ts';
+import { repoRoot } from './templates.ts';
 
 /**
  * Where and as whom the pipeline runs: repository, region, the tier's roles, artifact bucket,
@@ -92,6 +94,12 @@ export interface ContextFlags {
   ecrRepository?: string | undefined;
   permissionsBoundaryArn?: string | undefined;
   runId?: string | undefined;
+}
+
+/** The URL of this checkout's `origin` remote, or undefined (no git, no remote). */
+export function originRemoteUrl(): string | undefined {
+  const result = runSync('git', ['remote', 'get-url', 'origin'], { cwd: repoRoot });
+  return result.exitCode === 0 ? result.stdout.trim() || undefined : undefined;
 }
 
 /** `owner/name` from a git remote URL (https, ssh or scp-like form) on github.com, or undefined. Pure. */

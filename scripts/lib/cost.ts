@@ -71,6 +71,32 @@ export interface CostEstimate {
   assumptions?: string[];
   /** Remarks a reader should see (shared network, region approximation). */
   notes?: string[];
+  /** A migration to IPv6-only under way (Ipv6OnlyTrafficPercent 1-100): both services. */
+  trafficSplit?: TrafficSplit;
+}
+
+export interface TrafficSplit {
+  ipv6OnlyPercent: number;
+  dualStackTasks: number;
+  ipv6OnlyTasks: number;
+}
+
+/**
+ * The two services of a migration from the parameters, as cfn/service.yml runs them: at 1-99
+ * both run DesiredCount tasks; at 100 the dual-stack service is scaled to zero. Undefined at 0
+ * (one service, NetworkMode's). Pure.
+ */
+export function trafficSplit(parameters: Record<string, string>, tasks: number): TrafficSplit | undefined {
+  const raw = parameters.Ipv6OnlyTrafficPercent ?? '0';
+  if (!/^(100|[1-9]?[0-9])$/.test(raw)) {
+    throw new UserError(
+      `Cannot estimate cost: Ipv6OnlyTrafficPercent is '${raw}'.`,
+      'Expected a whole number from 0 to 100 in the parameter file under cfn/environments/.',
+    );
+  }
+  const percent = Number(raw);
+  if (percent === 0) return undefined;
+  return { ipv6OnlyPercent: percent, dualStackTasks: percent === 100 ? 0 : tasks, ipv6OnlyTasks: tasks };
 }
 
 export interface CostOptions {
@@ -268,7 +294,11 @@ export function costFromParameters(parameters: Record<string, string>, options: 
   const arch = need(parameters, 'CpuArchitecture', ['X86_64', 'ARM64']);
   const vcpu = positiveNumber(parameters, 'Cpu') / 1024;
   const gb = positiveNumber(parameters, 'Memory') / 1024;
-  const tasks = positiveNumber(parameters, 'DesiredCount', true);
+  const desired = positiveNumber(parameters, 'DesiredCount', true);
+  const split = trafficSplit(parameters, desired);
+  // Tasks of the dual-stack (or NetworkMode's) service, and of the parallel IPv6-only one.
+  const primaryTasks = split ? split.dualStackTasks : desired;
+  const tasks = primaryTasks + (split?.ipv6OnlyTasks ?? 0);
   const h = HOURS_PER_MONTH;
 
   const edge = options.previewEdgeStackName;
@@ -287,8 +317,8 @@ export function costFromParameters(parameters: Record<string, string>, options: 
     items.push(
       item(
         'Public IPv4: tasks',
-        `AssignPublicIp without PrivateLink: 1 address per task, ${tasks} task(s) × ${h} h`,
-        tasks * h,
+        `AssignPublicIp without PrivateLink: 1 address per ${split ? 'dual-stack ' : ''}task, ${primaryTasks} task(s) × ${h} h`,
+        primaryTasks * h,
         'IPv4-address-hour',
         PRICES.publicIpv4Hour,
       ),
@@ -298,21 +328,29 @@ export function costFromParameters(parameters: Record<string, string>, options: 
     arch === 'ARM64'
       ? [PRICES.fargateArmVcpuHour, PRICES.fargateArmGbHour, 'ARM64']
       : [PRICES.fargateX86VcpuHour, PRICES.fargateX86GbHour, 'x86_64'];
-  items.push(
+  const fargate = (label: string, count: number) => [
     item(
-      `Fargate vCPU (${archLabel})`,
-      `${vcpu} vCPU × ${tasks} task(s) × ${h} h`,
-      vcpu * tasks * h,
+      `Fargate vCPU (${archLabel})${label}`,
+      `${vcpu} vCPU × ${count} task(s) × ${h} h`,
+      vcpu * count * h,
       'vCPU-hour',
       vcpuPrice,
     ),
     item(
-      `Fargate memory (${archLabel})`,
-      `${gb} GB × ${tasks} task(s) × ${h} h`,
-      gb * tasks * h,
+      `Fargate memory (${archLabel})${label}`,
+      `${gb} GB × ${count} task(s) × ${h} h`,
+      gb * count * h,
       'GB-hour',
       gbPrice,
     ),
+  ];
+  items.push(
+    ...(split
+      ? [
+          ...fargate(', dual-stack service', split.dualStackTasks),
+          ...fargate(', IPv6-only service', split.ipv6OnlyTasks),
+        ]
+      : fargate('', tasks)),
     item(
       'CloudWatch Logs (application)',
       `assumed ${ASSUMPTIONS.logGbPerTaskMonth} GB/month per task × ${tasks} task(s)`,
@@ -323,7 +361,8 @@ export function costFromParameters(parameters: Record<string, string>, options: 
   );
 
   const notes: string[] = [];
-  const shape = networkShape(networkMode, privateLink, nat64);
+  // A split runs tasks in both kinds of subnets (parent.yml passes TaskSubnetModes both).
+  const shape = networkShape(split ? 'both' : networkMode, privateLink, nat64);
   if (options.sharedNetwork) {
     const stack = options.sharedNetworkStackName ?? 'the shared network stack';
     items.push(
@@ -360,7 +399,13 @@ export function costFromParameters(parameters: Record<string, string>, options: 
     assumptions.push(`NAT64: ${ASSUMPTIONS.natGateways} NAT gateway (single AZ) with one Elastic IP.`);
   if (!options.sharedNetwork && flowLogs)
     assumptions.push(`Flow logs: ${ASSUMPTIONS.flowLogGbPerMonth} GB/month.`);
-  return finish(items, region, assumptions, notes, options.title);
+  if (split)
+    assumptions.push(
+      `Migration split: both services run DesiredCount (${desired}) tasks at 1-99%; at 100% the dual-stack service is scaled to zero.`,
+    );
+  const estimate = finish(items, region, assumptions, notes, options.title);
+  if (split) estimate.trafficSplit = split;
+  return estimate;
 }
 
 /** The ALB of an environment (or of the preview edge): hours, LCU and its public IPv4 addresses. Pure. */
@@ -574,6 +619,15 @@ export function formatCostMarkdown(estimate: CostEstimate): string {
     ),
     `| **Total** | | | | **${formatUsd(estimate.totalMonthlyUsd)}** |`,
   ];
+  const split = estimate.trafficSplit;
+  if (split) {
+    lines.splice(
+      2,
+      0,
+      `Traffic split (migration to IPv6-only): **${100 - split.ipv6OnlyPercent}%** to the dual-stack service (${split.dualStackTasks} task(s)), **${split.ipv6OnlyPercent}%** to the IPv6-only service (${split.ipv6OnlyTasks} task(s)).`,
+      '',
+    );
+  }
   const notes = estimate.notes ?? [];
   if (notes.length > 0) lines.push('', ...notes.map((n) => `> ${n}`));
   const assumptions = estimate.assumptions ?? [];

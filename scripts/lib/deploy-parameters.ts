@@ -40,6 +40,8 @@ export interface PipelineInputs {
   dualStackImageUri?: string | undefined;
   /** The shared network stack's outputs, once it exists. */
   networkOutputs?: Record<string, string> | undefined;
+  /** The parameter file's Ipv6OnlyTrafficPercent: above 0, IPv6-only tasks run beside the others. */
+  ipv6OnlyTrafficPercent?: string | undefined;
   /** The environment's route on the shared preview edge, once it exists (docs/preview-edge.md). */
   edge?: EdgeValues | undefined;
 }
@@ -53,6 +55,11 @@ export interface EdgeValues {
   loadBalancerDnsName: string;
   /** The environment's listener port (port routing), 0 with host routing. */
   listenerPort: number;
+}
+
+/** A migration split is set (docs/migration.md): the IPv6-only side needs its own values. Pure. */
+export function isSplitting(ipv6OnlyTrafficPercent: string | undefined): boolean {
+  return (ipv6OnlyTrafficPercent ?? '0') !== '0';
 }
 
 export const EXAMPLE_ACCOUNT = '000000000000';
@@ -76,7 +83,13 @@ export function networkParameters(
   outputs: Record<string, string | undefined>,
   networkMode: string,
   stackName: string,
-): { ExistingVpcId: string; ExistingPublicSubnetIds: string; ExistingTaskSubnetIds: string } {
+  ipv6OnlyTrafficPercent?: string,
+): {
+  ExistingVpcId: string;
+  ExistingPublicSubnetIds: string;
+  ExistingTaskSubnetIds: string;
+  ExistingIpv6OnlyTaskSubnetIds?: string;
+} {
   const output = taskSubnetOutput(networkMode);
   const subnets = outputs[output];
   if (!outputs.VpcId || !subnets) {
@@ -85,11 +98,20 @@ export function networkParameters(
       "Set TaskSubnetModes to 'both' (or the mode you need) in cfn/environments/shared-network.yml.",
     );
   }
-  return {
+  const ids = {
     ExistingVpcId: outputs.VpcId,
     ExistingPublicSubnetIds: outputs.PublicSubnetIds ?? '',
     ExistingTaskSubnetIds: subnets,
   };
+  if (!isSplitting(ipv6OnlyTrafficPercent)) return ids;
+  const ipv6Only = outputs.Ipv6OnlyTaskSubnetIds;
+  if (!ipv6Only) {
+    throw new UserError(
+      `Ipv6OnlyTrafficPercent is ${ipv6OnlyTrafficPercent}, but the shared network ${stackName} has no IPv6-only task subnets (output Ipv6OnlyTaskSubnetIds is empty).`,
+      "Set TaskSubnetModes to 'both' in cfn/environments/shared-network.yml.",
+    );
+  }
+  return { ...ids, ExistingIpv6OnlyTaskSubnetIds: ipv6Only };
 }
 
 /** Drop the names the template does not declare (each template declares what it needs). */
@@ -119,9 +141,10 @@ export function pipelineParameters(
   const shared = sharedNetworkStackName(config);
   const known = (value: string | undefined, example: string, atDeploy: string): PipelineValue | undefined =>
     value !== undefined ? { value } : options.examples ? { value: example, atDeploy } : undefined;
+  const splitting = isSplitting(inputs.ipv6OnlyTrafficPercent);
   const network =
     environment.sharedNetwork && inputs.networkOutputs
-      ? networkParameters(inputs.networkOutputs, networkMode, shared)
+      ? networkParameters(inputs.networkOutputs, networkMode, shared, inputs.ipv6OnlyTrafficPercent)
       : undefined;
   const task = taskSubnetOutput(networkMode);
   return declaredOnly(template, {
@@ -142,9 +165,10 @@ export function pipelineParameters(
       `${EXAMPLE_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${repository}@${EXAMPLE_DIGEST}`,
       `<built at deploy: ${repository}@sha256:…>`,
     ),
-    // Only ipv6-only tasks pull through the dual-stack name; a dualstack plan needs no stand-in.
+    // Only IPv6-only tasks pull through the dual-stack name (an ipv6-only environment, or the
+    // IPv6-only side of a split); otherwise a plan needs no stand-in.
     DualStackImageUri:
-      inputs.dualStackImageUri !== undefined || networkMode === 'ipv6-only'
+      inputs.dualStackImageUri !== undefined || networkMode === 'ipv6-only' || splitting
         ? known(
             inputs.dualStackImageUri,
             `${EXAMPLE_ACCOUNT}.dkr-ecr.${region}.on.aws/${repository}@${EXAMPLE_DIGEST}`,
@@ -164,7 +188,17 @@ export function pipelineParameters(
             'subnet-00000000000000003,subnet-00000000000000004',
             `<${shared} output ${task}>`,
           ),
-          ...edgeParameters(inputs, known),
+          ...(splitting
+            ? {
+                ExistingIpv6OnlyTaskSubnetIds: known(
+                  network?.ExistingIpv6OnlyTaskSubnetIds,
+                  'subnet-00000000000000005,subnet-00000000000000006',
+                  `<${shared} output Ipv6OnlyTaskSubnetIds>`,
+                ),
+              }
+            : {}),
+          // A migration split keeps the environment's own ALB (edge-deploy.ts usesPreviewEdge).
+          ...(splitting ? {} : edgeParameters(inputs, known)),
         }
       : {}),
   });

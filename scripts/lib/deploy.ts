@@ -32,12 +32,14 @@ import {
   parseParameterFile,
   resolveParameters,
 } from './parameters.ts';
+import { pinNotice } from './pin.ts';
 import { CallBudget } from './poll-budget.ts';
 import { assertNetworkModeSupported } from './regions.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
 import { stackOutputs } from './stack-status.ts';
 import type { PollSchedule } from './stack-watch.ts';
+import { deployedState, writeDeployedState } from './static-diff.ts';
 import { cfnDir, readTemplate } from './templates.ts';
 import { formatDuration, type Ui } from './ui.ts';
 
@@ -69,12 +71,14 @@ export interface DeploySettings {
    * preview edge and the environment's route on it go with the shared network.
    */
   sharedNetworkMode?: SharedNetworkMode;
-  /** Where outputs.json / changes.md / changes.json go: `.out/<env>`. */
+  /** Where outputs.json / changes.md / changes.json / deployed.json go: `.out/<env>`. */
   outDir: string;
   /** The commit being deployed (tagged `gitops:sha`; checked against the deployed one); undefined: unknown. */
   sha?: string | undefined;
   /** Take over stacks whose ownership tags name another repository or app (`--adopt`). */
   adopt?: boolean;
+  /** Tags on the environment stack besides the ownership tags (rollback's `gitops:pinned`). */
+  extraTags?: { Key: string; Value: string }[];
 }
 
 export type SharedNetworkMode = 'deploy' | 'only' | 'use';
@@ -177,6 +181,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       permissionsBoundaryArn: context.permissionsBoundaryArn,
       imageUri: settings.imageUri,
       dualStackImageUri: settings.imageUriDualstack,
+      ipv6OnlyTrafficPercent: file.values.Ipv6OnlyTrafficPercent,
     };
     const fill = () => pipelineValues(pipelineParameters(template, inputs, networkMode, { examples: false }));
     // Every parameter is checked before anything is created, the shared network included
@@ -277,11 +282,11 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       });
       sharedNetwork = { stackName, status: network.status };
       // Checked here, before the environment stack is touched, with the network's own message.
-      networkParameters(network.outputs, networkMode, stackName);
+      networkParameters(network.outputs, networkMode, stackName, inputs.ipv6OnlyTrafficPercent);
       inputs.networkOutputs = network.outputs;
 
       let edge: EdgeDeployResult | undefined;
-      if (usesPreviewEdge(environment, declared)) {
+      if (usesPreviewEdge(environment, declared, file.values.Ipv6OnlyTrafficPercent)) {
         const value = (name: string) => file.values[name] ?? String(declared[name]?.Default ?? '');
         edge = await ui.group('Preview edge', () =>
           provisionEdge(
@@ -336,6 +341,22 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     }
 
     const parameters = resolveParameters(template, file.values, fill(), file.source);
+    const tags = [
+      ...ownershipTags(config, environment, {
+        repository: context.repository,
+        ...(context.ref ? { ref: context.ref } : {}),
+        ...(settings.sha ? { sha: settings.sha } : {}),
+      }),
+      ...(settings.extraTags ?? []),
+    ];
+    if (settings.execute) {
+      const notice = pinNotice(
+        environment.stackName,
+        (await describeStack(deps.cfn, environment.stackName))?.Tags,
+        tags,
+      );
+      if (notice) ui.warn(notice);
+    }
     const result = await ui.group(`Stack ${environment.stackName}`, () =>
       deployStack(
         {
@@ -343,11 +364,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
           stackName: environment.stackName,
           templatePath: settings.templatePath,
           parameters,
-          tags: ownershipTags(config, environment, {
-            repository: context.repository,
-            ...(context.ref ? { ref: context.ref } : {}),
-            ...(settings.sha ? { sha: settings.sha } : {}),
-          }),
+          tags,
           ownershipProblem: owned(environment.key),
           execute: settings.execute,
           terminationProtection: environment.kind === 'production',
@@ -357,6 +374,12 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     );
 
     writeOutputs(settings, result, ui);
+    // What plan's static diff compares the next commit with (published in the deploy-out artifact).
+    if (result.status !== 'change-set-created')
+      writeDeployedState(
+        settings.outDir,
+        deployedState(result.stackName, settings.templatePath, parameters, new Date()),
+      );
     report = {
       status: result.status,
       stackName: result.stackName,
@@ -415,10 +438,7 @@ async function supersededBy(
     for (const line of decision.lines) ui.info(line);
     return undefined;
   }
-  const outputs: Record<string, string> = {};
-  for (const output of stack?.Outputs ?? [])
-    if (output.OutputKey) outputs[output.OutputKey] = output.OutputValue ?? '';
-  return { notice: decision.notice, outputs };
+  return { notice: decision.notice, outputs: stackOutputs(stack) };
 }
 
 function writeOutputs(settings: DeploySettings, result: StackDeployResult, ui: Ui): void {

@@ -3,6 +3,7 @@ import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineContext } from './context.ts';
+import { isSplitting } from './deploy-parameters.ts';
 import {
   type Environment,
   ownershipProblem,
@@ -290,11 +291,20 @@ export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps
   };
 }
 
-/** True when an environment sits behind the preview edge: non-production, on a template that takes it. */
-export function usesPreviewEdge(environment: Environment, declared: Record<string, unknown>): boolean {
+/**
+ * True when an environment sits behind the preview edge: non-production, on a template that
+ * takes it, and not migrating to IPv6-only (a split needs listener rules of its own, so such an
+ * environment keeps its own ALB until Ipv6OnlyTrafficPercent is back at 0; docs/migration.md).
+ */
+export function usesPreviewEdge(
+  environment: Pick<Environment, 'key' | 'sharedNetwork'>,
+  declared: Record<string, unknown>,
+  ipv6OnlyTrafficPercent?: string,
+): boolean {
   return (
     tierOf(environment.key) === 'nonproduction' &&
     environment.sharedNetwork &&
-    'EdgeTargetGroupArn' in declared
+    'EdgeTargetGroupArn' in declared &&
+    !isSplitting(ipv6OnlyTrafficPercent)
   );
 }

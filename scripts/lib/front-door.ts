@@ -6,7 +6,11 @@ import type { AddressInfo } from 'node:net';
  * IPv4 and IPv6 loopback (a dual-stack front door) and forwarding to one target, over IPv6
  * in ipv6-only mode (an IPv6 target group) or IPv4 in dualstack mode. Like an ALB it answers
  * 502 with a reason when the target cannot be reached and 504 when it does not answer in time.
+ * With `split` it stands in for the ALB during a migration to IPv6-only: each request goes to
+ * the IPv6-only target with the weight's probability, and the test-only pinning header picks a
+ * side, as the listener rules and weighted forward of cfn/service.yml do.
  */
+import { type Side, TARGET_HEADER } from '../../app/src/checks.ts';
 
 export interface FrontDoorTarget {
   host: string;
@@ -28,10 +32,36 @@ export interface FrontDoorOptions {
   port?: number;
   /** Idle/response timeout towards the target (default 30 s). */
   timeoutMs?: number;
+  /** A migration split: `target` is the dual-stack side, `ipv6Only` the IPv6-only one. */
+  split?: FrontDoorSplit;
 }
 
-function forward(target: FrontDoorTarget, timeoutMs: number) {
+export interface FrontDoorSplit {
+  ipv6Only: FrontDoorTarget;
+  /** Share of unpinned requests for the IPv6-only side (0-100), like the forward's weights. */
+  ipv6OnlyPercent: number;
+  /** Uniform in [0, 1); injectable so a test can fix the draws. */
+  random?: () => number;
+}
+
+/** Which side serves a request: the pinning header if it names one, else a weighted draw. Pure. */
+export function chooseSide(
+  header: string | string[] | undefined,
+  ipv6OnlyPercent: number,
+  draw: number,
+): Side {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === 'ipv6-only' || value === 'dualstack') return value;
+  return draw * 100 < ipv6OnlyPercent ? 'ipv6-only' : 'dualstack';
+}
+
+function forward(dualStack: FrontDoorTarget, timeoutMs: number, split?: FrontDoorSplit) {
+  const random = split?.random ?? Math.random;
   return (req: IncomingMessage, res: ServerResponse) => {
+    const target =
+      split && chooseSide(req.headers[TARGET_HEADER], split.ipv6OnlyPercent, random()) === 'ipv6-only'
+        ? split.ipv6Only
+        : dualStack;
     const clientFamily = req.socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4';
     const upstream = request(
       {
@@ -82,7 +112,7 @@ function forward(target: FrontDoorTarget, timeoutMs: number) {
 
 /** Start the front door on every address in `hosts` (same port). Always pair with `stop()`. */
 export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDoor> {
-  const handler = forward(options.target, options.timeoutMs ?? 30_000);
+  const handler = forward(options.target, options.timeoutMs ?? 30_000, options.split);
   const servers: Server[] = [];
   let port = options.port ?? 0;
   try {

@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Lab } from './netns.ts';
+import { createShell, type Shell } from './shell.ts';
 
 /**
  * Container images on this machine for the local rehearsal. With a Docker engine we use it;
@@ -152,6 +153,35 @@ export interface BuiltImage {
   steps: number;
   /** Built earlier from identical inputs: no build ran. */
   reused: boolean;
+}
+
+/**
+ * Give a built image one more name (`tag`), by id, so a run can hold its own name for the
+ * image it built even if another build moves the shared tag meanwhile.
+ * @throws Error with the builder's output when it refuses.
+ */
+export async function tagImage(
+  builder: BuilderKind,
+  id: string,
+  tag: string,
+  shell: Shell = createShell(() => {}),
+): Promise<void> {
+  const result = await shell(builder, ['tag', id, tag], { env: BUILDAH_ENV });
+  if (result.exitCode !== 0)
+    throw new Error(`${builder} tag ${id} ${tag}: ${(result.stderr || result.stdout).trim()}`);
+}
+
+/**
+ * Remove one tag of a built image (`rmi`); the layers stay in the build cache while another
+ * tag or a later build uses them. Returns the builder's error output when it refused.
+ */
+export async function removeImageTag(
+  builder: BuilderKind,
+  tag: string,
+  shell: Shell = createShell(() => {}),
+): Promise<string | undefined> {
+  const result = await shell(builder, ['rmi', tag], { env: BUILDAH_ENV });
+  return result.exitCode === 0 ? undefined : (result.stderr || result.stdout).trim();
 }
 
 /** What a buildah build log says about its steps: ids made or reused, and how many were cached. Pure. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { TARGET_HEADER } from '../../app/src/checks.ts';
 import { ensureRepository } from './build-push.ts';
 import { cfnLint } from './cfn-lint.ts';
 import { loadProjectConfig } from './config.ts';
@@ -30,7 +31,9 @@ import {
   type ImageBuilder,
   pruneLocalImages,
   type RunningContainer,
+  removeImageTag,
   runImageInNamespace,
+  tagImage,
 } from './image.ts';
 import { createLab, type Lab, type LabMode, namespaceSupport } from './netns.ts';
 import { packageTemplate } from './packaging.ts';
@@ -43,7 +46,7 @@ import { createShell } from './shell.ts';
 import { formatStages, runStages, type Stage, type StageOutcome } from './stages.ts';
 import { cfnDir, readTemplate, repoRoot, type Template, templatePaths } from './templates.ts';
 import type { Ui } from './ui.ts';
-import { DEFAULT_PATHS, verifyService, writeVerifyReport } from './verify.ts';
+import { DEFAULT_PATHS, SPLIT_REQUESTS, verifyService, writeVerifyReport } from './verify.ts';
 import type { VerifyReport } from './verify-report.ts';
 
 /**
@@ -71,6 +74,11 @@ export interface LocalSettings {
   outDir?: string;
   /** Stay up after the report until Ctrl-C. */
   keep: boolean;
+  /**
+   * Rehearse a migration to IPv6-only at this Ipv6OnlyTrafficPercent (1-100): a second app in
+   * an IPv6-only namespace, the front door splitting by the weight (docs/migration.md).
+   */
+  ipv6OnlyPercent?: number;
 }
 
 interface Context {
@@ -86,6 +94,8 @@ interface Context {
   builder?: ImageBuilder;
   namespaces?: { available: boolean; reason: string };
   lab?: Lab;
+  /** The IPv6-only side of a split: its namespace and app. */
+  ipv6Only?: { lab: Lab; app?: NonNullable<Context['app']> };
   emulator?: Emulator;
   imageTag?: string;
   /** Why the app runs from its bundle rather than its image, when it does. */
@@ -146,9 +156,14 @@ export function rehearsalParameters(
   environment: Environment,
   mode: string,
 ): Record<string, string> {
-  const filled = pipelineParameters(parent, { config, environment, region: config.region }, mode, {
-    examples: true,
-  });
+  const filled = pipelineParameters(
+    parent,
+    { config, environment, region: config.region, ipv6OnlyTrafficPercent: file.Ipv6OnlyTrafficPercent },
+    mode,
+    {
+      examples: true,
+    },
+  );
   // The front door stands in for the ALB, the environment's own or the shared preview edge
   // alike (a dual-stack front, the target group's family behind it), so the rehearsal renders
   // the service with its own load balancer: the Edge* stand-ins would take it away.
@@ -161,6 +176,16 @@ export interface DataPathFacts {
   targetFamily: 4 | 6;
   containerPort: number;
   healthCheckPath: string;
+  /** A migration split as rendered (the parallel IPv6-only service exists). */
+  split?: { ipv6OnlyPercent: number };
+  /** The Cloud Map name, with service discovery. */
+  internalName?: string;
+}
+
+/** A rendered output's `Fn::Sub` of parameter names only (e.g. InternalServiceName), with the values. Pure. */
+function substitute(value: unknown, parameters: Record<string, string>): string {
+  const text = typeof value === 'string' ? value : String(asRecord(value)['Fn::Sub'] ?? '');
+  return text.replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) => parameters[name] ?? whole);
 }
 
 export function dataPathFacts(tree: RenderedTree): DataPathFacts {
@@ -173,7 +198,14 @@ export function dataPathFacts(tree: RenderedTree): DataPathFacts {
   const port = Number(
     asRecord((container.PortMappings as unknown[] | undefined)?.[0]).ContainerPort ?? CONTAINER_PORT_DEFAULT,
   );
+  const percent = Number(tree.children.Service?.parameters.Ipv6OnlyTrafficPercent ?? '0');
+  const discovery = service?.Outputs?.InternalServiceName !== undefined;
+  const parameters = tree.children.Service?.parameters ?? {};
   return {
+    ...(service?.Resources.Ipv6OnlyService && percent > 0 ? { split: { ipv6OnlyPercent: percent } } : {}),
+    ...(discovery
+      ? { internalName: substitute(service?.Outputs?.InternalServiceName?.Value, parameters) }
+      : {}),
     albIpAddressType: String(alb?.IpAddressType ?? 'dualstack'),
     targetFamily: targetGroup?.IpAddressType === 'ipv6' ? 6 : 4,
     containerPort: Number.isFinite(port) ? port : CONTAINER_PORT_DEFAULT,
@@ -267,6 +299,7 @@ async function waitHealthy(
   app: NonNullable<Context['app']>,
   deadlineMs: number,
   diagnose: () => { listening: string[]; cause: string | undefined },
+  headers: Record<string, string> = {},
 ): Promise<void> {
   const started = Date.now();
   let last = 'no answer yet';
@@ -278,7 +311,7 @@ async function waitHealthy(
       );
     }
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
       last = `HTTP ${response.status}`;
       await response.arrayBuffer();
       if (response.ok) return;
@@ -315,12 +348,24 @@ function captureLogs(child: ChildProcess, logs: string[]): void {
   child.stderr?.on('data', push);
 }
 
+/**
+ * The image tag of one rehearsal: named after its network namespace, so concurrent runs (and
+ * test suites) never build over or remove each other's image. Pure.
+ */
+export function localImageTag(repository: string, namespace: string): string {
+  return `localhost/${repository}:local-${namespace}`;
+}
+
 /** Start the app (image or bundle) where the data path puts it; returns how to stop it. */
-function startApp(context: Context, env: Record<string, string>): NonNullable<Context['app']> {
+function startApp(
+  context: Context,
+  env: Record<string, string>,
+  lab: Lab | undefined = context.lab,
+): NonNullable<Context['app']> {
   const logs: string[] = [];
-  if (context.lab && context.imageTag) {
+  if (lab && context.imageTag) {
     const container: RunningContainer = runImageInNamespace({
-      lab: context.lab,
+      lab,
       image: context.imageTag,
       env,
     });
@@ -334,8 +379,8 @@ function startApp(context: Context, env: Record<string, string>): NonNullable<Co
     };
   }
   const argv = [process.execPath, join(repoRoot, 'app', 'dist', 'server.mjs')];
-  const child = context.lab
-    ? context.lab.spawn(argv, { env: { PATH: process.env.PATH ?? '', ...env } })
+  const child = lab
+    ? lab.spawn(argv, { env: { PATH: process.env.PATH ?? '', ...env } })
     : spawn(argv[0] as string, argv.slice(1), {
         env: { PATH: process.env.PATH ?? '', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -457,6 +502,9 @@ function stages(): Stage<Context>[] {
         c.mode = mode;
         const overrides: Record<string, string> = { NetworkMode: mode };
         if (c.settings.albIpAddressType) overrides.AlbIpAddressType = c.settings.albIpAddressType;
+        // The template's rule rejects a split of an ipv6-only environment with its reason.
+        if (c.settings.ipv6OnlyPercent !== undefined)
+          overrides.Ipv6OnlyTrafficPercent = String(c.settings.ipv6OnlyPercent);
         c.parameters = rehearsalParameters(parent, { ...file, ...overrides }, c.config, environment, mode);
         assertNetworkModeSupported(c.config.region, mode);
         const paths = templatePaths();
@@ -477,6 +525,7 @@ function stages(): Stage<Context>[] {
             VpcId: 'vpc-0local',
             PublicSubnetIds: 'subnet-0pub1,subnet-0pub2',
             TaskSubnetIds: 'subnet-0task1,subnet-0task2',
+            Ipv6OnlyTaskSubnetIds: 'subnet-0v6task1,subnet-0v6task2',
             ClusterName: `${environment.stackName}-cluster`,
           },
         );
@@ -491,6 +540,12 @@ function stages(): Stage<Context>[] {
     {
       name: 'Build the network',
       async run(c) {
+        if (!c.namespaces?.available && c.facts?.split) {
+          throw new UserError(
+            `Rehearsing a split needs network namespaces: ${c.namespaces?.reason}.`,
+            'Only a namespace without IPv4 proves the IPv6-only side; run as root on Linux.',
+          );
+        }
         if (!c.namespaces?.available) {
           return {
             skipped: `network namespaces unavailable (${c.namespaces?.reason}); using loopback: ::1 and 127.0.0.1`,
@@ -499,6 +554,14 @@ function stages(): Stage<Context>[] {
         c.lab = createLab(c.mode as LabMode);
         const lab = c.lab;
         c.cleanups.push(async () => lab.destroy());
+        if (c.facts?.split) {
+          const ipv6Lab = createLab('ipv6-only');
+          c.ipv6Only = { lab: ipv6Lab };
+          c.cleanups.push(async () => ipv6Lab.destroy());
+          return {
+            detail: `split ${c.facts.split.ipv6OnlyPercent}% IPv6-only: namespace ${lab.namespace} dual-stack ${lab.appIpv6} and ${lab.appIpv4}; namespace ${ipv6Lab.namespace} IPv6 only (${ipv6Lab.appIpv6}), no IPv4 at all`,
+          };
+        }
         return {
           detail:
             c.mode === 'ipv6-only'
@@ -596,8 +659,17 @@ function stages(): Stage<Context>[] {
           return { skipped: `app bundle built; image build skipped: ${why}` };
         }
         const built = await buildRehearsalImage(builder.kind, c.config.ecrRepository, (m) => c.ui.info(m));
-        c.imageTag = built.image.tag;
-        return { detail: built.detail };
+        // This run's own name for the image it built (by id): a rehearsal beside it may move
+        // the shared tag. Removing the name at the end keeps the layers for the next build.
+        const tag = localImageTag(c.config.ecrRepository, c.lab.namespace);
+        const kind = builder.kind;
+        await tagImage(kind, built.image.id, tag);
+        c.imageTag = tag;
+        c.cleanups.push(async () => {
+          const refused = await removeImageTag(kind, tag);
+          if (refused !== undefined) c.ui.warn(`${kind} rmi ${tag}: ${refused}`);
+        });
+        return { detail: `${tag} ← ${built.detail}` };
       },
     },
     {
@@ -620,30 +692,76 @@ function stages(): Stage<Context>[] {
         c.app = startApp(c, env);
         const app = c.app;
         c.cleanups.push(() => app.stop());
+        const split = facts.split;
+        const ipv6Side = c.ipv6Only;
+        if (split && ipv6Side) {
+          ipv6Side.app = startApp(c, env, ipv6Side.lab);
+          const ipv6App = ipv6Side.app;
+          c.cleanups.push(() => ipv6App.stop());
+        }
         const target =
           facts.targetFamily === 6
             ? { host: c.lab ? c.lab.appIpv6 : '::1', port }
             : { host: c.lab ? (c.lab.appIpv4 ?? c.lab.appIpv6) : '127.0.0.1', port };
         const publicIpv4 = facts.albIpAddressType === 'dualstack';
-        c.frontDoor = await startFrontDoor({ hosts: publicIpv4 ? ['127.0.0.1', '::1'] : ['::1'], target });
+        c.frontDoor = await startFrontDoor({
+          hosts: publicIpv4 ? ['127.0.0.1', '::1'] : ['::1'],
+          target,
+          ...(split && ipv6Side
+            ? {
+                split: {
+                  ipv6Only: { host: ipv6Side.lab.appIpv6, port },
+                  ipv6OnlyPercent: split.ipv6OnlyPercent,
+                },
+              }
+            : {}),
+        });
         const door = c.frontDoor;
         c.cleanups.push(() => door.stop());
         const name = `${environment.key}.${c.config.app}.local.test`;
+        // With service discovery, the internal name Cloud Map would serve: the AAAA records of
+        // every task of both services.
+        const internal = facts.internalName
+          ? {
+              [facts.internalName]: {
+                AAAA: [c.lab?.appIpv6 ?? '::1', ...(ipv6Side ? [ipv6Side.lab.appIpv6] : [])],
+              },
+            }
+          : {};
         c.dns = await startDnsServer({
           host: '127.0.0.1',
-          records: { [name]: { ...(publicIpv4 ? { A: ['127.0.0.1'] } : {}), AAAA: ['::1'] } },
+          records: { [name]: { ...(publicIpv4 ? { A: ['127.0.0.1'] } : {}), AAAA: ['::1'] }, ...internal },
         });
         const dns = c.dns;
         c.cleanups.push(() => dns.stop());
         c.url = `http://${name}:${door.port}`;
-        await waitHealthy(`http://[::1]:${door.port}${facts.healthCheckPath}`, app, 60_000, () =>
-          diagnose(c),
-        );
+        const health = `http://[::1]:${door.port}${facts.healthCheckPath}`;
+        if (split && ipv6Side?.app) {
+          // Each side must be healthy on its own, as each target group's health checks require.
+          const ipv6App = ipv6Side.app;
+          const ipv6Context: Context = { ...c, lab: ipv6Side.lab, app: ipv6App, mode: 'ipv6-only' };
+          await Promise.all([
+            waitHealthy(health, app, 60_000, () => diagnose(c), { [TARGET_HEADER]: 'dualstack' }),
+            waitHealthy(health, ipv6App, 60_000, () => diagnose(ipv6Context), {
+              [TARGET_HEADER]: 'ipv6-only',
+            }).catch((error: unknown) => {
+              throw error instanceof UserError
+                ? new UserError(`IPv6-only side: ${error.message}`, error.hint)
+                : error;
+            }),
+          ]);
+        } else {
+          await waitHealthy(health, app, 60_000, () => diagnose(c));
+        }
         const where = c.lab
           ? `in ${c.lab.namespace}${c.imageTag ? ` from image ${c.imageTag}` : ' from the bundle'}`
           : 'on loopback from the bundle';
+        const splitDetail =
+          split && ipv6Side
+            ? `; split ${100 - split.ipv6OnlyPercent}/${split.ipv6OnlyPercent} with the IPv6-only app in ${ipv6Side.lab.namespace} at [${ipv6Side.lab.appIpv6}]:${port}`
+            : '';
         return {
-          detail: `app ${where}; front door ${door.listening.join(' + ')}:${door.port} → ${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}; DNS ${dns.address} serves ${name}`,
+          detail: `app ${where}; front door ${door.listening.join(' + ')}:${door.port} → ${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}${splitDetail}; DNS ${dns.address} serves ${[name, ...Object.keys(internal)].join(', ')}`,
         };
       },
     },
@@ -716,6 +834,9 @@ function stages(): Stage<Context>[] {
             retryDelayMs: 500,
             inVpc: 'never',
             taskLaunchAllowanceMs: 0,
+            ...(facts.split
+              ? { split: { ipv6OnlyPercent: facts.split.ipv6OnlyPercent, requests: SPLIT_REQUESTS } }
+              : {}),
           },
           { ui: c.ui },
         );
@@ -727,8 +848,9 @@ function stages(): Stage<Context>[] {
           );
         }
         const ran = c.report.checks.filter((check) => check.status !== 'skipped').length;
+        const splitRow = c.report.checks.find((check) => check.kind === 'split');
         return {
-          detail: `${ran} checks passed (DNS A/AAAA and HTTP over IPv4 and IPv6 for ${DEFAULT_PATHS.join(', ')})`,
+          detail: `${ran} checks passed (DNS A/AAAA and HTTP over IPv4 and IPv6 for ${DEFAULT_PATHS.join(', ')})${splitRow ? `; ${splitRow.detail}` : ''}`,
         };
       },
     },

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { stringify } from 'yaml';
+import { CST, Lexer, stringify } from 'yaml';
 import { awsErrorName, UserError } from './errors.ts';
 import { parseTemplate, repoRelative, type Template } from './templates.ts';
 
@@ -23,6 +23,17 @@ export interface LocalTemplateReference {
 }
 
 const REMOTE_URL = /^(https?|s3):\/\//i;
+
+/**
+ * Whether YAML `text` uses an alias (`*name`). CloudFormation rejects templates with aliases
+ * ("YAML aliases are not allowed in CloudFormation templates"); like `aws cloudformation
+ * package` (aws-cli pull request 3827), packaging writes such a template out with each alias
+ * expanded, so a template can share one block (e.g. a container health check). Pure.
+ */
+export function usesYamlAliases(text: string): boolean {
+  for (const token of new Lexer().lex(text)) if (CST.tokenType(token) === 'alias') return true;
+  return false;
+}
 
 /** Nested stacks of `template` whose TemplateURL is a local path. Pure. */
 export function localTemplateReferences(template: Template): LocalTemplateReference[] {
@@ -154,7 +165,7 @@ export async function packageTemplate(path: string, options: PackageOptions): Pr
     const template = parseTemplate(text, repoRelative(file));
     parsed.push(template);
     const references = localTemplateReferences(template);
-    if (references.length === 0) return text;
+    if (references.length === 0 && !usesYamlAliases(text)) return text;
     const urls: Record<string, string> = {};
     await Promise.all(
       references.map(async (reference) => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { environmentFilePath } from './config.ts';
 import type { EnvironmentKind } from './environment.ts';
 import { UserError } from './errors.ts';
+import { renderTemplate } from './render.ts';
 import { cfnDir, parseYaml, repoRelative, type Template } from './templates.ts';
 
 /**
@@ -191,7 +192,26 @@ export function resolveParameters(
     }
   }
   assertImageParameters(resolved, source);
+  assertRules(template, resolved, source);
   return resolved;
+}
+
+/**
+ * The template's Rules, as CloudFormation evaluates them before it creates a change set: the
+ * renderer evaluates them (one evaluator), here on the template's parameters and conditions
+ * alone so that a resource the values cannot render yet does not get in the way.
+ * @throws UserError with the failing rule's AssertDescription and the file to fix.
+ */
+function assertRules(template: Template, resolved: Record<string, string>, source: string): void {
+  if (template.Rules === undefined) return;
+  const { Parameters, Conditions, Rules } = template;
+  try {
+    renderTemplate({ Parameters, Conditions, Rules, Resources: {} } as Template, resolved);
+  } catch (error) {
+    if (error instanceof UserError)
+      throw new UserError(error.message, `Fix it in ${source}.`, { cause: error });
+    throw error;
+  }
 }
 
 /**
@@ -201,9 +221,15 @@ export function resolveParameters(
  * templates used to fall back to ImageUri silently when DualStackImageUri was empty. Pure.
  */
 export function imageParameterProblem(values: Record<string, string | undefined>): string | undefined {
-  if (values.NetworkMode !== 'ipv6-only' || !('DualStackImageUri' in values)) return undefined;
+  // The IPv6-only service of a migration (docs/migration.md) pulls the same way.
+  const split = (values.Ipv6OnlyTrafficPercent ?? '0') !== '0';
+  if ((values.NetworkMode !== 'ipv6-only' && !split) || !('DualStackImageUri' in values)) return undefined;
   if ((values.DualStackImageUri ?? '').trim() !== '') return undefined;
-  return "Parameter 'DualStackImageUri' is empty, but NetworkMode is ipv6-only: IPv6-only tasks pull the image over IPv6 and need ECR's dual-stack image name (<account>.dkr-ecr.<region>.on.aws/<repository>@sha256:...); the IPv4 name in ImageUri cannot be pulled without NAT64.";
+  const why =
+    values.NetworkMode === 'ipv6-only'
+      ? 'NetworkMode is ipv6-only'
+      : `Ipv6OnlyTrafficPercent is ${values.Ipv6OnlyTrafficPercent} (a parallel IPv6-only service)`;
+  return `Parameter 'DualStackImageUri' is empty, but ${why}: IPv6-only tasks pull the image over IPv6 and need ECR's dual-stack image name (<account>.dkr-ecr.<region>.on.aws/<repository>@sha256:...); the IPv4 name in ImageUri cannot be pulled without NAT64.`;
 }
 
 /**
@@ -214,7 +240,7 @@ export function assertImageParameters(values: Record<string, string | undefined>
   if (problem === undefined) return;
   throw new UserError(
     problem,
-    `Pass --image-uri-dualstack (the build-push output image-uri-dualstack), or set NetworkMode: dualstack in ${source}.`,
+    `Pass --image-uri-dualstack (the build-push output image-uri-dualstack), or set ${values.NetworkMode === 'ipv6-only' ? 'NetworkMode: dualstack' : 'Ipv6OnlyTrafficPercent: 0'} in ${source}.`,
   );
 }
 

@@ -41,6 +41,18 @@ export function tierStackPatterns(tier: Tier, scope: PermissionScope): string[] 
       ];
 }
 
+/**
+ * The tier's last-verification records (verification-record.ts: `/<app>/<env>/last-verification`),
+ * as SSM parameter ARNs (`parameter/` + the name without its leading slash, Service
+ * Authorization Reference, AWS Systems Manager resource types). Non-production patterns never
+ * cover production's record.
+ */
+export function verificationRecordPatterns(tier: Tier, scope: PermissionScope): string[] {
+  const parameter = (path: string) =>
+    `arn:${scope.partition}:ssm:${scope.region}:${scope.accountId}:parameter/${scope.appName}/${path}`;
+  return tier === 'production' ? [parameter('production/*')] : [parameter('pr-*/*'), parameter('br-*/*')];
+}
+
 interface Step {
   actions: string[];
   resources: string[];
@@ -86,9 +98,15 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
         'deploy reads the change sets of a REVIEW_IN_PROGRESS stack to tell whether another run is about to execute one',
     },
     {
-      actions: ['cloudformation:ExecuteChangeSet', 'cloudformation:GetTemplate'],
+      actions: ['cloudformation:ExecuteChangeSet'],
       resources: roots,
-      purpose: 'deploy executes the change set; GetTemplate tells an up-to-date stack apart',
+      purpose: 'deploy executes the change set',
+    },
+    {
+      actions: ['cloudformation:GetTemplate'],
+      resources: stacks,
+      purpose:
+        "deploy tells an up-to-date stack apart; plan's static diff and teardown --dry-run read the deployed templates of the stack and its nested stacks",
     },
     {
       actions: ['cloudformation:DeleteStack', 'cloudformation:ContinueUpdateRollback'],
@@ -104,8 +122,15 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
     },
     {
       actions: ['cloudformation:ListStackResources'],
-      resources: roots,
-      purpose: 'teardown lists the resources that failed to delete',
+      resources: stacks,
+      purpose:
+        "teardown lists the resources that failed to delete; status, logs, rollback, plan's static diff and teardown --dry-run read the stack tree (service, target groups, retained resources)",
+    },
+    {
+      actions: ['cloudformation:DescribeStacks'],
+      resources: ['*'],
+      purpose:
+        "status lists the stacks to find this repository's environments; teardown lists them to find other users of the shared network; sweep lists the preview and branch stacks",
     },
     // packaging.ts: content-addressed templates in the artifact bucket
     {
@@ -169,6 +194,37 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
       actions: ['logs:GetLogEvents'],
       resources: environments.map((name) => arn('logs', `log-group:${name}:log-stream:*`)),
       purpose: 'verify reads the probe task output',
+    },
+    // Day-2 operations: status.ts, logs.ts, rollback.ts and image-history.ts, teardown-plan.ts,
+    // verification-record.ts (written by verify, removed by teardown)
+    {
+      actions: ['ecs:DescribeServices'],
+      resources: environments.map((name) => arn('ecs', `service/${name}/*`)),
+      purpose:
+        'status reads task counts, rollout and events; logs finds the task definition; rollback finds the running revision (clusters are named after the environment stack)',
+    },
+    {
+      actions: ['ecs:ListTaskDefinitions'],
+      resources: ['*'],
+      purpose:
+        'rollback lists the earlier revisions of the service task definition family (the action supports only *)',
+    },
+    {
+      actions: ['elasticloadbalancing:DescribeTargetHealth'],
+      resources: ['*'],
+      purpose:
+        "status reads target health per address family, after the target groups' address type (DescribeTargetGroups, listed with doctor's reads; Describe actions support only *)",
+    },
+    {
+      actions: ['logs:FilterLogEvents'],
+      resources: environments.map((name) => arn('logs', `log-group:${name}`)),
+      purpose: "logs reads the service's log group (CloudFormation names it after the environment stack)",
+    },
+    {
+      actions: ['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter'],
+      resources: verificationRecordPatterns(tier, scope),
+      purpose:
+        "verify writes the environment's last-verification record, status and teardown --dry-run read it, teardown deletes it",
     },
     // doctor.ts: the read-only preflight (DetectStackDrift only with --detect-drift)
     {
@@ -240,12 +296,6 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
         resources: ['*'],
         purpose:
           'deploy reads the preview edge (ports, rule priorities; target groups through the doctor entry) and the ALB quotas before adding a route; teardown checks the edge is unused (no resource-level permissions for Describe*)',
-      },
-      {
-        actions: ['cloudformation:DescribeStacks'],
-        resources: ['*'],
-        purpose:
-          'teardown lists stacks to find other users of the shared network; sweep lists the preview and branch stacks',
       },
       {
         actions: ['ecr:ListImages', 'ecr:BatchDeleteImage'],

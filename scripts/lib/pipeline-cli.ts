@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commonOptions } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
 import {
   type ContextFlags,
+  originRemoteUrl,
   type PipelineContext,
   requireTierSettings,
   resolveContext,
@@ -86,16 +86,7 @@ export function commonSettings(
     flags,
     env,
     { region: config.region, ecrRepository: ecrRepositoryName(config, tier), tier },
-    () => {
-      try {
-        return execFileSync('git', ['remote', 'get-url', 'origin'], {
-          cwd: repoRoot,
-          encoding: 'utf8',
-        }).trim();
-      } catch {
-        return undefined;
-      }
-    },
+    originRemoteUrl,
   );
   // In GitHub Actions the workflow must hand over the tier's settings: without the execution
   // role, CloudFormation would act with the deploy role's own (deliberately narrow) rights.

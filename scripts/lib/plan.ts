@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -63,7 +62,10 @@ import {
 } from './parameters.ts';
 import { edgeRouteStackName, previewEdgeStackName } from './preview-edge.ts';
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
+import { runSync } from './shell.ts';
 import { stackOutputs } from './stack-status.ts';
+import { formatStaticDiff, formatStaticDiffMarkdown, type StaticDiff } from './static-diff.ts';
+import { planStaticDiff } from './static-diff-plan.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -97,6 +99,10 @@ export interface PlanSettings {
   /** Per tier (the environment's tier is known only after resolving the target): flag, else the tier's repository variable. */
   tierSettings: Record<Tier, PlanTierSettings>;
   runId?: string;
+  /** --deployed: the deployed state to diff against (default .out/<env>/deployed.json or the stack). */
+  deployedFile?: string;
+  /** --image-uri: the image a deploy would use, for the static diff. */
+  imageUri?: string;
 }
 
 /** The tier settings the change-set preview uses. */
@@ -185,6 +191,8 @@ export function planSettingsFromFlags(
       }),
     ) as Record<Tier, PlanTierSettings>,
     ...optional('runId', pick(values['run-id'], 'GITHUB_RUN_ID')),
+    ...optional('deployedFile', values.deployed === undefined ? undefined : resolve(values.deployed)),
+    ...optional('imageUri', values['image-uri']),
   };
 }
 
@@ -301,6 +309,8 @@ export interface PlanReport {
   comparison?: { mode: string; description: string; totalMonthlyUsd: number }[];
   warnings: string[];
   changeSet?: PreviewResult | { skipped: string };
+  /** Rendered templates and parameters against the deployed state (static-diff.ts). */
+  staticDiff?: StaticDiff | { skipped: string };
   ok: boolean;
 }
 
@@ -397,8 +407,11 @@ function repositoryFrom(settings: PlanSettings, git: (args: string[]) => string)
   }
 }
 
-const defaultGit = (args: string[]) =>
-  execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe' });
+const defaultGit = (args: string[]) => {
+  const result = runSync('git', args, { cwd: repoRoot });
+  if (result.exitCode !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr.trim()}`);
+  return result.stdout;
+};
 
 /**
  * Plan one target: print each stage through the Ui, write `<outDir>/<key>/plan.json` and
@@ -470,7 +483,14 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
       'Run plan from a checkout that has the templates, or pass --cfn-dir.',
     );
   const template = readTemplate(parentPath);
-  const edgeStack = usesPreviewEdge(environment, template.Parameters ?? {})
+  const filePath = join(settings.cfnDir, 'environments', `${environment.kind}.yml`);
+  if (!existsSync(filePath))
+    throw new UserError(
+      `Missing parameter file ${filePath}.`,
+      `Create it with a 'parameters:' mapping for ${environment.kind} environments.`,
+    );
+  const fromFile = parseParameterFile(readFileSync(filePath, 'utf8'), filePath);
+  const edgeStack = usesPreviewEdge(environment, template.Parameters ?? {}, fromFile.Ipv6OnlyTrafficPercent)
     ? previewEdgeStackName(config)
     : undefined;
   if (edgeStack) {
@@ -487,13 +507,6 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
     report.stacks.push(...edgeStacks);
     ui.info(`Behind the preview edge: ${edgeStacks.map((s) => `${s.name} — ${s.role}`).join('; ')}`);
   }
-  const filePath = join(settings.cfnDir, 'environments', `${environment.kind}.yml`);
-  if (!existsSync(filePath))
-    throw new UserError(
-      `Missing parameter file ${filePath}.`,
-      `Create it with a 'parameters:' mapping for ${environment.kind} environments.`,
-    );
-  const fromFile = parseParameterFile(readFileSync(filePath, 'utf8'), filePath);
   const declaredDefault = template.Parameters?.NetworkMode?.Default;
   const networkMode =
     fromFile.NetworkMode ?? (declaredDefault === undefined ? 'dualstack' : String(declaredDefault));
@@ -504,6 +517,7 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
       environment,
       region,
       permissionsBoundaryArn: tierSettings.permissionsBoundaryArn,
+      ipv6OnlyTrafficPercent: fromFile.Ipv6OnlyTrafficPercent,
     },
     networkMode,
     { examples: true },
@@ -642,6 +656,27 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   });
   for (const warning of report.warnings) ui.warn(warning);
 
+  report.staticDiff = await ui.group('Static diff (not a change set)', async () => {
+    const aws = deps.aws ?? defaultAws();
+    const withCredentials =
+      settings.aws !== 'never' && settings.deployedFile === undefined && (await aws.hasCredentials(region));
+    const diff = await planStaticDiff(
+      {
+        stackName: environment.stackName,
+        parentPath,
+        resolved,
+        filledNames: Object.keys(filled),
+        imageUri: settings.imageUri,
+        deployedFile: settings.deployedFile,
+        defaultDeployedFile: join(settings.outDir, environment.key, 'deployed.json'),
+        cfn: withCredentials ? aws.cloudFormation(region) : undefined,
+      },
+      ui,
+    );
+    ui.info('skipped' in diff ? `skipped — ${diff.skipped}` : formatStaticDiff(diff));
+    return diff;
+  });
+
   report.changeSet = await changeSetStage(settings, deps, {
     config,
     environment,
@@ -753,6 +788,7 @@ async function changeSetStage(
           shared.outputs,
           context.resolved.NetworkMode ?? 'dualstack',
           sharedName,
+          context.resolved.Ipv6OnlyTrafficPercent,
         );
     } catch (error) {
       // The deploy stops on this; the preview says so and goes on with what it can reuse.
@@ -818,12 +854,16 @@ export function formatPlanSummary(report: PlanReport): string {
   if (report.region) lines.push(`- Region: ${report.region}; network mode: ${report.networkMode ?? 'n/a'}`);
   if (report.lint)
     lines.push(`- cfn-lint: ${report.lint.ok ? 'clean' : `findings (exit ${report.lint.exitCode})`}`);
+  if (report.staticDiff && 'skipped' in report.staticDiff)
+    lines.push(`- Static diff: skipped (${report.staticDiff.skipped})`);
   if (report.changeSet)
     lines.push(
       `- Change set: ${'skipped' in report.changeSet ? `skipped (${report.changeSet.skipped})` : `${report.changeSet.rows.length} change(s), not executed`}`,
     );
   for (const w of report.warnings) lines.push(`- ⚠️ ${w}`);
   if (report.cost) lines.push('', formatCostMarkdown(report.cost));
+  if (report.staticDiff && !('skipped' in report.staticDiff))
+    lines.push('', formatStaticDiffMarkdown(report.staticDiff));
   if (report.changeSet && !('skipped' in report.changeSet)) lines.push('', formatPreview(report.changeSet));
   return `${lines.join('\n')}\n`;
 }

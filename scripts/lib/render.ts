@@ -180,8 +180,12 @@ export function renderTemplate(template: Template, parameters: Record<string, st
   const fold = (key: string, args: Json | typeof NO_VALUE): string | string[] | undefined => {
     if (!Array.isArray(args) || args.length !== 2) return undefined;
     const [first, second] = args as [Json, Json];
+    // Numbers count as their strings (CloudFormation passes scalars as strings), e.g. the
+    // traffic split's weight table in service.yml.
     const strings = (list: Json): string[] | undefined =>
-      Array.isArray(list) && list.every((item) => typeof item === 'string') ? (list as string[]) : undefined;
+      Array.isArray(list) && list.every((item) => typeof item === 'string' || typeof item === 'number')
+        ? list.map(String)
+        : undefined;
     if (key === 'Fn::Join' && typeof first === 'string') return strings(second)?.join(first);
     if (key === 'Fn::Split' && typeof first === 'string' && typeof second === 'string')
       return second.split(first);

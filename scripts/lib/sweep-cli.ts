@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { type RunContext, UsageError, type Values } from './cli.ts';
 import type { sweepCommand } from './commands.ts';
 import { loadProjectConfig } from './config.ts';
-import { createAwsClients, resolveContext } from './context.ts';
+import { createAwsClients, originRemoteUrl, resolveContext } from './context.ts';
+import { ecrRepositoryName } from './environment.ts';
 import { gitHubRepoFromEnv } from './github-repo.ts';
 import { sweep } from './sweep.ts';
 import { repoRoot } from './templates.ts';
@@ -36,17 +36,12 @@ export async function runSweep(
       cfnRoleArn: values['cfn-role-arn'],
     },
     env,
-    { region: config.region, ecrRepository: config.ecrRepository, tier: 'nonproduction' },
-    () => {
-      try {
-        return execFileSync('git', ['remote', 'get-url', 'origin'], {
-          cwd: repoRoot,
-          encoding: 'utf8',
-        }).trim();
-      } catch {
-        return undefined;
-      }
+    {
+      region: config.region,
+      ecrRepository: ecrRepositoryName(config, 'nonproduction'),
+      tier: 'nonproduction',
     },
+    originRemoteUrl,
   );
   const clients = createAwsClients(context.region, env);
   try {

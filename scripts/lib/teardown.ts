@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { BatchDeleteImageCommand, type ECRClient, paginateListImages } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { PipelineContext } from './context.ts';
 import {
   type Environment,
@@ -27,6 +28,7 @@ import { describeStack } from './stack-deploy.ts';
 import { isTerminalStatus } from './stack-status.ts';
 import { type PollSchedule, watchStack } from './stack-watch.ts';
 import { formatDuration, type Ui } from './ui.ts';
+import { deleteVerificationRecord, verificationParameterName } from './verification-record.ts';
 
 /** `npm run teardown`: remove an environment, safely and idempotently. */
 
@@ -49,6 +51,8 @@ export interface TeardownDeps {
   ecr: ECRClient;
   /** Needed with includePreviewEdge: the edge must be unused. */
   elbv2?: ElasticLoadBalancingV2Client;
+  /** Removes the environment's last-verification record (verification-record.ts) when given. */
+  ssm?: SSMClient;
   ui: Ui;
   clock?: Clock;
   schedule?: PollSchedule;
@@ -127,6 +131,12 @@ export async function teardownEnvironment(
           () => deleteImageTags(deps.ecr, settings.context.ecrRepository, prefix, ui),
         );
       }
+    }
+
+    if (deps.ssm) {
+      const record = verificationParameterName(settings.config.app, environment.key);
+      if (await deleteVerificationRecord(deps.ssm, record))
+        ui.info(`removed the verification record ${record}`);
     }
 
     if (settings.includePreviewEdge) {
@@ -305,13 +315,12 @@ async function failedResources(
   return failed;
 }
 
-/** Remove every image tag starting with `prefix` (preview images), page by page. */
-export async function deleteImageTags(
+/** Every image tag starting with `prefix`; undefined when the repository does not exist. */
+export async function listImageTags(
   ecr: ECRClient,
   repository: string,
   prefix: string,
-  ui: Ui,
-): Promise<string[]> {
+): Promise<string[] | undefined> {
   const tags: string[] = [];
   try {
     for await (const page of paginateListImages(
@@ -321,11 +330,23 @@ export async function deleteImageTags(
       for (const id of page.imageIds ?? []) if (id.imageTag?.startsWith(prefix)) tags.push(id.imageTag);
     }
   } catch (error) {
-    if (awsErrorName(error) === 'RepositoryNotFoundException') {
-      ui.info(`ECR repository ${repository} does not exist — no image tags to remove`);
-      return [];
-    }
+    if (awsErrorName(error) === 'RepositoryNotFoundException') return undefined;
     throw error;
+  }
+  return tags;
+}
+
+/** Remove every image tag starting with `prefix` (preview images), page by page. */
+export async function deleteImageTags(
+  ecr: ECRClient,
+  repository: string,
+  prefix: string,
+  ui: Ui,
+): Promise<string[]> {
+  const tags = await listImageTags(ecr, repository, prefix);
+  if (tags === undefined) {
+    ui.info(`ECR repository ${repository} does not exist — no image tags to remove`);
+    return [];
   }
   const deleted: string[] = [];
   for (let i = 0; i < tags.length; i += 100) {

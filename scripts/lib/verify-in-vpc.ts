@@ -11,7 +11,7 @@ import {
   StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
-import type { CheckResult, Family } from '../../app/src/checks.ts';
+import type { CheckResult, Family, Side } from '../../app/src/checks.ts';
 import { awsErrorName, describeError, isTransientAwsError, UserError } from './errors.ts';
 import { type Clock, PollTimeoutError, poll, retry } from './retry.ts';
 import type { Ui } from './ui.ts';
@@ -43,6 +43,8 @@ export interface InVpcProbeSettings {
   probeTimeoutMs: number;
   /** How long to wait for the task to stop (launch + image pull + probe); then it is stopped. */
   waitTimeoutMs: number;
+  /** Pinned and split checks of a migration to IPv6-only. */
+  migration?: ProbeMigration;
 }
 
 export interface InVpcProbeDeps {
@@ -68,8 +70,21 @@ export interface InVpcProbeOutcome {
 
 export const PROBE_PREFIX = 'PROBE_RESULT ';
 
+/** During a migration to IPv6-only: the sides to pin and the split to count (probe.ts --pin, --split-percent). */
+export interface ProbeMigration {
+  pins?: Side[];
+  split?: { ipv6OnlyPercent: number; requests: number };
+}
+
 /** The container command override that runs the image's in-VPC probe (`dist/probe.mjs`). Pure. */
-export function probeCommand(url: string, family: Family, paths: string[], timeoutMs: number): string[] {
+export function probeCommand(
+  url: string,
+  family: Family,
+  paths: string[],
+  timeoutMs: number,
+  migration: ProbeMigration = {},
+): string[] {
+  const pins = migration.pins ?? [];
   return [
     'node',
     'dist/probe.mjs',
@@ -81,6 +96,15 @@ export function probeCommand(url: string, family: Family, paths: string[], timeo
     paths.join(','),
     '--timeout-ms',
     String(timeoutMs),
+    ...(pins.length > 0 ? ['--pin', pins.join(',')] : []),
+    ...(migration.split
+      ? [
+          '--split-percent',
+          String(migration.split.ipv6OnlyPercent),
+          '--split-requests',
+          String(migration.split.requests),
+        ]
+      : []),
   ];
 }
 
@@ -93,7 +117,7 @@ function isCheckResult(value: unknown): value is CheckResult {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    (v.check === 'dns' || v.check === 'http') &&
+    (v.check === 'dns' || v.check === 'http' || v.check === 'split') &&
     (v.family === 4 || v.family === 6) &&
     typeof v.ok === 'boolean' &&
     typeof v.latencyMs === 'number' &&
@@ -187,7 +211,13 @@ export async function runInVpcProbe(
   const { ecs, logs, clock, ui } = deps;
   const { target } = settings;
   const started = clock.now();
-  const command = probeCommand(settings.url, settings.family, settings.paths, settings.probeTimeoutMs);
+  const command = probeCommand(
+    settings.url,
+    settings.family,
+    settings.paths,
+    settings.probeTimeoutMs,
+    settings.migration,
+  );
 
   let taskArn: string | undefined;
   try {

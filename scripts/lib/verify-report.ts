@@ -1,4 +1,4 @@
-import type { CheckResult, Family } from '../../app/src/checks.ts';
+import type { CheckResult, Family, Side } from '../../app/src/checks.ts';
 import { tableCell } from './markdown.ts';
 import { formatDuration } from './ui.ts';
 
@@ -14,7 +14,7 @@ export type CheckStatus = 'pass' | 'fail' | 'skipped';
 export interface VerifyCheck {
   /** What was checked, e.g. `DNS AAAA app.example.com`, `GET /list-ec2 over IPv6 [2600::1]`. */
   name: string;
-  kind: 'dns' | 'http' | 'probe';
+  kind: 'dns' | 'http' | 'probe' | 'split';
   family: Family;
   where: CheckLocation;
   status: CheckStatus;
@@ -40,10 +40,15 @@ export interface VerifyReport {
   failures: string[];
 }
 
-/** `GET /path over IPv6 [addr]` / `GET /path over IPv4 127.0.0.1`. Pure. */
-export function httpCheckName(path: string, family: Family, address?: string): string {
+/** `GET /path over IPv6 [addr]` / `GET / pinned to ipv6-only over IPv4 127.0.0.1`. Pure. */
+export function httpCheckName(path: string, family: Family, address?: string, pin?: Side): string {
   const where = address === undefined ? '' : family === 6 ? ` [${address}]` : ` ${address}`;
-  return `GET ${path} over IPv${family}${where}`;
+  return `GET ${path}${pin ? ` pinned to ${pin}` : ''} over IPv${family}${where}`;
+}
+
+/** `Traffic split over IPv4 (1000 unpinned requests)`. Pure. */
+export function splitCheckName(family: Family, requests?: number): string {
+  return `Traffic split over IPv${family}${requests === undefined ? '' : ` (${requests} unpinned requests)`}`;
 }
 
 /** `DNS A host` / `DNS AAAA host`. Pure. */
@@ -63,14 +68,23 @@ export function fromCheckResult(result: CheckResult, host: string, where: CheckL
           status: 'pass',
           detail: '',
         }
-      : {
-          name: httpCheckName(result.path ?? '/', result.family, result.address),
-          kind: 'http',
-          family: result.family,
-          where,
-          status: 'pass',
-          detail: '',
-        };
+      : result.check === 'split'
+        ? {
+            name: splitCheckName(result.family, result.split?.requests),
+            kind: 'split',
+            family: result.family,
+            where,
+            status: 'pass',
+            detail: '',
+          }
+        : {
+            name: httpCheckName(result.path ?? '/', result.family, result.address, result.target),
+            kind: 'http',
+            family: result.family,
+            where,
+            status: 'pass',
+            detail: '',
+          };
   check.status = result.ok ? 'pass' : 'fail';
   check.latencyMs = result.latencyMs;
   check.detail = result.detail;

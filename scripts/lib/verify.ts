@@ -7,8 +7,10 @@ import {
   type CheckResult,
   httpCheck as defaultHttpCheck,
   resolveAddresses as defaultResolveAddresses,
+  splitCheck as defaultSplitCheck,
   type Family,
   type ResolverAddress,
+  type Side,
 } from '../../app/src/checks.ts';
 import { describeError, UserError } from './errors.ts';
 import { type Clock, realClock } from './retry.ts';
@@ -20,6 +22,7 @@ import {
   formatVerifyMarkdown,
   fromCheckResult,
   httpCheckName,
+  splitCheckName,
   summarize,
   type VerifyCheck,
   type VerifyReport,
@@ -56,7 +59,20 @@ export interface VerifySettings {
   task?: InVpcTaskTarget;
   /** Extra time for the probe task to launch and pull the image, on top of the deadline. */
   taskLaunchAllowanceMs: number;
+  /**
+   * A migration to IPv6-only under way (Ipv6OnlyTrafficPercent 1-100): each side is checked
+   * pinned (TARGET_HEADER), and `requests` unpinned requests must split by the weight.
+   */
+  split?: SplitSettings;
 }
+
+export interface SplitSettings {
+  ipv6OnlyPercent: number;
+  requests: number;
+}
+
+/** Unpinned requests of the split check: ±3.8 to ±6.3 points at 10-50% (checks.ts splitTolerancePoints). */
+export const SPLIT_REQUESTS = 1000;
 
 export interface VerifyDeps {
   ui: Ui;
@@ -64,10 +80,13 @@ export interface VerifyDeps {
   /** The check primitives (app/src/checks.ts); injectable for tests. */
   resolveAddresses?: typeof defaultResolveAddresses;
   httpCheck?: typeof defaultHttpCheck;
+  splitCheck?: typeof defaultSplitCheck;
   /** Needed when settings.inVpc is auto (see createIpv6EgressProbe). */
   ipv6EgressProbe?: Ipv6EgressProbe;
   /** Needed only when the IPv6 checks run in the VPC. */
   aws?: { ecs: ECSClient; logs: CloudWatchLogsClient };
+  /** Keep the finished report's result where `npm run status` reads it (verification-record.ts). */
+  record?: (report: VerifyReport) => Promise<void>;
 }
 
 const ALB_TYPES: AlbIpAddressType[] = ['dualstack', 'dualstack-without-public-ipv4'];
@@ -78,6 +97,8 @@ export interface VerifyTarget {
   url: string;
   albIpAddressType: AlbIpAddressType;
   task?: InVpcTaskTarget;
+  /** Ipv6OnlyTrafficPercent when a migration is under way (1-100). */
+  ipv6OnlyPercent?: number;
 }
 
 /**
@@ -108,6 +129,16 @@ export function verifyTargetFromOutputs(
     url: parseServiceUrl(serviceUrl).href,
     albIpAddressType: albType as AlbIpAddressType,
   };
+  const percent = text('Ipv6OnlyTrafficPercent');
+  if (percent !== undefined && percent !== '0') {
+    if (!/^(100|[1-9]?[0-9])$/.test(percent)) {
+      throw new UserError(
+        `${source}: Ipv6OnlyTrafficPercent is '${percent}'.`,
+        'Expected a whole number from 0 to 100; deploy again to refresh outputs.json.',
+      );
+    }
+    target.ipv6OnlyPercent = Number(percent);
+  }
   const cluster = text('ClusterName');
   const taskDefinitionArn = text('TaskDefinitionArn');
   const containerName = text('ContainerName');
@@ -303,6 +334,7 @@ async function ipv6ChecksInVpc(
   deps: VerifyDeps,
   clock: Clock,
   reasonForVpc: string,
+  splitInVpc: boolean,
 ): Promise<VerifyCheck[]> {
   const { task } = settings;
   if (task === undefined) {
@@ -325,6 +357,14 @@ async function ipv6ChecksInVpc(
           paths: settings.paths,
           probeTimeoutMs: settings.deadlineMs,
           waitTimeoutMs: settings.deadlineMs + settings.taskLaunchAllowanceMs,
+          ...(settings.split
+            ? {
+                migration: {
+                  pins: liveSides(settings.split.ipv6OnlyPercent),
+                  ...(splitInVpc ? { split: settings.split } : {}),
+                },
+              }
+            : {}),
         },
         { ecs: aws.ecs, logs: aws.logs, clock, ui: deps.ui },
       ),
@@ -368,6 +408,60 @@ async function ipv6ChecksInVpc(
       `${reasonForVpc}, and the in-VPC probe failed: ${describeError(error)}`,
     );
   }
+}
+
+/** The sides a split serves: both while it runs, the IPv6-only one at 100% (dual-stack scaled to zero). Pure. */
+export function liveSides(ipv6OnlyPercent: number): Side[] {
+  return ipv6OnlyPercent >= 100 ? ['ipv6-only'] : ['ipv6-only', 'dualstack'];
+}
+
+/** GET / pinned to each live side on every address, retried to the deadline like every HTTP check. */
+async function pinnedChecksOnRunner(
+  url: string,
+  family: Family,
+  addresses: string[],
+  split: SplitSettings,
+  check: typeof defaultHttpCheck,
+  clock: Clock,
+  deadlineAt: number,
+  host: string,
+  retryDelayMs: number,
+): Promise<VerifyCheck[]> {
+  const results = await Promise.all(
+    addresses.flatMap((address) =>
+      liveSides(split.ipv6OnlyPercent).map((pin) =>
+        untilDeadline(
+          (remaining) =>
+            check({
+              url,
+              address,
+              family,
+              path: '/',
+              pin,
+              timeoutMs: Math.max(1_000, Math.min(10_000, remaining)),
+            }),
+          deadlineAt,
+          retryDelayMs,
+          clock,
+        ),
+      ),
+    ),
+  );
+  return results.map((r) => fromCheckResult(r, host, 'runner'));
+}
+
+/** Rows that say what a split does not check, and why (the dual-stack side at 100%). */
+function splitNotes(split: SplitSettings, families: Family[]): VerifyCheck[] {
+  if (split.ipv6OnlyPercent < 100) return [];
+  return families.map((family) => ({
+    name: httpCheckName('/', family, undefined, 'dualstack'),
+    kind: 'http' as const,
+    family,
+    where: 'skipped' as const,
+    status: 'skipped' as const,
+    path: '/',
+    detail: 'not expected: at 100% the dual-stack service is scaled to zero',
+  }));
 }
 
 /**
@@ -419,17 +513,22 @@ export async function verifyService(settings: VerifySettings, deps: VerifyDeps):
         `not expected: the ALB is ${settings.albIpAddressType} (IPv4 clients cannot connect)`,
       );
 
+  const runSplit = deps.splitCheck ?? defaultSplitCheck;
+  // The split is counted over IPv4 whenever the ALB has public IPv4 (every runner has IPv4).
+  const splitOnIpv4 = expectA;
+  let ipv6OnRunner = false;
   let ipv6Placement: string;
   let ipv6: Promise<VerifyCheck[]>;
   const port = Number(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : url.port);
   if (settings.inVpc === 'always') {
     ipv6Placement = 'in the VPC (--in-vpc always)';
-    ipv6 = ipv6ChecksInVpc(url.href, host, settings, deps, clock, '--in-vpc always');
+    ipv6 = ipv6ChecksInVpc(url.href, host, settings, deps, clock, '--in-vpc always', !splitOnIpv4);
   } else if (aaaa.addresses.length === 0) {
     ipv6Placement = `not run: ${aaaa.check.detail}`;
     ipv6 = Promise.resolve(couldNotRun(settings.paths, aaaa.check.detail));
   } else if (settings.inVpc === 'never') {
     ipv6Placement = 'on this machine (--in-vpc never)';
+    ipv6OnRunner = true;
     ipv6 = httpChecksOnRunner(url.href, 6, aaaa.addresses, settings, check, clock, deadlineAt, host);
   } else {
     if (deps.ipv6EgressProbe === undefined)
@@ -439,6 +538,7 @@ export async function verifyService(settings: VerifySettings, deps: VerifyDeps):
     ui.info(`IPv6 egress on this machine: ${decision.available ? 'yes' : 'no'} — ${decision.reason}`);
     if (decision.available) {
       ipv6Placement = `on this machine (${decision.reason})`;
+      ipv6OnRunner = true;
       ipv6 = httpChecksOnRunner(url.href, 6, aaaa.addresses, settings, check, clock, deadlineAt, host);
     } else {
       ipv6Placement = `in the VPC: this machine has no IPv6 egress (${decision.reason})`;
@@ -449,12 +549,70 @@ export async function verifyService(settings: VerifySettings, deps: VerifyDeps):
         deps,
         clock,
         `this machine has no IPv6 egress (${decision.reason})`,
+        !splitOnIpv4,
       );
     }
   }
 
-  const [ipv4Rows, ipv6Rows] = await Promise.all([ipv4, ipv6]);
-  const checks = [a.check, aaaa.check, ...ipv4Rows, ...ipv6Rows];
+  // The migration's checks that run here: pinned rows on each family checked from this
+  // machine, and the split over IPv4 when the ALB has public IPv4, else over IPv6 from
+  // wherever the IPv6 checks run (the in-VPC probe counts it there).
+  const migration: Promise<VerifyCheck[]> = (async () => {
+    const split = settings.split;
+    if (split === undefined) return [];
+    const rows: VerifyCheck[] = [];
+    const onRunner: [Family, string[]][] = [];
+    if (expectA && a.addresses.length > 0) onRunner.push([4, a.addresses]);
+    if (ipv6OnRunner) onRunner.push([6, aaaa.addresses]);
+    for (const [family, addresses] of onRunner) {
+      rows.push(
+        ...(await pinnedChecksOnRunner(
+          url.href,
+          family,
+          addresses,
+          split,
+          check,
+          clock,
+          deadlineAt,
+          host,
+          settings.retryDelayMs,
+        )),
+      );
+    }
+    rows.push(
+      ...splitNotes(
+        split,
+        onRunner.map(([family]) => family),
+      ),
+    );
+    const splitOn = onRunner.find(([family]) => family === 4 || !splitOnIpv4);
+    if (splitOn && (splitOnIpv4 || ipv6OnRunner)) {
+      const [family, addresses] = splitOn;
+      const result = await runSplit({
+        url: url.href,
+        addresses,
+        family,
+        path: '/',
+        requests: split.requests,
+        ipv6OnlyPercent: split.ipv6OnlyPercent,
+        timeoutMs: 5_000,
+      });
+      rows.push(fromCheckResult(result, host, 'runner'));
+    } else if (splitOnIpv4) {
+      rows.push({
+        name: splitCheckName(4),
+        kind: 'split',
+        family: 4,
+        where: 'skipped',
+        status: 'fail',
+        detail: `not run: ${a.check.detail}`,
+      });
+    }
+    return rows;
+  })();
+
+  const [ipv4Rows, ipv6Rows, migrationRows] = await Promise.all([ipv4, ipv6, migration]);
+  const checks = [a.check, aaaa.check, ...ipv4Rows, ...ipv6Rows, ...migrationRows];
   const verdict = summarize(checks);
   const report: VerifyReport = {
     ok: verdict.ok,
@@ -499,6 +657,16 @@ export async function runVerify(
     const report = await verifyService(settings, deps);
     markdown = writeVerifyReport(report, outDir);
     deps.ui.setOutput('verify-ok', String(report.ok));
+    if (deps.record) {
+      // A missing permission must not turn a passing verification red: say so and go on.
+      await deps
+        .record(report)
+        .catch((error: unknown) =>
+          deps.ui.warn(
+            `Could not record the verification result for npm run status: ${describeError(error)}`,
+          ),
+        );
+    }
     if (!report.ok) {
       throw new UserError(
         `Verification of ${report.url} failed (${report.failures.length} of ${report.checks.length} checks):\n${report.failures

@@ -8,9 +8,11 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { taskNetwork } from '../../app/src/routes.ts';
 import { getJson, type RunningApp, startApp } from '../support/app.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import { freePort } from '../support/ports.ts';
@@ -71,6 +73,7 @@ describe('app over real sockets, AWS served by moto on IPv4 (S3) and IPv6 (EC2)'
       service: 'ecs-ipv6-gitops-app',
       environment: 'pr-7',
       region: 'us-east-1',
+      taskNetwork: taskNetwork(networkInterfaces()),
       paths: ['/healthz', '/list-buckets', '/list-ec2'],
     };
     assert.equal(v4.status, 200);
@@ -297,4 +300,41 @@ describe('graceful shutdown on SIGTERM', () => {
       await app.stop();
     }
   });
+});
+
+describe('taskNetwork (which side of a migration answered)', () => {
+  const info = (address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo =>
+    family === 'IPv4'
+      ? { address, family, internal, netmask: '255.255.255.0', mac: '00:00:00:00:00:00', cidr: null }
+      : {
+          address,
+          family,
+          internal,
+          netmask: 'ffff:ffff:ffff:ffff::',
+          mac: '00:00:00:00:00:00',
+          cidr: null,
+          scopeid: 0,
+        };
+  const cases: [string, Parameters<typeof taskNetwork>[0], string][] = [
+    [
+      'IPv6 only (no IPv4 anywhere)',
+      { eth0: [info('2600:1f18::5', 'IPv6')], lo: [info('::1', 'IPv6', true)] },
+      'ipv6-only',
+    ],
+    [
+      'IPv6 plus loopback IPv4',
+      { eth0: [info('2600:1f18::5', 'IPv6')], lo: [info('127.0.0.1', 'IPv4', true)] },
+      'ipv6-only',
+    ],
+    [
+      'IPv6 plus link-local IPv4',
+      { eth0: [info('2600:1f18::5', 'IPv6')], ecs: [info('169.254.172.2', 'IPv4')] },
+      'ipv6-only',
+    ],
+    ['dual-stack', { eth0: [info('10.0.32.7', 'IPv4'), info('2600:1f18::5', 'IPv6')] }, 'dualstack'],
+    ['IPv4 only', { eth0: [info('10.0.32.7', 'IPv4')] }, 'dualstack'],
+  ];
+  for (const [name, interfaces, expected] of cases) {
+    it(`${name} → ${expected}`, () => assert.equal(taskNetwork(interfaces), expected));
+  }
 });

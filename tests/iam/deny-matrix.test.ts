@@ -99,6 +99,41 @@ function cases(model: BootstrapModel): { denied: Case[]; allowed: Case[] } {
     });
   }
 
+  // Day-2 reads and the last-verification records: each tier's deploy role on its own tier only.
+  const parameter = (path: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter/${app}/${path}`;
+  for (const action of ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:GetParameter']) {
+    deny(
+      `PR role: ${action} on production's verification record`,
+      pr,
+      action,
+      parameter('production/last-verification'),
+    );
+    deny(
+      `production role: ${action} on a preview's verification record`,
+      production.deployRole,
+      action,
+      parameter('pr-12/last-verification'),
+    );
+  }
+  deny(
+    'PR role: ssm:PutParameter outside the environments’ records',
+    pr,
+    'ssm:PutParameter',
+    parameter('bootstrap/settings'),
+  );
+  deny(
+    'PR role: ecs:DescribeServices on the production service',
+    pr,
+    'ecs:DescribeServices',
+    `arn:${partition}:ecs:${region}:${accountId}:service/${app}-production-Cluster-1ABC-Cluster-2DEF/${app}-production-Service-3GHI`,
+  );
+  deny(
+    "PR role: logs:FilterLogEvents on production's log group",
+    pr,
+    'logs:FilterLogEvents',
+    `arn:${partition}:logs:${region}:${accountId}:log-group:${app}-production-Service-3GHI-LogGroup-4JKL`,
+  );
+
   // Any IAM write, by either deploy role.
   const iamWrites = [
     'iam:CreateRole',
@@ -301,6 +336,42 @@ function cases(model: BootstrapModel): { denied: Case[]; allowed: Case[] } {
     production.deployRole,
     'cloudformation:DeleteStack',
     stack(`${app}-preview-edge`),
+  );
+  // The counterparts of the day-2 deny cases, so that those are not denied for another reason.
+  const parameterArn = (path: string) =>
+    `arn:${partition}:ssm:${region}:${accountId}:parameter/${app}/${path}`;
+  for (const action of ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:GetParameter']) {
+    allow(`PR role: ${action} on a preview's record`, pr, action, parameterArn('pr-12/last-verification'));
+    allow(
+      `PR role: ${action} on a branch environment's record`,
+      pr,
+      action,
+      parameterArn('br-staging/last-verification'),
+    );
+    allow(
+      `production role: ${action} on production's record`,
+      production.deployRole,
+      action,
+      parameterArn('production/last-verification'),
+    );
+  }
+  allow(
+    'PR role: ecs:DescribeServices on a preview service',
+    pr,
+    'ecs:DescribeServices',
+    `arn:${partition}:ecs:${region}:${accountId}:service/${app}-pr-12-Cluster-1ABC-Cluster-2DEF/${app}-pr-12-Service-3GHI`,
+  );
+  allow(
+    "PR role: logs:FilterLogEvents on a preview's log group",
+    pr,
+    'logs:FilterLogEvents',
+    `arn:${partition}:logs:${region}:${accountId}:log-group:${app}-pr-12-Service-3GHI-LogGroup-4JKL`,
+  );
+  allow(
+    "production role: logs:FilterLogEvents on production's log group",
+    production.deployRole,
+    'logs:FilterLogEvents',
+    `arn:${partition}:logs:${region}:${accountId}:log-group:${app}-production-Service-3GHI-LogGroup-4JKL`,
   );
   return { denied, allowed };
 }

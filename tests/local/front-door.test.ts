@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { freePort } from '../../scripts/lib/emulator.ts';
-import { startFrontDoor } from '../../scripts/lib/front-door.ts';
+import { chooseSide, startFrontDoor } from '../../scripts/lib/front-door.ts';
 
 describe('front door (ALB stand-in)', () => {
   it('serves IPv4 and IPv6 clients and forwards to an IPv6 target with the Host header', async () => {
@@ -46,6 +46,47 @@ describe('front door (ALB stand-in)', () => {
       );
     } finally {
       await door.stop();
+    }
+  });
+});
+
+describe('front door split (ALB weighted forward and pinning rules)', () => {
+  it('chooses by the pinning header first, then by the weight', () => {
+    assert.equal(chooseSide('ipv6-only', 0, 0.99), 'ipv6-only');
+    assert.equal(chooseSide('dualstack', 100, 0), 'dualstack');
+    assert.equal(chooseSide(['dualstack'], 100, 0), 'dualstack');
+    assert.equal(chooseSide(undefined, 25, 0.2499), 'ipv6-only');
+    assert.equal(chooseSide(undefined, 25, 0.25), 'dualstack');
+    assert.equal(chooseSide('other', 100, 0.999), 'ipv6-only');
+    assert.equal(chooseSide(undefined, 0, 0), 'dualstack');
+  });
+
+  it('forwards each request to the side the draw or the header picks', async () => {
+    const side = (name: string) => createServer((_req, res) => res.end(name));
+    const v6 = side('ipv6-only');
+    const v4 = side('dualstack');
+    await new Promise<void>((resolve) => v6.listen({ host: '::1', port: 0 }, resolve));
+    await new Promise<void>((resolve) => v4.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const draws = [0.1, 0.9, 0.1, 0.9];
+    const door = await startFrontDoor({
+      hosts: ['127.0.0.1'],
+      target: { host: '127.0.0.1', port: (v4.address() as AddressInfo).port },
+      split: {
+        ipv6Only: { host: '::1', port: (v6.address() as AddressInfo).port },
+        ipv6OnlyPercent: 50,
+        random: () => draws.shift() ?? 0.5,
+      },
+    });
+    try {
+      const get = async (headers: Record<string, string> = {}) =>
+        (await fetch(`http://127.0.0.1:${door.port}/`, { headers })).text();
+      assert.deepEqual([await get(), await get()], ['ipv6-only', 'dualstack']);
+      assert.equal(await get({ 'X-Gitops-Target': 'dualstack' }), 'dualstack');
+      assert.equal(await get({ 'X-Gitops-Target': 'ipv6-only' }), 'ipv6-only');
+    } finally {
+      await door.stop();
+      v6.close();
+      v4.close();
     }
   });
 });

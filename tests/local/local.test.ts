@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadProjectConfig } from '../../scripts/lib/config.ts';
-import { detectImageBuilder } from '../../scripts/lib/image.ts';
-import { buildRehearsalImage, containerHealthCheck } from '../../scripts/lib/local.ts';
+import { detectImageBuilder, removeImageTag, tagImage } from '../../scripts/lib/image.ts';
+import { buildRehearsalImage, containerHealthCheck, localImageTag } from '../../scripts/lib/local.ts';
 import { namespaceSupport } from '../../scripts/lib/netns.ts';
 import { renderTree } from '../../scripts/lib/render.ts';
+import type { Shell } from '../../scripts/lib/shell.ts';
 import { cfnDir, readTemplate, repoRoot } from '../../scripts/lib/templates.ts';
 import { PIPELINE_VALUES, SHARED_NETWORK_VALUES } from '../support/template-modes.ts';
 
@@ -100,7 +101,7 @@ describe(`npm run local, both modes at once (${dataPath}; ${image})`, { concurre
         ),
       );
       if (builder.kind !== 'none' && namespaces.available)
-        assert.match(report, /\| ✅ \| Build the app and its image \| localhost\/ipv6demo:local/);
+        assert.match(report, /\| ✅ \| Build the app and its image \| localhost\/ipv6demo:local-ecs6-\d+ /);
       else
         assert.match(
           report,
@@ -194,5 +195,43 @@ describe('containerHealthCheck (from the rendered task definition)', () => {
       timeoutSeconds: 3,
       inEnvironment: false,
     });
+  });
+});
+
+describe('the image tag of one rehearsal', () => {
+  it("is named after the run's namespace, so concurrent runs never share (or remove) a tag", () => {
+    assert.equal(localImageTag('ipv6demo', 'ecs6-4242123'), 'localhost/ipv6demo:local-ecs6-4242123');
+    assert.notEqual(localImageTag('ipv6demo', 'ecs6-1'), localImageTag('ipv6demo', 'ecs6-2'));
+  });
+
+  it("is removed by tag alone with the builder's storage settings, and a refusal is reported", async () => {
+    const calls: { command: string; args: string[]; driver: string | undefined }[] = [];
+    const shell = (async (command, args, options) => {
+      calls.push({ command, args: [...args], driver: options?.env?.STORAGE_DRIVER });
+      return command === 'docker'
+        ? { exitCode: 1, stdout: '', stderr: 'Error: No such image: x\n' }
+        : { exitCode: 0, stdout: '', stderr: '' };
+    }) as Shell;
+    assert.equal(await removeImageTag('buildah', 'localhost/ipv6demo:local-ecs6-1', shell), undefined);
+    assert.equal(await removeImageTag('docker', 'x', shell), 'Error: No such image: x');
+    assert.deepEqual(calls, [
+      { command: 'buildah', args: ['rmi', 'localhost/ipv6demo:local-ecs6-1'], driver: 'vfs' },
+      { command: 'docker', args: ['rmi', 'x'], driver: 'vfs' },
+    ]);
+  });
+
+  it('is given to the built image by id (a build beside it may move the shared tag), and a refusal throws', async () => {
+    const calls: string[][] = [];
+    const shell = (async (command, args) => {
+      calls.push([command, ...args]);
+      return args[1] === 'missing'
+        ? { exitCode: 125, stdout: '', stderr: 'image not known\n' }
+        : { exitCode: 0, stdout: '', stderr: '' };
+    }) as Shell;
+    await tagImage('buildah', '0123abcd', 'localhost/ipv6demo:local-ecs6-1', shell);
+    await assert.rejects(tagImage('buildah', 'missing', 'localhost/ipv6demo:local-ecs6-2', shell), {
+      message: 'buildah tag missing localhost/ipv6demo:local-ecs6-2: image not known',
+    });
+    assert.deepEqual(calls[0], ['buildah', 'tag', '0123abcd', 'localhost/ipv6demo:local-ecs6-1']);
   });
 });

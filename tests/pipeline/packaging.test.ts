@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   localTemplateReferences,
+  packageTemplate,
   requiredCapabilities,
   rewriteTemplateUrls,
   s3TemplateUrl,
   templateKey,
+  usesYamlAliases,
 } from '../../scripts/lib/packaging.ts';
 import { parseTemplate } from '../../scripts/lib/templates.ts';
 
@@ -68,5 +74,57 @@ describe('packaging (pure parts)', () => {
       'CAPABILITY_IAM',
       'CAPABILITY_NAMED_IAM',
     ]);
+  });
+});
+
+describe('packaging expands YAML aliases (CloudFormation rejects them)', () => {
+  const shared = [
+    'Resources:',
+    '  A:',
+    '    Type: AWS::SNS::Topic',
+    '    Properties:',
+    '      Tags: &tags',
+    '        - { Key: k, Value: !Ref AWS::StackName }',
+    '  B:',
+    '    Type: AWS::SNS::Topic',
+    '    Properties:',
+    '      Tags: *tags',
+    '',
+  ].join('\n');
+
+  it('tells an alias from a literal asterisk', () => {
+    assert.equal(usesYamlAliases(shared), true);
+    assert.equal(usesYamlAliases("Resources:\n  R:\n    Resource: '*'\n    Action: s3:*\n"), false);
+  });
+
+  it('writes a leaf template with aliases out expanded, and leaves one without them as written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'packaging-'));
+    try {
+      const noS3 = {} as S3Client;
+      writeFileSync(join(dir, 'shared.yml'), shared);
+      const packaged = await packageTemplate(join(dir, 'shared.yml'), {
+        s3: noS3,
+        bucket: undefined,
+        region: 'us-east-1',
+      });
+      assert.equal(usesYamlAliases(packaged.body), false);
+      assert.doesNotMatch(packaged.body, /&tags/);
+      const parsed = parseTemplate(packaged.body);
+      assert.deepEqual(parsed.Resources.B?.Properties, parsed.Resources.A?.Properties);
+      assert.deepEqual(parsed.Resources.A?.Properties, {
+        Tags: [{ Key: 'k', Value: { Ref: 'AWS::StackName' } }],
+      });
+
+      const plain = 'Resources:\n  A:\n    Type: AWS::SNS::Topic # a comment kept\n';
+      writeFileSync(join(dir, 'plain.yml'), plain);
+      const kept = await packageTemplate(join(dir, 'plain.yml'), {
+        s3: noS3,
+        bucket: undefined,
+        region: 'us-east-1',
+      });
+      assert.equal(kept.body, plain);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

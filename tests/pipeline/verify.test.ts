@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { judgeSplit, splitTolerancePoints } from '../../app/src/checks.ts';
+import { type FrontDoor, startFrontDoor } from '../../scripts/lib/front-door.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import {
   DEFAULT_PATHS,
@@ -346,10 +350,15 @@ describe('verifyService against the real app (S3 and EC2 served by moto) and a l
     });
     // Warm the app's AWS path first (its SDK chunk loads on the first AWS request, and moto's
     // first S3/EC2 answers are slow on a busy machine): these tests are about verify, not cold start.
-    for (const path of ['/list-buckets', '/list-ec2']) {
+    // The broken app too, on the path that works there (its /list-ec2 is meant to fail).
+    for (const [app, path] of [
+      [healthy, '/list-buckets'],
+      [healthy, '/list-ec2'],
+      [broken, '/list-buckets'],
+    ] as const) {
       const until = Date.now() + 30_000;
       while (Date.now() < until) {
-        const ok = await fetch(`http://127.0.0.1:${healthy.port}${path}`).then(
+        const ok = await fetch(`http://127.0.0.1:${app.port}${path}`).then(
           (response) => response.ok,
           () => false,
         );
@@ -401,5 +410,151 @@ describe('verifyService against the real app (S3 and EC2 served by moto) and a l
     assert.equal(report.failures.length, 2, report.failures.join('\n'));
     for (const failure of report.failures)
       assert.match(failure, /^GET \/list-ec2 over IPv(4 127\.0\.0\.1|6 \[::1\]) → HTTP 502: /);
+  });
+});
+
+/** One side of a split: answers like the app, reporting its task network. */
+async function side(
+  taskNetwork: 'ipv6-only' | 'dualstack',
+  host: string,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const body =
+      req.url === '/' ? { service: 'test-app', taskNetwork } : { endpoint: 'https://x.api.aws', items: [] };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen({ host, port: 0 }, resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+describe('verifyService against a split (front door with weights and the pinning header)', () => {
+  let dns: TestDns;
+  let dualStack: { server: Server; port: number };
+  let ipv6Only: { server: Server; port: number };
+  const doors: FrontDoor[] = [];
+  const lines: string[] = [];
+  before(async () => {
+    dns = await startDns({ 'split.test': { a: ['127.0.0.1'], aaaa: ['::1'] } });
+    dualStack = await side('dualstack', '127.0.0.1');
+    ipv6Only = await side('ipv6-only', '::1');
+  });
+  after(async () => {
+    await Promise.all(doors.map((d) => d.stop()));
+    await dns.stop();
+    dualStack.server.close();
+    ipv6Only.server.close();
+  });
+  const run = async (doorPercent: number, verifyPercent: number, ipv6OnlyPort: number) => {
+    const door = await startFrontDoor({
+      hosts: ['127.0.0.1', '::1'],
+      target: { host: '127.0.0.1', port: dualStack.port },
+      split: { ipv6Only: { host: '::1', port: ipv6OnlyPort }, ipv6OnlyPercent: doorPercent },
+    });
+    doors.push(door);
+    return verifyService(
+      {
+        url: `http://split.test:${door.port}`,
+        albIpAddressType: 'dualstack',
+        resolver: { host: dns.host, port: dns.port },
+        paths: ['/'],
+        deadlineMs: 1_500,
+        retryDelayMs: 200,
+        inVpc: 'never',
+        taskLaunchAllowanceMs: 0,
+        split: { ipv6OnlyPercent: verifyPercent, requests: 400 },
+      },
+      { ui: createUi({ write: (line: string) => lines.push(line) }) },
+    );
+  };
+
+  test('a healthy 25% split passes with a pinned row per side and family and the split in tolerance', async () => {
+    const report = await run(25, 25, ipv6Only.port);
+    assert.equal(report.ok, true, report.failures.join('\n'));
+    const pinned = report.checks.filter((c) => c.name.includes(' pinned to ')).map((c) => [c.name, c.status]);
+    assert.deepEqual(pinned, [
+      ['GET / pinned to ipv6-only over IPv4 127.0.0.1', 'pass'],
+      ['GET / pinned to dualstack over IPv4 127.0.0.1', 'pass'],
+      ['GET / pinned to ipv6-only over IPv6 [::1]', 'pass'],
+      ['GET / pinned to dualstack over IPv6 [::1]', 'pass'],
+    ]);
+    const split = report.checks.find((c) => c.kind === 'split');
+    assert.equal(split?.name, 'Traffic split over IPv4 (400 unpinned requests)');
+    assert.equal(split?.status, 'pass');
+    assert.match(
+      split?.detail ?? '',
+      /^400 unpinned requests: ipv6-only \d+(\.\d)?% \(weight 25% ±8\.7\), dualstack/,
+    );
+  });
+
+  test('an IPv6-only side that does not answer over IPv6 (bound to IPv4 only) fails, naming that side', async () => {
+    const boundToIpv4Only = await side('ipv6-only', '127.0.0.1');
+    try {
+      const report = await run(25, 25, boundToIpv4Only.port);
+      assert.equal(report.ok, false);
+      const failed = report.failures.join('\n');
+      assert.match(
+        failed,
+        /GET \/ pinned to ipv6-only over IPv4 127\.0\.0\.1 → HTTP 502: front door: target unreachable/,
+      );
+      assert.match(failed, /GET \/ pinned to ipv6-only over IPv6 \[::1\] → HTTP 502/);
+      assert.doesNotMatch(failed, /pinned to dualstack/);
+      assert.match(
+        failed,
+        /Traffic split over IPv4 .*ipv6-only 0% .*the ipv6-only side got less than its share; \d+ request\(s\) failed/,
+      );
+    } finally {
+      boundToIpv4Only.server.close();
+    }
+  });
+
+  test('a weight that is not the one deployed fails the split check', async () => {
+    const report = await run(50, 10, ipv6Only.port);
+    assert.equal(report.ok, false);
+    assert.match(
+      report.failures.join('\n'),
+      /Traffic split .*weight 10% ±6.*the dualstack side got less than its share/,
+    );
+  });
+
+  test('at 100% the dual-stack side is not pinned (scaled to zero) and every request is IPv6-only', async () => {
+    const report = await run(100, 100, ipv6Only.port);
+    assert.equal(report.ok, true, report.failures.join('\n'));
+    const rows = report.checks.filter((c) => c.path === '/' && c.name.includes('dualstack'));
+    assert.deepEqual(
+      rows.map((c) => [c.name, c.status]),
+      [
+        ['GET / pinned to dualstack over IPv4', 'skipped'],
+        ['GET / pinned to dualstack over IPv6', 'skipped'],
+      ],
+    );
+    assert.match(
+      report.checks.find((c) => c.kind === 'split')?.detail ?? '',
+      /ipv6-only 100% \(weight 100% ±0\)/,
+    );
+  });
+});
+
+describe('split tolerance (binomial, four standard deviations)', () => {
+  test('is 4·sqrt(p(1-p)/n) in points', () => {
+    assert.deepEqual(
+      [0, 10, 25, 50, 100].map((p) => splitTolerancePoints(p, 1000)),
+      [0, 3.8, 5.5, 6.3, 0],
+    );
+  });
+  test('judges counts and names the short side', () => {
+    const counts = (ipv6Only: number, errors = 0) => ({
+      requests: 1000,
+      ipv6Only,
+      dualstack: 1000 - ipv6Only - errors,
+      errors,
+    });
+    assert.equal(judgeSplit(counts(250), 25).ok, true);
+    assert.equal(judgeSplit(counts(305), 25).ok, true);
+    assert.equal(judgeSplit(counts(306), 25).ok, false);
+    assert.match(judgeSplit(counts(306), 25).detail, /the dualstack side got less than its share/);
+    assert.match(judgeSplit(counts(150), 25).detail, /the ipv6-only side got less than its share/);
+    assert.match(judgeSplit(counts(250, 1), 25).detail, /1 request\(s\) failed/);
+    assert.equal(judgeSplit(counts(250, 1), 25).ok, false);
   });
 });

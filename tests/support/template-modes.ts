@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { loadParameterFile, resolveParameters } from '../../scripts/lib/parameters.ts';
 import { renderTree } from '../../scripts/lib/render.ts';
 import { cfnDir, readTemplate, type Template } from '../../scripts/lib/templates.ts';
 
@@ -106,6 +107,7 @@ const childDummies: Record<string, string> = {
   VpcId: 'vpc-0123456789abcdef0',
   PublicSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2',
   TaskSubnetIds: 'subnet-0ccccccccccccccc1,subnet-0ccccccccccccccc2',
+  Ipv6OnlyTaskSubnetIds: 'subnet-0ddddddddddddddd1,subnet-0ddddddddddddddd2',
   ClusterName: 'ipv6demo-pr-12-Cluster-ABC-Cluster-DEF',
 };
 
@@ -162,4 +164,33 @@ export function props(template: Template, logicalId: string): Record<string, unk
   const resource = template.Resources[logicalId];
   if (!resource) throw new Error(`resource ${logicalId} is not in the rendered template`);
   return resource.Properties ?? {};
+}
+
+/** Parent parameter files the migration tests render (the shared network's file is network.yml's). */
+export const ENVIRONMENT_FILES = ['production', 'branch', 'preview'] as const;
+
+/**
+ * The parameters deploy would send for an environment file (file values over defaults, then the
+ * pipeline's values and, off production, the shared network's ids), with `overrides` on top as
+ * a pull request would change the file.
+ * @throws UserError when the values break the template's Rules (as resolveParameters does).
+ */
+export function environmentParameters(
+  file: (typeof ENVIRONMENT_FILES)[number],
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  const pipeline: Record<string, string> =
+    file === 'production'
+      ? { ...PIPELINE_VALUES, EnvironmentKey: 'production' }
+      : {
+          ...PIPELINE_VALUES,
+          ...SHARED_NETWORK_VALUES,
+          ExistingIpv6OnlyTaskSubnetIds: 'subnet-0eeeeeeeeeeeeeee1,subnet-0eeeeeeeeeeeeeee2',
+        };
+  return resolveParameters(
+    templates.parent(),
+    { ...loadParameterFile(file), ...overrides },
+    pipeline,
+    `cfn/environments/${file}.yml`,
+  );
 }

@@ -137,15 +137,29 @@ const onlyReadsSharedNetwork = (step: Step): boolean =>
     (step.env as Record<string, unknown> | undefined)?.SHARED_NETWORK ===
       expression("needs.resolve.outputs.shared-network-stack != '' && 'use' || 'deploy'"));
 
+/** Commands that only read AWS (status.ts: describes stacks, services, target health, records). */
+const READ_ONLY_COMMANDS = new Set(['status']);
+
 /**
- * Every job holding AWS credentials is serialized and never cancels work in flight: the
+ * A job whose every npm command only reads (the status workflow): it changes nothing, so it
+ * races nothing and must not queue behind an hour-long deploy of the same environment.
+ */
+export function readOnlyJob(job: Job): boolean {
+  const commands = (job.steps ?? []).flatMap((step) =>
+    [...(step.run ?? '').matchAll(/npm run ([a-z-]+)/g)].map((match) => match[1] as string),
+  );
+  return commands.length > 0 && commands.every((command) => READ_ONLY_COMMANDS.has(command));
+}
+
+/**
+ * Every job holding AWS credentials, except a read-only one, is serialized and never cancels work in flight: the
  * per-environment group (build → deploy → verify, teardown) or, for the job that creates or
  * updates the shared network, the one shared-network group. No other deploy step may change
  * the shared network.
  */
 export function awsJobsSerialized(workflow: Workflow): string[] {
   return Object.entries(workflow.jobs)
-    .filter(([, job]) => usesAws(job))
+    .filter(([, job]) => usesAws(job) && !readOnlyJob(job))
     .flatMap(([id, job]) => {
       const c = job.concurrency;
       if (typeof c !== 'object') return [`job ${id} holds AWS credentials without a concurrency group`];
@@ -304,7 +318,7 @@ export function credentialsGatedByResolve(workflow: Workflow): string[] {
       const needs = typeof job.needs === 'string' ? [job.needs] : (job.needs ?? []);
       const gated =
         needs.includes('resolve') &&
-        (/needs\.resolve\.outputs\.action == '(deploy|teardown)'/.test(job.if ?? '') ||
+        (/needs\.resolve\.outputs\.action == '(deploy|teardown|rollback|status)'/.test(job.if ?? '') ||
           needs.some((other) => other !== 'resolve' && usesAws(workflow.jobs[other] ?? {})));
       return gated ? [] : [`job ${id} has credentials but does not wait for the resolve decision`];
     });

@@ -10,11 +10,27 @@ import { type Template, templatePaths } from '../../scripts/lib/templates.ts';
 import {
   EDGE_NETWORK_VALUES,
   EDGE_VALUES,
+  ENVIRONMENT_FILES,
+  environmentParameters,
   MODES,
   renderStack,
   SHARED_NETWORK_VALUES,
   templates,
 } from '../support/template-modes.ts';
+
+/** The migration's renderings: each environment file at weights 0, 10 and 100 (where allowed). */
+const MIGRATION = ENVIRONMENT_FILES.flatMap((file) =>
+  ['0', '10', '100']
+    .filter((percent) => file !== 'preview' || percent === '0')
+    .map((percent) => ({
+      name: `${file}-ipv6-only-${percent}`,
+      parameters: environmentParameters(file, {
+        Ipv6OnlyTrafficPercent: percent,
+        // One rendering with stickiness and Cloud Map, so their properties are linted too.
+        ...(percent === '10' ? { TrafficSplitStickinessSeconds: '3600', ServiceDiscovery: 'true' } : {}),
+      }),
+    })),
+);
 
 /**
  * cfn-lint must report no errors and no warnings on every template as written, and on every
@@ -58,7 +74,7 @@ function write(dir: string, name: string, template: Template): string {
 
 function renderedFiles(): string[] {
   const files: string[] = [];
-  for (const mode of MODES) {
+  for (const mode of [...MODES, ...MIGRATION]) {
     const dir = join(work, mode.name);
     mkdirSync(dir);
     const stack = renderStack(mode.parameters);
@@ -144,7 +160,12 @@ function renderedFiles(): string[] {
 describe('cfn-lint', () => {
   it('reports nothing on the templates as written and as rendered for every mode (one run)', async () => {
     const files = [...templatePaths(), ...renderedFiles()];
-    assert.equal(files.length, 7 + MODES.length * 4 - 2 + 3 + 3 + 2 + 3 + 2);
+    const withOwnNetwork = MIGRATION.filter((m) => m.name.startsWith('production')).length;
+    // + edge.yml and edge-route.yml as written, 3 edge renderings, 2 route renderings, a preview tree behind the edge
+    assert.equal(
+      files.length,
+      7 + MODES.length * 4 - 2 + MIGRATION.length * 3 + withOwnNetwork + 3 + 2 + 3 + 2 + 3,
+    );
     const started = Date.now();
     const result = await cfnLint(files);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -28,6 +28,10 @@ const CONTRACT_PARAMETERS = [
   'ExistingVpcId',
   'ExistingPublicSubnetIds',
   'ExistingTaskSubnetIds',
+  'ExistingIpv6OnlyTaskSubnetIds',
+  'Ipv6OnlyTrafficPercent',
+  'TrafficSplitStickinessSeconds',
+  'ServiceDiscovery',
 ];
 
 const CONTRACT_OUTPUTS = [
@@ -45,6 +49,13 @@ const CONTRACT_OUTPUTS = [
   'NetworkMode',
   'AlbIpAddressType',
   'VpcId',
+  // The migration to IPv6-only (docs/migration.md); the last four only while it is under way
+  // or with service discovery.
+  'Ipv6OnlyTrafficPercent',
+  'Ipv6OnlyServiceName',
+  'Ipv6OnlyTaskDefinitionArn',
+  'Ipv6OnlyTaskSubnetIds',
+  'InternalServiceName',
 ];
 
 /** Properties that would give a resource an explicit, collision-prone name. */
@@ -77,12 +88,16 @@ describe('parent template', () => {
     assert.equal(defaults.ContainerPort, 8080);
     assert.equal(defaults.HealthCheckPath, '/healthz');
     assert.equal(defaults.DeregistrationDelaySeconds, 15);
+    assert.equal(defaults.Ipv6OnlyTrafficPercent, '0');
+    assert.equal(defaults.TrafficSplitStickinessSeconds, 0);
+    assert.equal(defaults.ServiceDiscovery, 'false');
     for (const name of [
       'DomainName',
       'HostedZoneId',
       'ExistingVpcId',
       'ExistingPublicSubnetIds',
       'ExistingTaskSubnetIds',
+      'ExistingIpv6OnlyTaskSubnetIds',
     ]) {
       assert.equal(defaults[name], '', name);
     }

@@ -18,6 +18,8 @@ const SERVICE_VALUES = {
   VpcId: 'vpc-0123456789abcdef0',
   PublicSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2',
   TaskSubnetIds: 'subnet-0ccccccccccccccc1,subnet-0ccccccccccccccc2',
+  // Without a split the parent passes the task subnets here too.
+  Ipv6OnlyTaskSubnetIds: 'subnet-0ccccccccccccccc1,subnet-0ccccccccccccccc2',
   ClusterName: 'ipv6demo-pr-12',
   Tier: PIPELINE_VALUES.Tier,
   PermissionsBoundaryArn: PIPELINE_VALUES.PermissionsBoundaryArn,

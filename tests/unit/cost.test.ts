@@ -352,3 +352,58 @@ describe('the shared preview edge', () => {
     );
   });
 });
+
+describe('cost of a migration to IPv6-only (Ipv6OnlyTrafficPercent)', () => {
+  const base = {
+    NetworkMode: 'dualstack',
+    AlbIpAddressType: 'dualstack',
+    PrivateLinkEndpoints: 'false',
+    Nat64: 'false',
+    FlowLogs: 'false',
+    CpuArchitecture: 'X86_64',
+    Cpu: '256',
+    Memory: '512',
+    DesiredCount: '2',
+  };
+  const estimate = (percent: string) =>
+    costFromParameters({ ...base, Ipv6OnlyTrafficPercent: percent }, { sharedNetwork: true });
+  const names = (e: ReturnType<typeof estimate>) => e.items.map((i) => `${i.name}: ${i.quantity}`);
+
+  it('0 is one service; 1-99 runs both at DesiredCount; 100 scales the dual-stack one to zero', () => {
+    assert.equal(estimate('0').trafficSplit, undefined);
+    assert.deepEqual(estimate('10').trafficSplit, {
+      ipv6OnlyPercent: 10,
+      dualStackTasks: 2,
+      ipv6OnlyTasks: 2,
+    });
+    assert.deepEqual(estimate('100').trafficSplit, {
+      ipv6OnlyPercent: 100,
+      dualStackTasks: 0,
+      ipv6OnlyTasks: 2,
+    });
+    assert.ok(names(estimate('10')).includes('Fargate vCPU (x86_64), IPv6-only service: 365'));
+    assert.ok(names(estimate('10')).includes('Fargate vCPU (x86_64), dual-stack service: 365'));
+    // Public IPv4 per task follows the dual-stack tasks only; IPv6-only tasks have none.
+    assert.ok(names(estimate('10')).includes('Public IPv4: tasks: 1460'));
+    assert.ok(names(estimate('100')).includes('Public IPv4: tasks: 0'));
+  });
+
+  it('the split costs the second service while it runs, and less than 0 at 100 without public IPv4', () => {
+    const [zero, ten, fifty, hundred] = ['0', '10', '50', '100'].map((p) => estimate(p).totalMonthlyUsd);
+    assert.equal(ten, fifty);
+    assert.ok((ten as number) > (zero as number));
+    assert.ok((hundred as number) < (zero as number));
+  });
+
+  it('shows the split in the cost section (plan and the PR comment)', () => {
+    assert.match(
+      formatCostMarkdown(estimate('25')),
+      /Traffic split \(migration to IPv6-only\): \*\*75%\*\* to the dual-stack service \(2 task\(s\)\), \*\*25%\*\* to the IPv6-only service \(2 task\(s\)\)\./,
+    );
+    assert.doesNotMatch(formatCostMarkdown(estimate('0')), /Traffic split/);
+  });
+
+  it('rejects a percentage that is not 0-100', () => {
+    assert.throws(() => estimate('150'), /Ipv6OnlyTrafficPercent is '150'/);
+  });
+});

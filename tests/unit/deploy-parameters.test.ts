@@ -123,6 +123,41 @@ describe('pipelineParameters', () => {
     }
   });
 
+  it('a migration split adds the IPv6-only side: its subnets and the dual-stack image', () => {
+    const splitting = pipelineParameters(
+      parent,
+      { config, environment: preview, region: 'us-east-1', ipv6OnlyTrafficPercent: '25' },
+      'dualstack',
+      { examples: true },
+    );
+    assert.equal(
+      splitting.ExistingIpv6OnlyTaskSubnetIds?.atDeploy,
+      `<${config.app}-shared-network output Ipv6OnlyTaskSubnetIds>`,
+    );
+    assert.ok(splitting.DualStackImageUri?.atDeploy);
+    const known = pipelineParameters(
+      parent,
+      {
+        config,
+        environment: preview,
+        region: 'us-east-1',
+        ipv6OnlyTrafficPercent: '25',
+        networkOutputs: outputs,
+      },
+      'dualstack',
+      { examples: false },
+    );
+    assert.deepEqual(known.ExistingIpv6OnlyTaskSubnetIds, { value: 'subnet-6a,subnet-6b' });
+    assert.throws(
+      () =>
+        networkParameters({ ...outputs, Ipv6OnlyTaskSubnetIds: '' }, 'dualstack', 'x-shared-network', '25'),
+      {
+        message:
+          'Ipv6OnlyTrafficPercent is 25, but the shared network x-shared-network has no IPv6-only task subnets (output Ipv6OnlyTaskSubnetIds is empty).',
+      },
+    );
+  });
+
   it('fills only what the template declares', () => {
     const bare = parseTemplate('Parameters:\n  AppName:\n    Type: String\nResources: {}\n', 'bare.yml');
     assert.deepEqual(

@@ -85,6 +85,12 @@ Resources:
     [{ NetworkMode: 'ipv6-only', ImageUri: ipv4, DualStackImageUri: dual }, false],
     [{ NetworkMode: 'dualstack', ImageUri: ipv4, DualStackImageUri: '' }, false],
     [{ NetworkMode: 'ipv6-only', ImageUri: ipv4 }, false],
+    [{ NetworkMode: 'dualstack', Ipv6OnlyTrafficPercent: '10', ImageUri: ipv4, DualStackImageUri: '' }, true],
+    [
+      { NetworkMode: 'dualstack', Ipv6OnlyTrafficPercent: '10', ImageUri: ipv4, DualStackImageUri: dual },
+      false,
+    ],
+    [{ NetworkMode: 'dualstack', Ipv6OnlyTrafficPercent: '0', ImageUri: ipv4, DualStackImageUri: '' }, false],
   ] as const) {
     it(`${JSON.stringify(values)} → ${problem ? 'refused' : 'accepted'}`, () => {
       assert.equal(imageParameterProblem(values) !== undefined, problem);
@@ -103,6 +109,37 @@ Resources:
       {
         message: /^Parameter 'DualStackImageUri' is empty, but NetworkMode is ipv6-only/,
         hint: 'Pass --image-uri-dualstack (the build-push output image-uri-dualstack), or set NetworkMode: dualstack in cfn/environments/preview.yml.',
+      },
+    );
+    const split = parseTemplate(`
+Parameters:
+  NetworkMode:
+    Type: String
+    Default: dualstack
+  Ipv6OnlyTrafficPercent:
+    Type: String
+    Default: '0'
+  ImageUri:
+    Type: String
+  DualStackImageUri:
+    Type: String
+    Default: ''
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+`);
+    assert.throws(
+      () =>
+        resolveParameters(
+          split,
+          { Ipv6OnlyTrafficPercent: '25' },
+          { ImageUri: ipv4 },
+          'cfn/environments/staging.yml',
+        ),
+      {
+        message:
+          /^Parameter 'DualStackImageUri' is empty, but Ipv6OnlyTrafficPercent is 25 \(a parallel IPv6-only service\)/,
+        hint: 'Pass --image-uri-dualstack (the build-push output image-uri-dualstack), or set Ipv6OnlyTrafficPercent: 0 in cfn/environments/staging.yml.',
       },
     );
     assert.deepEqual(resolveParameters(service, {}, { ImageUri: ipv4 }), {

@@ -12,8 +12,16 @@ const workflows = readdirSync(workflowsDir).filter((name) => name.endsWith('.yml
 const actions = readdirSync(actionsDir);
 
 describe('actionlint', () => {
-  it('finds the five workflows and three composite actions', () => {
-    assert.deepEqual(workflows.sort(), ['ci.yml', 'deploy.yml', 'preview.yml', 'sweep.yml', 'teardown.yml']);
+  it('finds the seven workflows and three composite actions', () => {
+    assert.deepEqual(workflows.sort(), [
+      'ci.yml',
+      'deploy.yml',
+      'preview.yml',
+      'rollback.yml',
+      'status.yml',
+      'sweep.yml',
+      'teardown.yml',
+    ]);
     assert.deepEqual(actions.sort(), ['aws', 'buildx', 'setup']);
   });
 

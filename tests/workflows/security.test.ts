@@ -23,6 +23,7 @@ import {
   noPullRequestTarget,
   pinnedActions,
   productionRoleOnlyInProduction,
+  readOnlyJob,
   roleOf,
   SHARED_NETWORK_GROUP,
   type Step,
@@ -339,6 +340,35 @@ describe('workflow triggers and wiring', () => {
       ['opened', 'synchronize', 'reopened', 'closed'],
     );
     assert.deepEqual(triggers(workflow('teardown.yml')).sort(), ['delete', 'workflow_dispatch']);
+  });
+
+  it('status and rollback are manual, check their inputs without credentials, and run in the tier environment with the tier role', () => {
+    assert.deepEqual(triggers(workflow('status.yml')), ['workflow_dispatch']);
+    assert.deepEqual(triggers(workflow('rollback.yml')), ['workflow_dispatch']);
+    const dispatch = (
+      workflow('rollback.yml').on as { workflow_dispatch: { inputs: Record<string, unknown> } }
+    ).workflow_dispatch;
+    assert.deepEqual(Object.keys(dispatch.inputs), ['environment', 'to', 'confirm']);
+    const jobs = workflow('rollback.yml').jobs;
+    assert.equal(jobs.resolve?.permissions && 'id-token' in (jobs.resolve.permissions as object), false);
+    const byTier = {
+      name: expression("needs.resolve.outputs.tier == 'production' && 'production' || 'nonproduction'"),
+    };
+    assert.deepEqual(jobs.rollback?.environment, byTier);
+    assert.deepEqual(jobs.rollback?.concurrency, { group: ENVIRONMENT_GROUP, 'cancel-in-progress': false });
+    const status = workflow('status.yml').jobs;
+    assert.equal(status.resolve?.permissions && 'id-token' in (status.resolve.permissions as object), false);
+    assert.deepEqual(status.status?.environment, byTier);
+    for (const job of [jobs.rollback, status.status])
+      assert.equal(
+        roleOf(job ?? {}),
+        expression(
+          "needs.resolve.outputs.tier == 'production' && vars.AWS_PRODUCTION_ROLE_ARN || vars.AWS_NONPRODUCTION_ROLE_ARN",
+        ),
+      );
+    // status only reads: no concurrency group, so it never queues behind a deploy.
+    assert.equal(readOnlyJob(status.status ?? {}), true);
+    assert.equal(readOnlyJob(jobs.rollback ?? {}), false);
   });
 
   it('the manual teardown takes environment and confirm inputs', () => {

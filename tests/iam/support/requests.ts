@@ -25,6 +25,7 @@ const PREFIX: Record<string, string> = {
   EC2: 'ec2',
   'Service Quotas': 'servicequotas',
   'Elastic Load Balancing v2': 'elasticloadbalancing',
+  SSM: 'ssm',
 };
 
 /**
@@ -83,6 +84,9 @@ export function tierSignal(call: RecordedCall): Tier | undefined {
     );
     if (environment) return environment.tier;
   }
+  // An SSM parameter of an environment: `/<app>/<env>/...`.
+  const parameter = typeof input.Name === 'string' ? /^\/[^/]+\/(production|pr-|br-)/.exec(input.Name) : null;
+  if (parameter) return parameter[1] === 'production' ? 'production' : 'nonproduction';
   const tags = Array.isArray(input.imageTags) ? input.imageTags : [];
   if (tags.length > 0 && tags.every((tag) => tag.startsWith('pr-'))) return 'nonproduction';
   return undefined;
@@ -205,7 +209,8 @@ export function requestsOf(call: RecordedCall, model: BootstrapModel, tier: Tier
       const cluster = text('cluster');
       const clusterName =
         cluster === undefined ? undefined : rename(lastSegment(cluster, ':cluster/'), model);
-      if (call.operation === 'DescribeTaskDefinition') {
+      // No resource-level permissions (Service Authorization Reference, Amazon ECS).
+      if (call.operation === 'DescribeTaskDefinition' || call.operation === 'ListTaskDefinitions') {
         requests.push({ action, resource: '*' });
         break;
       }
@@ -231,15 +236,39 @@ export function requestsOf(call: RecordedCall, model: BootstrapModel, tier: Tier
         const id = task.split('/').pop() ?? task;
         requests.push({ action, resource: `arn:aws:ecs:${region}:${accountId}:task/${clusterName}/${id}` });
       }
+      const services = Array.isArray(input.services) ? input.services : [];
+      for (const service of services) {
+        const name = service.split('/').pop() ?? service;
+        requests.push({
+          action,
+          resource: `arn:aws:ecs:${region}:${accountId}:service/${clusterName}/${name}`,
+        });
+      }
       break;
     }
     case 'logs': {
       const group = text('logGroupName');
       const renamed = group === undefined ? undefined : rename(group, model);
       if (renamed === undefined) return synthetic(`log group '${group}'`);
+      // GetLogEvents acts on a log stream, FilterLogEvents on the log group (Service
+      // Authorization Reference, Amazon CloudWatch Logs).
       requests.push({
         action,
-        resource: `arn:aws:logs:${region}:${accountId}:log-group:${renamed}:log-stream:${text('logStreamName') ?? 'x1'}`,
+        resource:
+          call.operation === 'FilterLogEvents'
+            ? `arn:aws:logs:${region}:${accountId}:log-group:${renamed}`
+            : `arn:aws:logs:${region}:${accountId}:log-group:${renamed}:log-stream:${text('logStreamName') ?? 'x1'}`,
+      });
+      break;
+    }
+    case 'ssm': {
+      // `/<app>/<env>/...` → parameter/<modelled app>/<env>/... (the ARN drops the leading slash).
+      const name = text('Name') ?? '';
+      const match = /^\/[^/]+\/((?:production|pr-[1-9][0-9]*|br-[a-z][a-z0-9-]*)\/.+)$/.exec(name);
+      if (!match) return synthetic(`parameter '${name}'`);
+      requests.push({
+        action,
+        resource: `arn:aws:ssm:${region}:${accountId}:parameter/${model.scope.appName}/${match[1]}`,
       });
       break;
     }

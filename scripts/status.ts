@@ -1,0 +1,44 @@
+/**
+ * `npm run status [-- --environment K] [--json]`: every environment of this repository, or one
+ * in detail. See docs/operations.md.
+ */
+import { main } from './lib/cli.ts';
+import { statusCommand } from './lib/commands.ts';
+import { opsSettings } from './lib/ops-cli.ts';
+import { createOpsClients } from './lib/ops-clients.ts';
+import { runStatus } from './lib/status.ts';
+import { createUi } from './lib/ui.ts';
+
+await main(
+  statusCommand,
+  async (values, { ui }) => {
+    const settings = opsSettings(values);
+    if (values.resolve) {
+      ui.setOutput('action', 'status');
+      ui.setOutput('environment', settings.environment?.key ?? '');
+      ui.setOutput('tier', settings.context.tier);
+      ui.info(`Status of ${settings.environment?.key ?? 'every environment'}: inputs are valid.`);
+      return;
+    }
+    const clients = createOpsClients(settings.context.region);
+    await runStatus(
+      {
+        config: settings.config,
+        repository: settings.context.repository,
+        region: settings.context.region,
+        ecrRepository: settings.context.ecrRepository,
+        ...(settings.environment ? { environment: settings.environment } : {}),
+      },
+      { ...clients, ui },
+      { json: values.json, print: (text) => process.stdout.write(`${text}\n`) },
+    );
+  },
+  jsonUi(),
+);
+
+/** With --json, stdout carries only the JSON document; progress goes to stderr. */
+function jsonUi() {
+  return process.argv.includes('--json')
+    ? { ui: createUi({ write: (line) => process.stderr.write(`${line}\n`) }) }
+    : {};
+}
