@@ -86,6 +86,19 @@ describe('environment stack tree behind the preview edge', () => {
     assert.equal(outputs.LoadBalancerDnsName?.Value, EDGE_VALUES.EdgeLoadBalancerDnsName);
   });
 
+  it('refuses a migration split behind the edge (the split needs listener rules of its own)', () => {
+    assert.throws(
+      () =>
+        renderStack({
+          ...loadParameterFile('branch'),
+          ...SHARED_NETWORK_VALUES,
+          ...EDGE_VALUES,
+          Ipv6OnlyTrafficPercent: '10',
+        }),
+      { message: /Ipv6OnlyTrafficPercent above 0 needs the environment's own ALB/ },
+    );
+  });
+
   it('production keeps its own load balancer', () => {
     const tree = renderStack(loadParameterFile('production'));
     assert.equal(resourcesOfType(tree.service, LB).length, 1);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { usesPreviewEdge } from '../../scripts/lib/edge-deploy.ts';
 import {
   allocateSlot,
   checkQuotas,
@@ -356,4 +357,30 @@ describe('claimRoute: limits', () => {
       { message: 'Stack ipv6demo-pr-12-route: CREATE_FAILED (TargetGroup: AccessDenied)' },
     );
   });
+});
+
+describe('usesPreviewEdge', () => {
+  const declared = { EdgeTargetGroupArn: {} };
+  const cases: [
+    string,
+    { key: string; sharedNetwork: boolean },
+    Record<string, unknown>,
+    string | undefined,
+    boolean,
+  ][] = [
+    ['a preview', { key: 'pr-12', sharedNetwork: true }, declared, undefined, true],
+    ['a branch environment', { key: 'br-staging', sharedNetwork: true }, declared, '0', true],
+    ['production keeps its own ALB', { key: 'production', sharedNetwork: false }, declared, undefined, false],
+    ['a template without the edge parameters', { key: 'pr-12', sharedNetwork: true }, {}, undefined, false],
+    [
+      'a branch migrating to IPv6-only keeps its own ALB',
+      { key: 'br-staging', sharedNetwork: true },
+      declared,
+      '10',
+      false,
+    ],
+  ];
+  for (const [name, environment, params, percent, expected] of cases) {
+    it(name, () => assert.equal(usesPreviewEdge(environment, params, percent), expected));
+  }
 });
