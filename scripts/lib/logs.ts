@@ -10,8 +10,9 @@ import type { Environment } from './environment.ts';
 import { UserError } from './errors.ts';
 import { type Clock, realClock } from './retry.ts';
 import { describeStack } from './stack-deploy.ts';
+import { stackOutputs } from './stack-status.ts';
 import { describeStackTree } from './stack-tree.ts';
-import { outputsOf, serviceOfStack } from './status.ts';
+import { serviceOfStack } from './status.ts';
 
 /**
  * `npm run logs`: the service's CloudWatch Logs through FilterLogEvents, the app's JSON lines
@@ -178,7 +179,7 @@ export async function serviceLogGroup(
       'Run npm run status to list the environments that exist.',
     );
   }
-  const fromOutput = outputsOf(stack).LogGroupName;
+  const fromOutput = stackOutputs(stack).LogGroupName;
   if (fromOutput) return fromOutput;
   const service = serviceOfStack(stack, await describeStackTree(cfn, stack.StackId ?? environment.stackName));
   if (service) {

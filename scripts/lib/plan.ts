@@ -63,7 +63,7 @@ import {
 import { edgeRouteStackName, previewEdgeStackName } from './preview-edge.ts';
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { runSync } from './shell.ts';
-import { stackOutputs } from './stack-status.ts';
+import { stackOutputs, stackParameterValues } from './stack-status.ts';
 import { formatStaticDiff, formatStaticDiffMarkdown, type StaticDiff } from './static-diff.ts';
 import { planStaticDiff } from './static-diff-plan.ts';
 import { cfnDir as defaultCfnDir, readTemplate, repoRelative, repoRoot, type Template } from './templates.ts';
@@ -720,9 +720,7 @@ async function stackParameters(cfn: CloudFormationClient, stackName: string) {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
     return {
-      parameters: new Map(
-        (stack?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
-      ),
+      parameters: new Map(Object.entries(stackParameterValues(stack))),
       outputs: stackOutputs(stack),
     };
   } catch (error) {

@@ -12,9 +12,10 @@ import { commitOfDigest, earlierRevisions, type ImageReference, parseImageUri } 
 import { PINNED_TAG } from './pin.ts';
 import type { Clock } from './retry.ts';
 import { describeStack } from './stack-deploy.ts';
+import { stackParameterValues } from './stack-status.ts';
 import { describeStackTree } from './stack-tree.ts';
 import type { PollSchedule } from './stack-watch.ts';
-import { parametersOf, serviceOfStack } from './status.ts';
+import { serviceOfStack } from './status.ts';
 import type { Ui } from './ui.ts';
 import type { VerifyReport } from './verify-report.ts';
 
@@ -157,7 +158,7 @@ export async function rollbackEnvironment(
   );
   if (problem !== undefined)
     throw new UserError(`Refusing to roll back ${environment.stackName}: ${problem}.`, 'Check --repository.');
-  const parameters = parametersOf(stack);
+  const parameters = stackParameterValues(stack);
   const currentUri = parameters.ImageUri ?? '';
   const current = parseImageUri(currentUri);
   if (current === undefined) {

@@ -143,3 +143,11 @@ export function stackOutputs(stack: Pick<Stack, 'Outputs'> | undefined): Record<
   for (const o of stack?.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
   return outputs;
 }
+
+/** A stack's Parameters as a name → value record. Pure. */
+export function stackParameterValues(stack: Pick<Stack, 'Parameters'> | undefined): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const p of stack?.Parameters ?? [])
+    if (p.ParameterKey) values[p.ParameterKey] = p.ParameterValue ?? '';
+  return values;
+}

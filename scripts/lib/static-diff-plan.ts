@@ -4,6 +4,7 @@ import { imageReferences } from './build-push.ts';
 import { describeError } from './errors.ts';
 import { parseImageUri } from './image-history.ts';
 import { describeStack } from './stack-deploy.ts';
+import { stackParameterValues } from './stack-status.ts';
 import { deployedTemplate, describeStackTree, type StackNode } from './stack-tree.ts';
 import {
   childTemplateKey,
@@ -13,7 +14,6 @@ import {
   type StaticDiff,
   staticDiff,
 } from './static-diff.ts';
-import { parametersOf } from './status.ts';
 import type { Template } from './templates.ts';
 import type { Ui } from './ui.ts';
 
@@ -55,7 +55,7 @@ export async function sideFromStack(
     }
   };
   await visit(await describeStackTree(cfn, stack.StackId ?? stackName), 'root');
-  return { root: 'root', templates, parameters: parametersOf(stack) };
+  return { root: 'root', templates, parameters: stackParameterValues(stack) };
 }
 
 /** The current side's parameters: deploy-filled values from the deployed side (or --image-uri). Pure. */

@@ -24,6 +24,7 @@ import { describeError, UserError } from './errors.ts';
 import { commitOfDigest, parseImageUri } from './image-history.ts';
 import { tableCell } from './markdown.ts';
 import { describeStack } from './stack-deploy.ts';
+import { stackOutputs, stackParameterValues } from './stack-status.ts';
 import { describeStackTree, resourcesOfType, type StackNode } from './stack-tree.ts';
 import type { Ui } from './ui.ts';
 import {
@@ -133,18 +134,6 @@ export function ownedEnvironments(
   return owned.sort((a, b) => rank(a.key) - rank(b.key) || a.key.localeCompare(b.key));
 }
 
-export function parametersOf(stack: Stack): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const p of stack.Parameters ?? []) if (p.ParameterKey) values[p.ParameterKey] = p.ParameterValue ?? '';
-  return values;
-}
-
-export function outputsOf(stack: Stack): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const o of stack.Outputs ?? []) if (o.OutputKey) values[o.OutputKey] = o.OutputValue ?? '';
-  return values;
-}
-
 /** Service ARN `arn:aws:ecs:r:a:service/<cluster>/<name>` → cluster and name. Pure. */
 export function parseServiceArn(arn: string): { cluster: string; name: string } | undefined {
   const match = /:service\/([^/]+)\/([^/]+)$/.exec(arn);
@@ -156,7 +145,7 @@ export function parseServiceArn(arn: string): { cluster: string; name: string } 
  * AWS::ECS::Service resource in the stack tree (its physical id is the service ARN). Pure.
  */
 export function serviceOfStack(stack: Stack, tree: StackNode): { cluster: string; name: string } | undefined {
-  const outputs = outputsOf(stack);
+  const outputs = stackOutputs(stack);
   if (outputs.ClusterName && outputs.ServiceName)
     return { cluster: outputs.ClusterName, name: outputs.ServiceName };
   return parseServiceArn(resourcesOfType(tree, 'AWS::ECS::Service')[0]?.PhysicalResourceId ?? '');
@@ -234,8 +223,8 @@ async function environmentStatus(
   now: Date,
   detail: boolean,
 ): Promise<EnvironmentStatus> {
-  const parameters = parametersOf(stack);
-  const outputs = outputsOf(stack);
+  const parameters = stackParameterValues(stack);
+  const outputs = stackOutputs(stack);
   const updated = stack.LastUpdatedTime ?? stack.CreationTime ?? now;
   const status: EnvironmentStatus = {
     environment: key,

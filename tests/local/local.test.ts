@@ -204,10 +204,10 @@ describe('the image tag of one rehearsal', () => {
     assert.notEqual(localImageTag('ipv6demo', 'ecs6-1'), localImageTag('ipv6demo', 'ecs6-2'));
   });
 
-  it("is removed by tag alone with the builder's storage settings, and a refusal is reported", async () => {
-    const calls: { command: string; args: string[]; driver: string | undefined }[] = [];
+  it("is removed by tag alone with the builders' settings (buildah's chroot isolation), and a refusal is reported", async () => {
+    const calls: { command: string; args: string[]; isolation: string | undefined }[] = [];
     const shell = (async (command, args, options) => {
-      calls.push({ command, args: [...args], driver: options?.env?.STORAGE_DRIVER });
+      calls.push({ command, args: [...args], isolation: options?.env?.BUILDAH_ISOLATION });
       return command === 'docker'
         ? { exitCode: 1, stdout: '', stderr: 'Error: No such image: x\n' }
         : { exitCode: 0, stdout: '', stderr: '' };
@@ -215,8 +215,8 @@ describe('the image tag of one rehearsal', () => {
     assert.equal(await removeImageTag('buildah', 'localhost/ipv6demo:local-ecs6-1', shell), undefined);
     assert.equal(await removeImageTag('docker', 'x', shell), 'Error: No such image: x');
     assert.deepEqual(calls, [
-      { command: 'buildah', args: ['rmi', 'localhost/ipv6demo:local-ecs6-1'], driver: 'vfs' },
-      { command: 'docker', args: ['rmi', 'x'], driver: 'vfs' },
+      { command: 'buildah', args: ['rmi', 'localhost/ipv6demo:local-ecs6-1'], isolation: 'chroot' },
+      { command: 'docker', args: ['rmi', 'x'], isolation: 'chroot' },
     ]);
   });
 

@@ -8,6 +8,7 @@ import {
   recoveryFor,
   reviewInProgressAction,
   stackOutputs,
+  stackParameterValues,
 } from '../../scripts/lib/stack-status.ts';
 
 describe('stack status classification', () => {
@@ -119,5 +120,13 @@ describe('stackOutputs', () => {
       { VpcId: 'vpc-0', Empty: '' },
     );
     assert.deepEqual(stackOutputs(undefined), {});
+  });
+  it('turns Parameters into a record the same way', () => {
+    assert.deepEqual(
+      stackParameterValues({
+        Parameters: [{ ParameterKey: 'Cpu', ParameterValue: '256' }, { ParameterKey: 'Empty' }, {}],
+      }),
+      { Cpu: '256', Empty: '' },
+    );
   });
 });
