@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineContext } from './context.ts';
@@ -24,6 +24,7 @@ import {
 } from './preview-edge.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
+import { stackOutputs } from './stack-status.ts';
 import type { PollSchedule } from './stack-watch.ts';
 import { cfnDir, readTemplate } from './templates.ts';
 
@@ -84,12 +85,6 @@ export interface EdgeDeployResult {
 
 const USABLE = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE']);
 
-function outputsOf(stack: Stack): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const o of stack.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
-  return outputs;
-}
-
 /** The slot a route stack holds, from its outputs (undefined when it has none). Pure. */
 export function routeSlot(outputs: Record<string, string>): number | undefined {
   const raw = outputs.Routing === 'host' ? outputs.RulePriority : outputs.ListenerPort;
@@ -133,7 +128,7 @@ export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps
         readOnlyHint,
       );
     }
-    edgeOutputs = outputsOf(existing);
+    edgeOutputs = stackOutputs(existing);
     deps.log(`${edgeStackName} exists (${existing.StackStatus}); using it without changing it`);
   } else {
     const templatePath = input.edgeTemplatePath ?? edgeTemplates.edge;
@@ -188,7 +183,7 @@ export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps
   // 2. The environment's route on it.
   const existing = await describeStack(deps.cfn, routeStackName);
   const existingOutputs =
-    existing && USABLE.has(existing.StackStatus ?? '') ? outputsOf(existing) : undefined;
+    existing && USABLE.has(existing.StackStatus ?? '') ? stackOutputs(existing) : undefined;
   if (!input.change) {
     const slot = existingOutputs ? routeSlot(existingOutputs) : undefined;
     if (!existingOutputs || slot === undefined || !existingOutputs.TargetGroupArn) {

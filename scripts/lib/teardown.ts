@@ -25,7 +25,7 @@ import { CallBudget } from './poll-budget.ts';
 import { edgeRouteStackName, parseEdgeOutputs, previewEdgeStackName, readEdgeUsage } from './preview-edge.ts';
 import type { Clock } from './retry.ts';
 import { describeStack } from './stack-deploy.ts';
-import { isTerminalStatus } from './stack-status.ts';
+import { isTerminalStatus, stackOutputs } from './stack-status.ts';
 import { type PollSchedule, watchStack } from './stack-watch.ts';
 import { formatDuration, type Ui } from './ui.ts';
 import { deleteVerificationRecord, verificationParameterName } from './verification-record.ts';
@@ -411,8 +411,7 @@ async function refuseUsedEdge(
   const stack = await describeStack(deps.cfn, name);
   if (stack === undefined) return;
   if (!deps.elbv2) throw new Error('teardownEnvironment: --include-preview-edge needs deps.elbv2');
-  const outputs: Record<string, string> = {};
-  for (const o of stack.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+  const outputs = stackOutputs(stack);
   if (!outputs.LoadBalancerArn) return;
   const edge = parseEdgeOutputs(name, outputs);
   const usage = await readEdgeUsage(deps.elbv2, edge);
