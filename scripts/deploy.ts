@@ -10,13 +10,15 @@ import {
   SHARED_NETWORK_MODES,
   type SharedNetworkMode,
 } from './lib/deploy.ts';
+import { usesPreviewEdge } from './lib/edge-deploy.ts';
 import { sharedNetworkStackName } from './lib/environment.ts';
 import { UsageError } from './lib/errors.ts';
 import { gitHubRepoFromEnv } from './lib/github-repo.ts';
 import { reportStacksOnInterrupt } from './lib/interrupt.ts';
 import { commonSettings } from './lib/pipeline-cli.ts';
+import { edgeRouteStackName, previewEdgeStackName } from './lib/preview-edge.ts';
 import { createShell } from './lib/shell.ts';
-import { repoRoot } from './lib/templates.ts';
+import { readTemplate, repoRoot } from './lib/templates.ts';
 
 await main(deployCommand, async (values, { ui, signal }) => {
   const mode = values['shared-network'] as SharedNetworkMode;
@@ -32,8 +34,11 @@ await main(deployCommand, async (values, { ui, signal }) => {
   const shell = createShell(() => {});
   const git = (args: readonly string[]) => shell('git', args, { cwd: repoRoot });
   const clients = createAwsClients(common.context.region);
+  const templatePath = values.template ? resolve(values.template) : defaultTemplates.parent;
+  const edge = usesPreviewEdge(common.environment, readTemplate(templatePath).Parameters ?? {});
   const stacks = [
     ...(common.environment.sharedNetwork ? [sharedNetworkStackName(common.config)] : []),
+    ...(edge ? [previewEdgeStackName(common.config), edgeRouteStackName(common.environment.stackName)] : []),
     common.environment.stackName,
   ];
   const deploying = deployEnvironment(
@@ -41,7 +46,7 @@ await main(deployCommand, async (values, { ui, signal }) => {
       ...common,
       imageUri: values['image-uri'],
       imageUriDualstack: values['image-uri-dualstack'],
-      templatePath: values.template ? resolve(values.template) : defaultTemplates.parent,
+      templatePath,
       parametersFile: values['parameters-file'] ? resolve(values['parameters-file']) : undefined,
       networkTemplatePath: defaultTemplates.network,
       networkParametersFile: undefined,
@@ -50,7 +55,14 @@ await main(deployCommand, async (values, { ui, signal }) => {
       sha: await deployedCommit(values.sha, process.env, git),
       adopt: values.adopt,
     },
-    { cfn: clients.cfn, s3: clients.s3, ui, github: await gitHubRepoFromEnv(common.context.repository), git },
+    {
+      cfn: clients.cfn,
+      s3: clients.s3,
+      elbv2: clients.elbv2,
+      ui,
+      github: await gitHubRepoFromEnv(common.context.repository),
+      git,
+    },
   );
   await reportStacksOnInterrupt(deploying, {
     signal,

@@ -5,6 +5,7 @@ import { sharedNetworkStackName } from './lib/environment.ts';
 import { reportStacksOnInterrupt } from './lib/interrupt.ts';
 import { createOpsClients } from './lib/ops-clients.ts';
 import { commonSettings } from './lib/pipeline-cli.ts';
+import { edgeRouteStackName, previewEdgeStackName } from './lib/preview-edge.ts';
 import { teardownEnvironment } from './lib/teardown.ts';
 import { planTeardown } from './lib/teardown-plan.ts';
 
@@ -15,6 +16,7 @@ await main(teardownCommand, async (values, { ui, signal }) => {
     ...common,
     confirm: values.confirm,
     includeSharedNetwork: values['include-shared-network'],
+    includePreviewEdge: values['include-preview-edge'],
     keepImages: values['keep-images'],
   };
   if (values['dry-run']) {
@@ -24,12 +26,15 @@ await main(teardownCommand, async (values, { ui, signal }) => {
   }
   const stacks = [
     common.environment.stackName,
+    ...(common.environment.sharedNetwork ? [edgeRouteStackName(common.environment.stackName)] : []),
+    ...(values['include-preview-edge'] ? [previewEdgeStackName(common.config)] : []),
     ...(values['include-shared-network'] ? [sharedNetworkStackName(common.config)] : []),
   ];
   const tearingDown = teardownEnvironment(settings, {
     cfn: clients.cfn,
     ecr: clients.ecr,
     ssm: clients.ssm,
+    elbv2: clients.elbv2,
     ui,
   });
   await reportStacksOnInterrupt(tearingDown, {

@@ -159,6 +159,12 @@ export const teardownCommand = {
       default: false,
       description: 'Also delete the shared network (refused while another stack uses it).',
     },
+    'include-preview-edge': {
+      type: 'boolean',
+      default: false,
+      description:
+        'Also delete the shared preview edge (its ALB), refused while any environment still has a route on it.',
+    },
     'keep-images': { type: 'boolean', default: false, description: "Keep the preview's image tags in ECR." },
     'dry-run': {
       type: 'boolean',

@@ -1,5 +1,6 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { withCallContext } from './aws-errors.ts';
 import type { Tier } from './environment.ts';
@@ -215,6 +216,7 @@ export interface AwsClients {
   cfn: CloudFormationClient;
   s3: S3Client;
   ecr: ECRClient;
+  elbv2: ElasticLoadBalancingV2Client;
 }
 
 /**
@@ -229,5 +231,6 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv = proces
     cfn: withCallContext(new CloudFormationClient(common)),
     s3: withCallContext(new S3Client({ ...common, forcePathStyle: emulated })),
     ecr: withCallContext(new ECRClient(common)),
+    elbv2: withCallContext(new ElasticLoadBalancingV2Client(common)),
   };
 }

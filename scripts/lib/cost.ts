@@ -106,6 +106,11 @@ export interface CostOptions {
   region?: string;
   /** Name of the shared network stack, for the note (default "the shared network stack"). */
   sharedNetworkStackName?: string;
+  /**
+   * The environment sits behind the shared preview edge (this stack): no ALB of its own, so
+   * the estimate is its marginal cost; the edge is priced once by previewEdgeCost.
+   */
+  previewEdgeStackName?: string;
   title?: string;
 }
 
@@ -295,39 +300,19 @@ export function costFromParameters(parameters: Record<string, string>, options: 
   const primaryTasks = split ? split.dualStackTasks : desired;
   const tasks = primaryTasks + (split?.ipv6OnlyTasks ?? 0);
   const h = HOURS_PER_MONTH;
-  const azs = ASSUMPTIONS.availabilityZones;
 
-  const items: CostItem[] = [
-    item('Application Load Balancer', `1 ALB × ${h} h`, h, 'ALB-hour', PRICES.albHour),
-    item(
-      'ALB capacity (LCU)',
-      `assumed ${ASSUMPTIONS.albLcus} LCU on average × ${h} h`,
-      ASSUMPTIONS.albLcus * h,
-      'LCU-hour',
-      PRICES.albLcuHour,
-    ),
-  ];
-  if (albType === 'dualstack') {
-    items.push(
-      item(
-        'Public IPv4: ALB',
-        `internet-facing dual-stack ALB holds 1 address per AZ: ${azs} × ${h} h`,
-        azs * h,
-        'IPv4-address-hour',
-        PRICES.publicIpv4Hour,
-      ),
-    );
-  } else {
-    items.push(
-      item(
-        'Public IPv4: ALB',
-        'dualstack-without-public-ipv4: no public IPv4 addresses (IPv4 clients cannot connect)',
-        0,
-        'IPv4-address-hour',
-        PRICES.publicIpv4Hour,
-      ),
-    );
-  }
+  const edge = options.previewEdgeStackName;
+  const items: CostItem[] = edge
+    ? [
+        item(
+          'Preview edge (shared ALB)',
+          `a listener or host rule and a target group on ${edge}: no charge of their own; the ALB, its LCU and addresses are billed once there`,
+          0,
+          'share',
+          0,
+        ),
+      ]
+    : albItems(albType);
   if (networkMode === 'dualstack' && !privateLink) {
     items.push(
       item(
@@ -396,9 +381,15 @@ export function costFromParameters(parameters: Record<string, string>, options: 
     items.push(...networkItems(shape.privateLink, shape.nat64, flowLogs));
     notes.push(...shape.notes);
   }
+  if (edge)
+    notes.push(
+      `Marginal cost: the environment sits behind the shared preview edge ${edge} (one ALB for every preview and branch environment), priced once on its own.`,
+    );
   const assumptions = [
     ...commonAssumptions(),
-    `ALB: ${ASSUMPTIONS.albLcus} LCU on average; application logs: ${ASSUMPTIONS.logGbPerTaskMonth} GB/month per task.`,
+    edge
+      ? `Preview edge: a preview's light traffic adds no LCU beyond the edge's own ${ASSUMPTIONS.albLcus} LCU; application logs: ${ASSUMPTIONS.logGbPerTaskMonth} GB/month per task.`
+      : `ALB: ${ASSUMPTIONS.albLcus} LCU on average; application logs: ${ASSUMPTIONS.logGbPerTaskMonth} GB/month per task.`,
   ];
   if (!options.sharedNetwork && shape.privateLink)
     assumptions.push(
@@ -414,6 +405,68 @@ export function costFromParameters(parameters: Record<string, string>, options: 
     );
   const estimate = finish(items, region, assumptions, notes, options.title);
   if (split) estimate.trafficSplit = split;
+  return estimate;
+}
+
+/** The ALB of an environment (or of the preview edge): hours, LCU and its public IPv4 addresses. Pure. */
+function albItems(albType: string): CostItem[] {
+  const h = HOURS_PER_MONTH;
+  const azs = ASSUMPTIONS.availabilityZones;
+  return [
+    item('Application Load Balancer', `1 ALB × ${h} h`, h, 'ALB-hour', PRICES.albHour),
+    item(
+      'ALB capacity (LCU)',
+      `assumed ${ASSUMPTIONS.albLcus} LCU on average × ${h} h`,
+      ASSUMPTIONS.albLcus * h,
+      'LCU-hour',
+      PRICES.albLcuHour,
+    ),
+    albType === 'dualstack'
+      ? item(
+          'Public IPv4: ALB',
+          `internet-facing dual-stack ALB holds 1 address per AZ: ${azs} × ${h} h`,
+          azs * h,
+          'IPv4-address-hour',
+          PRICES.publicIpv4Hour,
+        )
+      : item(
+          'Public IPv4: ALB',
+          'dualstack-without-public-ipv4: no public IPv4 addresses (IPv4 clients cannot connect)',
+          0,
+          'IPv4-address-hour',
+          PRICES.publicIpv4Hour,
+        ),
+  ];
+}
+
+/**
+ * Monthly cost of the shared preview edge (cfn/edge.yml parameters: AlbIpAddressType): one ALB
+ * for every preview and branch environment, billed once. `sharedBy` lists numbers of open
+ * environments to show its share per environment for. Pure.
+ */
+export function previewEdgeCost(
+  parameters: Record<string, string>,
+  options: { region?: string; title?: string; sharedBy?: readonly number[] } = {},
+): CostEstimate {
+  const region = options.region ?? PRICE_REGION;
+  const albType = need(parameters, 'AlbIpAddressType', ['dualstack', 'dualstack-without-public-ipv4']);
+  const estimate = finish(
+    albItems(albType),
+    region,
+    [
+      ...commonAssumptions(),
+      `ALB: ${ASSUMPTIONS.albLcus} LCU on average for all environments behind it together.`,
+    ],
+    ['Billed once for all preview and branch environments behind the edge.'],
+    options.title ?? 'preview edge',
+  );
+  const shares = (options.sharedBy ?? []).filter((n) => Number.isInteger(n) && n > 0);
+  if (shares.length > 0) {
+    estimate.notes = [
+      ...(estimate.notes ?? []),
+      `Per environment: ${shares.map((n) => `${formatUsd(usd(estimate.totalMonthlyUsd / n))} with ${n} open`).join(', ')}.`,
+    ];
+  }
   return estimate;
 }
 
@@ -465,7 +518,7 @@ export interface ModeComparison {
  */
 export function compareModes(
   parameters: Record<string, string>,
-  options: { region?: string; sharedNetworkStackName?: string } = {},
+  options: { region?: string; sharedNetworkStackName?: string; previewEdgeStackName?: string } = {},
 ): ModeComparison[] {
   const region = options.region ?? PRICE_REGION;
   const variant = (overrides: Record<string, string>) => ({ ...parameters, ...overrides });
@@ -514,6 +567,22 @@ export function compareModes(
           : { sharedNetworkStackName: options.sharedNetworkStackName }),
       }),
     },
+    ...(options.previewEdgeStackName === undefined
+      ? []
+      : [
+          {
+            mode: 'shared network + preview edge',
+            description: 'as above, behind the shared preview ALB (its ALB billed there): the marginal cost',
+            estimate: costFromParameters(parameters, {
+              sharedNetwork: true,
+              region,
+              previewEdgeStackName: options.previewEdgeStackName,
+              ...(options.sharedNetworkStackName === undefined
+                ? {}
+                : { sharedNetworkStackName: options.sharedNetworkStackName }),
+            }),
+          },
+        ]),
   ];
 }
 
@@ -567,7 +636,11 @@ export function formatCostMarkdown(estimate: CostEstimate): string {
 }
 
 /** Side-by-side table of compareModes() results, with the current configuration marked. */
-export function formatComparisonMarkdown(rows: ModeComparison[], sharedNetwork?: CostEstimate): string {
+export function formatComparisonMarkdown(
+  rows: ModeComparison[],
+  sharedNetwork?: CostEstimate,
+  previewEdge?: CostEstimate,
+): string {
   const lines = [
     '| Mode | What it means | ALB + IPv4 | Network | Fargate + logs | Total / month |',
     '|---|---|---:|---:|---:|---:|',
@@ -592,6 +665,12 @@ export function formatComparisonMarkdown(rows: ModeComparison[], sharedNetwork?:
     lines.push(
       '',
       `Shared network stack on its own: ${formatUsd(sharedNetwork.totalMonthlyUsd)}/month, billed once for all previews and branch environments.`,
+    );
+  }
+  if (previewEdge) {
+    lines.push(
+      '',
+      `Preview edge stack on its own: ${formatUsd(previewEdge.totalMonthlyUsd)}/month, billed once for all previews and branch environments.`,
     );
   }
   return `${lines.join('\n')}\n`;

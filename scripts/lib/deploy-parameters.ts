@@ -12,8 +12,15 @@
 
 import { tierVariable } from './context.ts';
 import type { ProjectConfig } from './environment.ts';
-import { type Environment, ecrRepositoryName, sharedNetworkStackName, tierOf } from './environment.ts';
+import {
+  type Environment,
+  ecrRepositoryName,
+  sharedNetworkStackName,
+  stackName,
+  tierOf,
+} from './environment.ts';
 import { UserError } from './errors.ts';
+import { edgeRouteStackName, previewEdgeStackName } from './preview-edge.ts';
 import type { Template } from './templates.ts';
 
 /** One pipeline-filled value. `atDeploy` is set when `value` is a stand-in for an unknown. */
@@ -35,6 +42,19 @@ export interface PipelineInputs {
   networkOutputs?: Record<string, string> | undefined;
   /** The parameter file's Ipv6OnlyTrafficPercent: above 0, IPv6-only tasks run beside the others. */
   ipv6OnlyTrafficPercent?: string | undefined;
+  /** The environment's route on the shared preview edge, once it exists (docs/preview-edge.md). */
+  edge?: EdgeValues | undefined;
+}
+
+/** What an environment behind the preview edge is given (edge and route stack outputs). */
+export interface EdgeValues {
+  targetGroupArn: string;
+  securityGroupId: string;
+  url: string;
+  hostName: string;
+  loadBalancerDnsName: string;
+  /** The environment's listener port (port routing), 0 with host routing. */
+  listenerPort: number;
 }
 
 /** A migration split is set (docs/migration.md): the IPv6-only side needs its own values. Pure. */
@@ -177,9 +197,46 @@ export function pipelineParameters(
                 ),
               }
             : {}),
+          // A migration split keeps the environment's own ALB (edge-deploy.ts usesPreviewEdge).
+          ...(splitting ? {} : edgeParameters(inputs, known)),
         }
       : {}),
   });
+}
+
+/** The Edge* parameters of an environment behind the preview edge (declaredOnly drops them elsewhere). */
+function edgeParameters(
+  inputs: PipelineInputs,
+  known: (value: string | undefined, example: string, atDeploy: string) => PipelineValue | undefined,
+): Record<string, PipelineValue | undefined> {
+  const { edge, config, region } = inputs;
+  const route = edgeRouteStackName(stackName(config, inputs.environment.key));
+  const edgeStack = previewEdgeStackName(config);
+  const dns = `${config.app}-edge-0000000000.${region}.elb.amazonaws.com`;
+  return {
+    EdgeTargetGroupArn: known(
+      edge?.targetGroupArn,
+      `arn:aws:elasticloadbalancing:${region}:${EXAMPLE_ACCOUNT}:targetgroup/example/0000000000000000`,
+      `<${route} output TargetGroupArn>`,
+    ),
+    EdgeSecurityGroupId: known(
+      edge?.securityGroupId,
+      'sg-00000000000000000',
+      `<${edgeStack} output SecurityGroupId>`,
+    ),
+    EdgeServiceUrl: known(edge?.url, `http://${dns}:10000`, `<the environment's URL on ${edgeStack}>`),
+    EdgeHostname: known(edge?.hostName, dns, `<host name of that URL>`),
+    EdgeLoadBalancerDnsName: known(
+      edge?.loadBalancerDnsName,
+      dns,
+      `<${edgeStack} output LoadBalancerDnsName>`,
+    ),
+    EdgeListenerPort: known(
+      edge === undefined ? undefined : String(edge.listenerPort),
+      '10000',
+      `<${route} output ListenerPort (0 with a preview domain)>`,
+    ),
+  };
 }
 
 /** What the pipeline fills into the shared network stack (cfn/network.yml). Pure. */

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatChangesMarkdown } from './change-summary.ts';
 import { checkCommitOrder, type OrderDeps } from './commit-order.ts';
@@ -12,6 +13,7 @@ import {
   pipelineValues,
   sharedNetworkPipelineParameters,
 } from './deploy-parameters.ts';
+import { type EdgeDeployResult, provisionEdge, usesPreviewEdge } from './edge-deploy.ts';
 import {
   type Environment,
   environmentForBranch,
@@ -56,12 +58,17 @@ export interface DeploySettings {
   /** Shared network template and parameter file (defaults: cfn/network.yml, shared-network.yml). */
   networkTemplatePath: string;
   networkParametersFile: string | undefined;
+  /** Preview edge templates and settings (defaults: cfn/edge.yml, cfn/edge-route.yml, preview-edge.yml). */
+  edgeTemplatePath?: string;
+  edgeRouteTemplatePath?: string;
+  edgeParameters?: Record<string, string>;
   timeoutMinutes: number;
   execute: boolean;
   /**
    * What to do with the shared non-production network: `deploy` it, then the environment
    * (default); deploy `only` it (the workflows' shared-network job, serialized across all
-   * runs); or `use` it as it is, never changing it (the deploy job after that one).
+   * runs); or `use` it as it is, never changing it (the deploy job after that one). The
+   * preview edge and the environment's route on it go with the shared network.
    */
   sharedNetworkMode?: SharedNetworkMode;
   /** Where outputs.json / changes.md / changes.json / deployed.json go: `.out/<env>`. */
@@ -80,6 +87,8 @@ export const SHARED_NETWORK_MODES: readonly SharedNetworkMode[] = ['deploy', 'on
 export interface DeployDeps {
   cfn: CloudFormationClient;
   s3: S3Client;
+  /** Needed by environments behind the preview edge (port and priority allocation). */
+  elbv2?: ElasticLoadBalancingV2Client;
   ui: Ui;
   clock?: Clock;
   schedule?: PollSchedule;
@@ -95,6 +104,7 @@ export interface DeployReport {
   stackName: string;
   outputs: Record<string, string>;
   sharedNetwork?: { stackName: string; status: StackDeployResult['status'] };
+  edge?: Omit<EdgeDeployResult, 'edge'>;
 }
 
 /** `ServiceUrl` → `service-url`. Pure. */
@@ -217,6 +227,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
     }
 
     let sharedNetwork: DeployReport['sharedNetwork'];
+    let edgeSummary: DeployReport['edge'];
     if (mode === 'only' && !(environment.sharedNetwork && 'ExistingVpcId' in declared)) {
       ui.info(`${environment.key} has its own network: no shared network to deploy, nothing to do.`);
       summary.push('Nothing to do: this environment does not use the shared network.');
@@ -273,10 +284,59 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       // Checked here, before the environment stack is touched, with the network's own message.
       networkParameters(network.outputs, networkMode, stackName, inputs.ipv6OnlyTrafficPercent);
       inputs.networkOutputs = network.outputs;
+
+      let edge: EdgeDeployResult | undefined;
+      if (usesPreviewEdge(environment, declared, file.values.Ipv6OnlyTrafficPercent)) {
+        const value = (name: string) => file.values[name] ?? String(declared[name]?.Default ?? '');
+        edge = await ui.group('Preview edge', () =>
+          provisionEdge(
+            {
+              config,
+              environment,
+              context,
+              change: settings.execute && mode !== 'use',
+              network: network.outputs,
+              service: {
+                NetworkMode: networkMode,
+                ContainerPort: value('ContainerPort'),
+                HealthCheckPath: value('HealthCheckPath'),
+                DeregistrationDelaySeconds: value('DeregistrationDelaySeconds'),
+              },
+              timeoutMs: common.timeoutMs,
+              ...(settings.edgeTemplatePath ? { edgeTemplatePath: settings.edgeTemplatePath } : {}),
+              ...(settings.edgeRouteTemplatePath
+                ? { routeTemplatePath: settings.edgeRouteTemplatePath }
+                : {}),
+              ...(settings.edgeParameters ? { edgeParameters: settings.edgeParameters } : {}),
+            },
+            { ...stackDeps, ...(deps.elbv2 ? { elbv2: deps.elbv2 } : {}) },
+          ),
+        );
+        ui.info(`${environment.key} on the preview edge: ${edge.route.url}`);
+        inputs.edge = {
+          targetGroupArn: edge.targetGroupArn,
+          securityGroupId: edge.edge.securityGroupId,
+          url: edge.route.url,
+          hostName: edge.route.hostName,
+          loadBalancerDnsName: edge.edge.loadBalancerDnsName,
+          listenerPort: edge.route.routing === 'port' ? edge.route.slot : 0,
+        };
+        const { edge: _outputs, ...edgeReport } = edge;
+        edgeSummary = edgeReport;
+        summary.push(
+          `Preview edge \`${edge.edgeStackName}\`: **${edge.edgeStatus}**; route \`${edge.routeStackName}\`: **${edge.routeStatus}** (${edge.route.url})`,
+        );
+      }
       if (mode === 'only') {
         ui.info(`${stackName}: ${network.status}; the environment stack is left to the deploy job.`);
         summary.push(`Shared network \`${stackName}\`: **${network.status}**`);
-        return { status: network.status, stackName, outputs: network.outputs, sharedNetwork };
+        return {
+          status: network.status,
+          stackName,
+          outputs: network.outputs,
+          sharedNetwork,
+          ...(edgeSummary ? { edge: edgeSummary } : {}),
+        };
       }
     }
 
@@ -325,6 +385,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
       stackName: result.stackName,
       outputs: result.outputs,
       ...(sharedNetwork ? { sharedNetwork } : {}),
+      ...(edgeSummary ? { edge: edgeSummary } : {}),
     };
     ui.info(`${environment.stackName}: ${result.status} in ${formatDuration(Date.now() - started)}`);
     summary.push(

@@ -164,7 +164,11 @@ export function rehearsalParameters(
       examples: true,
     },
   );
-  return resolveParameters(parent, file, pipelineValues(filled), `cfn/environments/${environment.kind}.yml`);
+  // The front door stands in for the ALB, the environment's own or the shared preview edge
+  // alike (a dual-stack front, the target group's family behind it), so the rehearsal renders
+  // the service with its own load balancer: the Edge* stand-ins would take it away.
+  const ownAlb = Object.fromEntries(Object.entries(filled).filter(([name]) => !name.startsWith('Edge')));
+  return resolveParameters(parent, file, pipelineValues(ownAlb), `cfn/environments/${environment.kind}.yml`);
 }
 
 export interface DataPathFacts {

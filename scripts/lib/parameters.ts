@@ -12,11 +12,11 @@ import { cfnDir, parseYaml, repoRelative, type Template } from './templates.ts';
  * then values the pipeline fills (image, environment key, shared network ids).
  */
 
-export type ParameterFile = 'production' | 'branch' | 'preview' | 'shared-network';
+export type ParameterFile = 'production' | 'branch' | 'preview' | 'shared-network' | 'preview-edge';
 
 export function parameterFilePath(file: ParameterFile): string {
-  return file === 'shared-network'
-    ? join(cfnDir, 'environments', 'shared-network.yml')
+  return file === 'shared-network' || file === 'preview-edge'
+    ? join(cfnDir, 'environments', `${file}.yml`)
     : environmentFilePath(file as EnvironmentKind);
 }
 

@@ -33,7 +33,12 @@ export function tierStackPatterns(tier: Tier, scope: PermissionScope): string[] 
   const app = scope.appName;
   return tier === 'production'
     ? [stack(`${app}-production`), stack(`${app}-production-*`)]
-    : [stack(`${app}-pr-*`), stack(`${app}-br-*`), stack(`${app}-shared-network`)];
+    : [
+        stack(`${app}-pr-*`),
+        stack(`${app}-br-*`),
+        stack(`${app}-shared-network`),
+        stack(`${app}-preview-edge`),
+      ];
 }
 
 /**
@@ -278,8 +283,19 @@ export function deployRolePermissions(tier: Tier, scope: PermissionScope): Requi
     steps.push(
       {
         actions: ['cloudformation:UpdateTerminationProtection'],
-        resources: [stacks[2] as string],
-        purpose: 'the first deploy of the shared network protects it',
+        resources: [stacks[2] as string, stacks[3] as string],
+        purpose:
+          'the first deploy of the shared network and of the preview edge protects them; teardown lifts it before deleting them',
+      },
+      {
+        actions: [
+          'elasticloadbalancing:DescribeListeners',
+          'elasticloadbalancing:DescribeRules',
+          'elasticloadbalancing:DescribeAccountLimits',
+        ],
+        resources: ['*'],
+        purpose:
+          'deploy reads the preview edge (ports, rule priorities; target groups through the doctor entry) and the ALB quotas before adding a route; teardown checks the edge is unused (no resource-level permissions for Describe*)',
       },
       {
         actions: ['ecr:ListImages', 'ecr:BatchDeleteImage'],

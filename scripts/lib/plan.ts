@@ -27,6 +27,7 @@ import {
   formatComparisonMarkdown,
   formatCostMarkdown,
   type ModeComparison,
+  previewEdgeCost,
   sharedNetworkCost,
 } from './cost.ts';
 import {
@@ -35,6 +36,7 @@ import {
   pipelineValues,
   sharedNetworkPipelineParameters,
 } from './deploy-parameters.ts';
+import { usesPreviewEdge } from './edge-deploy.ts';
 import {
   type Environment,
   environmentForBranch,
@@ -58,6 +60,7 @@ import {
   resolveParameters,
   toCfnParameters,
 } from './parameters.ts';
+import { edgeRouteStackName, previewEdgeStackName } from './preview-edge.ts';
 import { assertNetworkModeSupported, resolveRegion } from './regions.ts';
 import { runSync } from './shell.ts';
 import { stackOutputs, stackParameterValues } from './stack-status.ts';
@@ -301,6 +304,8 @@ export interface PlanReport {
   lint?: { ok: boolean; exitCode: number; templates: string[]; output: string };
   cost?: CostEstimate;
   sharedNetworkCost?: CostEstimate;
+  /** The shared preview edge, priced once (environments behind it carry only their marginal cost). */
+  previewEdgeCost?: CostEstimate;
   comparison?: { mode: string; description: string; totalMonthlyUsd: number }[];
   warnings: string[];
   changeSet?: PreviewResult | { skipped: string };
@@ -485,6 +490,23 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
       `Create it with a 'parameters:' mapping for ${environment.kind} environments.`,
     );
   const fromFile = parseParameterFile(readFileSync(filePath, 'utf8'), filePath);
+  const edgeStack = usesPreviewEdge(environment, template.Parameters ?? {}, fromFile.Ipv6OnlyTrafficPercent)
+    ? previewEdgeStackName(config)
+    : undefined;
+  if (edgeStack) {
+    const edgeStacks = [
+      {
+        name: edgeStack,
+        role: 'preview edge: one ALB for every preview and branch environment (created on first use, kept)',
+      },
+      {
+        name: edgeRouteStackName(environment.stackName),
+        role: "the environment's target group and rule or port on the edge",
+      },
+    ];
+    report.stacks.push(...edgeStacks);
+    ui.info(`Behind the preview edge: ${edgeStacks.map((s) => `${s.name} — ${s.role}`).join('; ')}`);
+  }
   const declaredDefault = template.Parameters?.NetworkMode?.Default;
   const networkMode =
     fromFile.NetworkMode ?? (declaredDefault === undefined ? 'dualstack' : String(declaredDefault));
@@ -565,8 +587,31 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
     sharedNetwork: environment.sharedNetwork,
     region,
     sharedNetworkStackName: sharedStack,
+    ...(edgeStack ? { previewEdgeStackName: edgeStack } : {}),
     title: environment.key,
   });
+  const edgeFile = join(settings.cfnDir, 'environments', 'preview-edge.yml');
+  const edgePath = join(settings.cfnDir, 'edge.yml');
+  if (edgeStack && existsSync(edgeFile) && existsSync(edgePath)) {
+    const edgeTemplate = readTemplate(edgePath);
+    // Only the address type prices the edge; the network ids are examples for validation.
+    const edgeParameters = resolveParameters(
+      edgeTemplate,
+      parseParameterFile(readFileSync(edgeFile, 'utf8'), edgeFile),
+      {
+        VpcId: 'vpc-00000000000000000',
+        PublicSubnetIds: 'subnet-00000000000000000,subnet-00000000000000001',
+        VpcCidrBlock: '10.0.0.0/16',
+        VpcIpv6CidrBlock: '2600:1f18::/56',
+      },
+      edgeFile,
+    );
+    report.previewEdgeCost = previewEdgeCost(edgeParameters, {
+      region,
+      title: `preview edge ${edgeStack}`,
+      sharedBy: [1, 5, 10],
+    });
+  }
   const sharedFile = join(settings.cfnDir, 'environments', 'shared-network.yml');
   if (environment.sharedNetwork && existsSync(sharedFile)) {
     const networkTemplate = existsSync(networkPath) ? readTemplate(networkPath) : undefined;
@@ -592,18 +637,21 @@ export async function runPlan(settings: PlanSettings, deps: PlanDeps): Promise<P
   const comparison: ModeComparison[] = compareModes(resolved, {
     region,
     sharedNetworkStackName: sharedStack,
+    ...(edgeStack ? { previewEdgeStackName: edgeStack } : {}),
   });
   report.comparison = comparison.map((c) => ({
     mode: c.mode,
     description: c.description,
     totalMonthlyUsd: c.estimate.totalMonthlyUsd,
   }));
-  const costMarkdown = formatCostMarkdown(report.cost);
+  const costMarkdown = report.previewEdgeCost
+    ? `${formatCostMarkdown(report.cost)}\n${formatCostMarkdown(report.previewEdgeCost)}`
+    : formatCostMarkdown(report.cost);
   await ui.group('Estimated monthly cost', async () => {
     ui.info(costMarkdown.trimEnd());
     if (report.sharedNetworkCost) ui.info(`\n${formatCostMarkdown(report.sharedNetworkCost).trimEnd()}`);
     ui.info(
-      `\nSame service in each network mode:\n${formatComparisonMarkdown(comparison, report.sharedNetworkCost).trimEnd()}`,
+      `\nSame service in each network mode:\n${formatComparisonMarkdown(comparison, report.sharedNetworkCost, report.previewEdgeCost).trimEnd()}`,
     );
   });
   for (const warning of report.warnings) ui.warn(warning);

@@ -95,6 +95,10 @@ export function environmentOfStack(config: ProjectConfig, stack: Stack): Environ
   if (!name.startsWith(`${config.app}-`) || name === sharedNetworkStackName(config)) return undefined;
   try {
     const environment = parseEnvironmentKey(config, name.slice(config.app.length + 1));
+    // A stack tagged for another environment is not this one's root: the preview edge route
+    // `<app>-br-x-route` belongs to br-x (and goes with its teardown), not to a branch `x-route`.
+    const tagged = tag(stack, 'gitops:environment');
+    if (tagged !== undefined && tagged !== environment.key) return undefined;
     return environment.stackName === name ? environment : undefined;
   } catch {
     return undefined;

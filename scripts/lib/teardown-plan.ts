@@ -10,6 +10,7 @@ import {
   sharedNetworkStackName,
 } from './environment.ts';
 import { tableCell } from './markdown.ts';
+import { edgeRouteStackName } from './preview-edge.ts';
 import { describeStack } from './stack-deploy.ts';
 import { deployedTemplate, describeStackTree, type StackNode } from './stack-tree.ts';
 import { listImageTags, sharedNetworkUsers } from './teardown.ts';
@@ -158,6 +159,17 @@ export async function planTeardown(
   if (environment.kind === 'production' && settings.confirm !== 'production')
     refusals.push('production needs --confirm production');
   const stacks = [await planStack(settings, deps, environment.stackName, environment.key, refusals)];
+  // The environment's route on the shared preview edge goes with it (the edge stays).
+  if (environment.sharedNetwork) {
+    const route = await planStack(
+      settings,
+      deps,
+      edgeRouteStackName(environment.stackName),
+      environment.key,
+      refusals,
+    );
+    if (route.exists) stacks.push(route);
+  }
   let imageTags: string[] = [];
   const prefix = previewTagPrefix(environment);
   if (!settings.keepImages && prefix !== undefined)

@@ -10,6 +10,7 @@ import {
   UpdateTerminationProtectionCommand,
 } from '@aws-sdk/client-cloudformation';
 import { BatchDeleteImageCommand, type ECRClient, paginateListImages } from '@aws-sdk/client-ecr';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { PipelineContext } from './context.ts';
 import {
@@ -21,9 +22,10 @@ import {
 } from './environment.ts';
 import { awsErrorName, describeError, UserError } from './errors.ts';
 import { CallBudget } from './poll-budget.ts';
+import { edgeRouteStackName, parseEdgeOutputs, previewEdgeStackName, readEdgeUsage } from './preview-edge.ts';
 import type { Clock } from './retry.ts';
 import { describeStack } from './stack-deploy.ts';
-import { isTerminalStatus } from './stack-status.ts';
+import { isTerminalStatus, stackOutputs } from './stack-status.ts';
 import { type PollSchedule, watchStack } from './stack-watch.ts';
 import { formatDuration, type Ui } from './ui.ts';
 import { deleteVerificationRecord, verificationParameterName } from './verification-record.ts';
@@ -37,6 +39,8 @@ export interface TeardownSettings {
   /** Must be 'production' to tear down production. */
   confirm: string | undefined;
   includeSharedNetwork: boolean;
+  /** Also delete the preview edge; refused while any environment has a route on it. */
+  includePreviewEdge?: boolean;
   keepImages: boolean;
   timeoutMinutes: number;
   outDir: string;
@@ -45,6 +49,8 @@ export interface TeardownSettings {
 export interface TeardownDeps {
   cfn: CloudFormationClient;
   ecr: ECRClient;
+  /** Needed with includePreviewEdge: the edge must be unused. */
+  elbv2?: ElasticLoadBalancingV2Client;
   /** Removes the environment's last-verification record (verification-record.ts) when given. */
   ssm?: SSMClient;
   ui: Ui;
@@ -107,6 +113,16 @@ export async function teardownEnvironment(
     );
     report.stacks.push(stack);
 
+    // The environment's route on the preview edge (its rule or port, and its target group),
+    // after the service that was registered in it. The edge itself stays.
+    if (environment.sharedNetwork) {
+      const route = edgeRouteStackName(environment.stackName);
+      const routeTeardown = await ui.group(`Preview edge route ${route}`, () =>
+        deleteOwnedStack(settings, deps, route, environment.key),
+      );
+      if (routeTeardown.status !== 'not-found') report.stacks.push(routeTeardown);
+    }
+
     if (!settings.keepImages) {
       const prefix = previewTagPrefix(environment);
       if (prefix !== undefined) {
@@ -123,8 +139,23 @@ export async function teardownEnvironment(
         ui.info(`removed the verification record ${record}`);
     }
 
+    if (settings.includePreviewEdge) {
+      const name = previewEdgeStackName(settings.config);
+      await refuseUsedEdge(settings, deps, name, environment.stackName);
+      report.stacks.push(
+        await ui.group(`Preview edge ${name}`, () => deleteOwnedStack(settings, deps, name, 'preview-edge')),
+      );
+    }
+
     if (settings.includeSharedNetwork) {
       const name = sharedNetworkStackName(settings.config);
+      const edge = await describeStack(deps.cfn, previewEdgeStackName(settings.config));
+      if (edge !== undefined) {
+        throw new UserError(
+          `Refusing to delete the shared network ${name}: the preview edge ${previewEdgeStackName(settings.config)} still runs in it.`,
+          'Run again with --include-preview-edge as well (refused while any environment uses the edge).',
+        );
+      }
       const users = await sharedNetworkUsers(deps.cfn, settings.config, environment.stackName);
       if (users.length > 0) {
         throw new UserError(
@@ -338,6 +369,62 @@ export async function deleteImageTags(
       : `no image tags start with ${prefix}`,
   );
   return deleted;
+}
+
+/** Route stacks of this app's environments on the preview edge (`<app>-<env>-route`), but `except`'s. */
+export async function edgeRouteUsers(
+  cfn: CloudFormationClient,
+  config: ProjectConfig,
+  exceptRouteStackName: string,
+): Promise<string[]> {
+  const users: string[] = [];
+  for await (const page of paginateDescribeStacks({ client: cfn }, {})) {
+    for (const stack of page.Stacks ?? []) {
+      const name = stack.StackName ?? '';
+      if (stack.StackStatus === 'DELETE_COMPLETE' || stack.ParentId !== undefined) continue;
+      const app = stack.Tags?.find((t) => t.Key === 'gitops:app')?.Value;
+      if (app !== config.app || name === exceptRouteStackName) continue;
+      if (new RegExp(`^${config.app}-(pr|br)-[a-z0-9-]+-route$`).test(name)) users.push(name);
+    }
+  }
+  return users.sort();
+}
+
+/**
+ * The edge goes only when nothing uses it: no environment's route stack, and (checked on the
+ * ALB itself, in case a route was made by hand or a stack is mid-delete) no listener beyond
+ * the edge's own HTTP/HTTPS ones and no rule beyond the default ones.
+ */
+async function refuseUsedEdge(
+  settings: TeardownSettings,
+  deps: TeardownDeps,
+  name: string,
+  environmentStackName: string,
+): Promise<void> {
+  const routes = await edgeRouteUsers(deps.cfn, settings.config, edgeRouteStackName(environmentStackName));
+  if (routes.length > 0) {
+    throw new UserError(
+      `Refusing to delete the preview edge ${name}: still used by ${routes.join(', ')}.`,
+      'Tear those environments down first (npm run teardown -- --environment <key>), then run again with --include-preview-edge.',
+    );
+  }
+  const stack = await describeStack(deps.cfn, name);
+  if (stack === undefined) return;
+  if (!deps.elbv2) throw new Error('teardownEnvironment: --include-preview-edge needs deps.elbv2');
+  const outputs = stackOutputs(stack);
+  if (!outputs.LoadBalancerArn) return;
+  const edge = parseEdgeOutputs(name, outputs);
+  const usage = await readEdgeUsage(deps.elbv2, edge);
+  const own = edge.routing === 'host' ? [80, 443] : [];
+  const ports = [...usage.listenerPorts].filter((p) => !own.includes(p)).sort((a, b) => a - b);
+  if (ports.length > 0 || usage.rules > 0) {
+    throw new UserError(
+      `Refusing to delete the preview edge ${name}: its ALB still has ${ports.length} environment listener(s)${
+        ports.length ? ` (ports ${ports.join(', ')})` : ''
+      } and ${usage.rules} rule(s).`,
+      'Tear down the environments behind it first; a listener or rule made by hand must be removed by hand.',
+    );
+  }
 }
 
 /** Other environments' stacks of this app that were deployed onto the shared network. */

@@ -325,6 +325,18 @@ function cases(model: BootstrapModel): { denied: Case[]; allowed: Case[] } {
     'cloudformation:UpdateTerminationProtection',
     stack(`${app}-shared-network`),
   );
+  allow(
+    'non-production deploy role protects the preview edge',
+    pr,
+    'cloudformation:UpdateTerminationProtection',
+    stack(`${app}-preview-edge`),
+  );
+  deny(
+    'production deploy role: cloudformation:DeleteStack on the preview edge',
+    production.deployRole,
+    'cloudformation:DeleteStack',
+    stack(`${app}-preview-edge`),
+  );
   // The counterparts of the day-2 deny cases, so that those are not denied for another reason.
   const parameterArn = (path: string) =>
     `arn:${partition}:ssm:${region}:${accountId}:parameter/${app}/${path}`;

@@ -14,6 +14,7 @@ import { ownershipTags, parseEnvironmentKey } from '../../scripts/lib/environmen
 import { type GitHubRepo, gitHubRepoFromEnv } from '../../scripts/lib/github-repo.ts';
 import {
   assertSweepable,
+  environmentOfStack,
   formatAge,
   imageReferencesOf,
   type SweepSettings,
@@ -263,6 +264,12 @@ describe('sweep decisions (pure)', () => {
     CreationTime: new Date(0),
     Tags: ownershipTags(config, { key }, { repository: 'octo/fixture' }),
     ...over,
+  });
+
+  it("a preview edge route stack is no environment of its own (it goes with its environment's teardown)", () => {
+    const route = stack('br-staging', { StackName: 'fixture-br-staging-route' });
+    assert.equal(environmentOfStack(config, route), undefined);
+    assert.equal(environmentOfStack(config, stack('br-staging'))?.key, 'br-staging');
   });
   const facts = { openPullRequests: new Set([3]), branchSlugs: new Map([['staging', 'staging']]) };
   const decide = (key: string, over: Partial<Stack> = {}, github: typeof facts | 'no token' = facts) =>

@@ -26,6 +26,25 @@ export const SHARED_NETWORK_VALUES = {
   ExistingTaskSubnetIds: 'subnet-0bbbbbbbbbbbbbbb1,subnet-0bbbbbbbbbbbbbbb2',
 } as const;
 
+/** What the deploy script fills in for an environment behind the shared preview edge. */
+export const EDGE_VALUES = {
+  EdgeTargetGroupArn:
+    'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/ipv6d-Targe-ABC/0123456789abcdef',
+  EdgeSecurityGroupId: 'sg-0123456789abcdef0',
+  EdgeServiceUrl: 'http://ipv6demo-edge-123.us-east-1.elb.amazonaws.com:10012',
+  EdgeHostname: 'ipv6demo-edge-123.us-east-1.elb.amazonaws.com',
+  EdgeLoadBalancerDnsName: 'ipv6demo-edge-123.us-east-1.elb.amazonaws.com',
+  EdgeListenerPort: '10012',
+} as const;
+
+/** cfn/edge.yml's network parameters (the shared network's outputs). */
+export const EDGE_NETWORK_VALUES = {
+  VpcId: 'vpc-0123456789abcdef0',
+  PublicSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2',
+  VpcCidrBlock: '10.20.0.0/16',
+  VpcIpv6CidrBlock: '2600:1f18:1234:5600::/56',
+} as const;
+
 export interface Mode {
   name: string;
   parameters: Record<string, string>;
@@ -79,6 +98,8 @@ export const templates = {
   cluster: () => readTemplate(join(cfnDir, 'cluster.yml')),
   service: () => readTemplate(join(cfnDir, 'service.yml')),
   bootstrap: () => readTemplate(join(cfnDir, 'bootstrap', 'bootstrap.yml')),
+  edge: () => readTemplate(join(cfnDir, 'edge.yml')),
+  edgeRoute: () => readTemplate(join(cfnDir, 'edge-route.yml')),
 };
 
 /** Deploy-time values for child parameters the parent wires to other stacks' outputs. */

@@ -260,7 +260,7 @@ describe('bootstrap template: tiers never reach each other', () => {
     }
   });
 
-  it('termination protection: production on its stack, non-production on the shared network only', () => {
+  it('termination protection: production on its stack, non-production on the shared network and preview edge only', () => {
     const where = (statements: Statement[]) =>
       statements
         .filter((s) => actions(s).includes('cloudformation:UpdateTerminationProtection'))
@@ -279,6 +279,10 @@ describe('bootstrap template: tiers never reach each other', () => {
       {
         'Fn::Sub':
           'arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AppName}-shared-network/*',
+      },
+      {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AppName}-preview-edge/*',
       },
     ]);
   });

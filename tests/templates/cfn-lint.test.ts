@@ -4,13 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cfnLint } from '../../scripts/lib/cfn-lint.ts';
+import { loadParameterFile } from '../../scripts/lib/parameters.ts';
 import { renderTemplate } from '../../scripts/lib/render.ts';
 import { type Template, templatePaths } from '../../scripts/lib/templates.ts';
 import {
+  EDGE_NETWORK_VALUES,
+  EDGE_VALUES,
   ENVIRONMENT_FILES,
   environmentParameters,
   MODES,
   renderStack,
+  SHARED_NETWORK_VALUES,
   templates,
 } from '../support/template-modes.ts';
 
@@ -95,6 +99,52 @@ function renderedFiles(): string[] {
     });
     files.push(write(dir, 'network.yml', network));
   }
+  // The preview edge, both kinds of route on it, and a preview's tree behind it.
+  const domain = { PreviewDomain: 'preview.example.com', HostedZoneId: 'Z0123456789ABCDEFGHIJ' };
+  const edges: [string, Record<string, string>][] = [
+    ['edge-port', {}],
+    ['edge-host', domain],
+    ['edge-host-without-public-ipv4', { ...domain, AlbIpAddressType: 'dualstack-without-public-ipv4' }],
+  ];
+  for (const [name, parameters] of edges) {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    files.push(
+      write(dir, 'edge.yml', renderTemplate(templates.edge(), { ...EDGE_NETWORK_VALUES, ...parameters })),
+    );
+  }
+  const route = {
+    EnvironmentKey: 'pr-12',
+    LoadBalancerArn:
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/edge/0123456789abcdef',
+    VpcId: 'vpc-0123456789abcdef0',
+    TargetIpAddressType: 'ipv6',
+  };
+  const routes: [string, Record<string, string>][] = [
+    ['route-port', { ...route, Routing: 'port', ListenerPort: '10012' }],
+    [
+      'route-host',
+      {
+        ...route,
+        Routing: 'host',
+        HttpsListenerArn:
+          'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/0123456789abcdef/1',
+        HostName: 'pr-12.preview.example.com',
+        RulePriority: '12',
+      },
+    ],
+  ];
+  for (const [name, parameters] of routes) {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    files.push(write(dir, 'edge-route.yml', renderTemplate(templates.edgeRoute(), parameters)));
+  }
+  const behindEdge = join(work, 'preview-behind-edge');
+  mkdirSync(behindEdge);
+  const preview = renderStack({ ...loadParameterFile('preview'), ...SHARED_NETWORK_VALUES, ...EDGE_VALUES });
+  files.push(write(behindEdge, 'parent.yml', preview.parent));
+  files.push(write(behindEdge, 'cluster.yml', preview.cluster));
+  files.push(write(behindEdge, 'service.yml', preview.service));
   for (const oidc of ['', 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com']) {
     const dir = join(work, `bootstrap-${oidc === '' ? 'new-provider' : 'existing-provider'}`);
     mkdirSync(dir);
@@ -111,7 +161,11 @@ describe('cfn-lint', () => {
   it('reports nothing on the templates as written and as rendered for every mode (one run)', async () => {
     const files = [...templatePaths(), ...renderedFiles()];
     const withOwnNetwork = MIGRATION.filter((m) => m.name.startsWith('production')).length;
-    assert.equal(files.length, 5 + MODES.length * 4 - 2 + MIGRATION.length * 3 + withOwnNetwork + 3 + 2);
+    // + edge.yml and edge-route.yml as written, 3 edge renderings, 2 route renderings, a preview tree behind the edge
+    assert.equal(
+      files.length,
+      7 + MODES.length * 4 - 2 + MIGRATION.length * 3 + withOwnNetwork + 3 + 2 + 3 + 2 + 3,
+    );
     const started = Date.now();
     const result = await cfnLint(files);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -6,6 +6,7 @@ import {
   formatComparisonMarkdown,
   formatCostMarkdown,
   PRICE_DATE,
+  previewEdgeCost,
   sharedNetworkCost,
 } from '../../scripts/lib/cost.ts';
 
@@ -277,6 +278,78 @@ describe('formatCostMarkdown', () => {
     assert.ok(lines.includes('| **Total** | | | | **$81.07** |'), text);
     assert.ok(lines.includes('Assumptions:'), text);
     assert.ok(lines.includes('- 730 hours per month; 2 availability zones.'), text);
+  });
+});
+
+describe('the shared preview edge', () => {
+  // The preview of cfn/environments/preview.yml: ipv6-only, 0.25 vCPU ARM, one task, behind the edge.
+  const preview = { ...base, NetworkMode: 'ipv6-only', PrivateLinkEndpoints: 'false' };
+  const marginal = () =>
+    costFromParameters(preview, {
+      sharedNetwork: true,
+      sharedNetworkStackName: 'ipv6demo-shared-network',
+      previewEdgeStackName: 'ipv6demo-preview-edge',
+    });
+
+  it('a preview behind the edge costs its tasks and logs only: $7.71 (was $37.27 with its own ALB)', () => {
+    const estimate = marginal();
+    // 5.90935 + 1.2994 + 0.50 = 7.70875; no ALB, LCU or ALB address lines.
+    assert.deepEqual(byName(estimate), {
+      'Preview edge (shared ALB)': 0,
+      'Fargate vCPU (ARM64)': 5.90935,
+      'Fargate memory (ARM64)': 1.2994,
+      'CloudWatch Logs (application)': 0.5,
+      'Shared network': 0,
+    });
+    assert.equal(estimate.totalMonthlyUsd, 7.70875);
+    assert.ok(estimate.totalMonthlyUsd <= 10, 'the issue target: at most $10 a month marginal');
+    const own = costFromParameters(preview, { sharedNetwork: true });
+    assert.equal(own.totalMonthlyUsd, 37.27375);
+    assert.match(
+      formatCostMarkdown(estimate),
+      /Marginal cost: the environment sits behind the shared preview edge ipv6demo-preview-edge/,
+    );
+  });
+
+  it('the edge is priced once: ALB + LCU + two public IPv4 addresses = $29.57, split across open previews', () => {
+    const edge = previewEdgeCost({ AlbIpAddressType: 'dualstack' }, { sharedBy: [1, 5, 10] });
+    // 16.425 + 5.84 + 7.30 = 29.565; / 5 = 5.913; / 10 = 2.9565
+    assert.deepEqual(byName(edge), {
+      'Application Load Balancer': 16.425,
+      'ALB capacity (LCU)': 5.84,
+      'Public IPv4: ALB': 7.3,
+    });
+    assert.equal(edge.totalMonthlyUsd, 29.565);
+    assert.deepEqual(edge.notes?.slice(-1), [
+      'Per environment: $29.57 with 1 open, $5.91 with 5 open, $2.96 with 10 open.',
+    ]);
+  });
+
+  it('without public IPv4 the edge costs the ALB and LCU only: $22.27', () => {
+    const edge = previewEdgeCost({ AlbIpAddressType: 'dualstack-without-public-ipv4' });
+    // 16.425 + 5.84 = 22.265
+    assert.equal(edge.totalMonthlyUsd, 22.265);
+  });
+
+  it('ten previews: $29.57 once plus $7.71 each, against $37.27 each with their own ALB', () => {
+    const edge = previewEdgeCost({ AlbIpAddressType: 'dualstack' });
+    // 29.565 + 10 × 7.70875 = 106.6525; 10 × 37.27375 = 372.7375
+    assert.equal(Math.round((edge.totalMonthlyUsd + 10 * marginal().totalMonthlyUsd) * 1e4) / 1e4, 106.6525);
+  });
+
+  it('compareModes adds the marginal row, and the comparison names the edge once', () => {
+    const rows = compareModes(preview, { previewEdgeStackName: 'ipv6demo-preview-edge' });
+    assert.deepEqual(rows.at(-1)?.mode, 'shared network + preview edge');
+    assert.equal(rows.at(-1)?.estimate.totalMonthlyUsd, 7.70875);
+    const text = formatComparisonMarkdown(
+      rows,
+      undefined,
+      previewEdgeCost({ AlbIpAddressType: 'dualstack' }),
+    );
+    assert.equal(
+      text.trim().split('\n').at(-1),
+      'Preview edge stack on its own: $29.57/month, billed once for all previews and branch environments.',
+    );
   });
 });
 

@@ -86,6 +86,12 @@ describe('pipelineParameters', () => {
       ExistingVpcId: `<${config.app}-shared-network output VpcId>`,
       ExistingPublicSubnetIds: `<${config.app}-shared-network output PublicSubnetIds>`,
       ExistingTaskSubnetIds: `<${config.app}-shared-network output Ipv6OnlyTaskSubnetIds>`,
+      EdgeTargetGroupArn: `<${config.app}-pr-12-route output TargetGroupArn>`,
+      EdgeSecurityGroupId: `<${config.app}-preview-edge output SecurityGroupId>`,
+      EdgeServiceUrl: `<the environment's URL on ${config.app}-preview-edge>`,
+      EdgeHostname: '<host name of that URL>',
+      EdgeLoadBalancerDnsName: `<${config.app}-preview-edge output LoadBalancerDnsName>`,
+      EdgeListenerPort: `<${config.app}-pr-12-route output ListenerPort (0 with a preview domain)>`,
     });
     assert.equal(filled.PermissionsBoundaryArn?.value, examplePermissionsBoundaryArn(config));
     assert.match(filled.DualStackImageUri?.value ?? '', /^000000000000\.dkr-ecr\.eu-west-1\.on\.aws\//);
@@ -254,6 +260,40 @@ describe('plan, deploy and the local rehearsal agree on every parameter (a renam
         },
       ],
     });
+    // The preview edge and the environment's route on it, as the shared-network job left them.
+    const stack = (name: string, stackOutputs: Record<string, string>) => ({
+      Stacks: [
+        {
+          StackName: name,
+          StackId: `arn:${name}`,
+          StackStatus: 'CREATE_COMPLETE' as const,
+          CreationTime: new Date(0),
+          Outputs: Object.entries(stackOutputs).map(([OutputKey, OutputValue]) => ({
+            OutputKey,
+            OutputValue,
+          })),
+        },
+      ],
+    });
+    cfnMock.on(DescribeStacksCommand, { StackName: 'shop-preview-edge' }).resolves(
+      stack('shop-preview-edge', {
+        LoadBalancerArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/edge/1',
+        LoadBalancerDnsName: 'shop-edge-1.us-east-1.elb.amazonaws.com',
+        SecurityGroupId: 'sg-0edge',
+        Routing: 'port',
+        PreviewDomain: '',
+        HttpsListenerArn: '',
+        PortRangeStart: '10000',
+        PortRangeEnd: '10049',
+      }),
+    );
+    cfnMock.on(DescribeStacksCommand, { StackName: 'shop-pr-12-route' }).resolves(
+      stack('shop-pr-12-route', {
+        TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/pr-12/1',
+        Routing: 'port',
+        ListenerPort: '10012',
+      }),
+    );
     cfnMock.on(DescribeStacksCommand, { StackName: 'shop-pr-12' }).rejects(
       Object.assign(new Error('Stack with id shop-pr-12 does not exist'), {
         name: 'ValidationError',
@@ -330,6 +370,12 @@ describe('plan, deploy and the local rehearsal agree on every parameter (a renam
         'ImageUri',
         'PermissionsBoundaryArn',
         ...(mode === 'ipv6-only' ? ['DualStackImageUri'] : []),
+        'EdgeTargetGroupArn',
+        'EdgeSecurityGroupId',
+        'EdgeServiceUrl',
+        'EdgeHostname',
+        'EdgeLoadBalancerDnsName',
+        'EdgeListenerPort',
       ].sort(),
     );
     for (const name of Object.keys(deploy).filter(
