@@ -7,8 +7,8 @@
  * Usage: npm --prefix app run build   (or, from the repository root, npm run build:app)
  *        node app/build.mjs --outdir DIR   (anywhere else)
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 
 const root = import.meta.dirname;
@@ -16,12 +16,16 @@ const root = import.meta.dirname;
 const outFlag = process.argv.indexOf('--outdir');
 const outdir =
   outFlag > 0 && process.argv[outFlag + 1] ? resolve(process.argv[outFlag + 1]) : join(root, 'dist');
-rmSync(outdir, { recursive: true, force: true });
+// Build beside the target, then move each file in with rename(2), which replaces a file
+// atomically: a process reading the bundle while another build runs (a rehearsal's health
+// check, a test) never finds a file missing or half-written. Chunks go first, so a new entry
+// point never names a chunk that is not there yet; files the new build lacks go last.
+const staging = join(dirname(outdir), `.${basename(outdir)}.build-${process.pid}-${Date.now()}`);
 
 const result = await build({
   absWorkingDir: root,
   entryPoints: { server: 'src/server.ts', probe: 'src/probe.ts', healthcheck: 'src/healthcheck.ts' },
-  outdir,
+  outdir: staging,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -38,7 +42,25 @@ const result = await build({
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
   metafile: true,
   logLevel: 'warning',
+}).catch((error) => {
+  rmSync(staging, { recursive: true, force: true });
+  throw error;
 });
+
+const filesUnder = (dir, prefix = '') =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? filesUnder(join(dir, entry.name), join(prefix, entry.name))
+      : [join(prefix, entry.name)],
+  );
+const built = filesUnder(staging).sort((a, b) => b.split(sep).length - a.split(sep).length);
+for (const file of built) {
+  mkdirSync(dirname(join(outdir, file)), { recursive: true });
+  renameSync(join(staging, file), join(outdir, file));
+}
+const kept = new Set(built);
+for (const file of filesUnder(outdir)) if (!kept.has(file)) rmSync(join(outdir, file), { force: true });
+rmSync(staging, { recursive: true, force: true });
 
 let total = 0;
 const files = [];

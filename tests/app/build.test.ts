@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -101,5 +102,39 @@ describe('app bundle (npm run build:app)', () => {
     });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /Missing --url\.\nUsage: node dist\/probe\.mjs/);
+  });
+});
+
+describe('app bundle rebuilt while it is being read', () => {
+  it('never leaves the bundle missing or half-written: two builds swap it in whole', async () => {
+    const outdir = join(mkdtempSync(join(tmpdir(), 'bundle-swap-')), 'dist');
+    const builder = () =>
+      new Promise<number | null>((done) => {
+        const child = spawn(process.execPath, [join(repoRoot, 'app', 'build.mjs'), '--outdir', outdir], {
+          stdio: 'ignore',
+        });
+        child.on('exit', done);
+      });
+    assert.equal(await builder(), 0);
+    let missing = 0;
+    let reads = 0;
+    let running = true;
+    const watcher = (async () => {
+      while (running) {
+        reads++;
+        if (!existsSync(join(outdir, 'healthcheck.mjs')) || !existsSync(join(outdir, 'server.mjs')))
+          missing++;
+        await new Promise((tick) => setImmediate(tick));
+      }
+    })();
+    const codes = await Promise.all([builder(), builder()]);
+    running = false;
+    await watcher;
+    assert.deepEqual(codes, [0, 0]);
+    assert.ok(reads > 100, `the watcher looked ${reads} times`);
+    assert.equal(missing, 0, `the bundle was missing in ${missing} of ${reads} looks`);
+    const leftovers = readdirSync(dirname(outdir)).filter((name) => name !== 'dist');
+    assert.deepEqual(leftovers, [], 'no staging or retired directories stay behind');
+    rmSync(dirname(outdir), { recursive: true, force: true });
   });
 });
