@@ -155,7 +155,7 @@ export async function inRotatedOrder(round: number, steps: (() => Promise<unknow
 export const medianOf = (values: readonly number[]): string =>
   `median ${ms(median(values))} [${values.map(Math.round).join(', ')}]`;
 
-/** Environment that points the AWS CLI at moto (REFERENCE.md: package needs AWS_ENDPOINT_URL_S3 with `localhost`). */
+/** Environment that points the AWS CLI at moto (`aws cloudformation package` needs AWS_ENDPOINT_URL_S3 with `localhost`). */
 export function cliEnv(port: number): Record<string, string> {
   return {
     AWS_ACCESS_KEY_ID: 'testing',

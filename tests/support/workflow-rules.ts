@@ -2,7 +2,7 @@ import { loadProjectConfig } from '../../scripts/lib/config.ts';
 import { sharedNetworkStackName } from '../../scripts/lib/environment.ts';
 
 /**
- * Security rules for GitHub Actions YAML (STYLE.md item 12, REFERENCE.md "GitHub Actions").
+ * Security rules for GitHub Actions YAML: pinned third-party actions, least-privilege `permissions`, nothing untrusted interpolated into `run:`.
  * Each rule returns a list of problems (empty = compliant), so a test can show both that the
  * repository passes and that a broken copy fails.
  */
