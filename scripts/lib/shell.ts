@@ -35,6 +35,18 @@ export function formatCommand(command: string, args: readonly string[]): string 
 }
 
 /**
+ * The environment a command runs with. zx runs every command through `bash -c`, and bash
+ * sources ~/.bashrc when it is a top-level shell whose stdin is a socket (bash(1), INVOCATION:
+ * "run by the remote shell daemon"); Node's stdio pipes are socketpairs, so without SHLVL a
+ * command would run the user's interactive start-up files (slow, PATH changes, errors on
+ * stderr). A SHLVL of at least 1 makes bash a nested shell, which reads nothing.
+ */
+export function commandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const level = Number(env.SHLVL);
+  return Number.isInteger(level) && level >= 1 ? env : { ...env, SHLVL: '1' };
+}
+
+/**
  * The real Shell: zx's `$`, which quotes every argv element for its shell (so a branch name
  * is one word, whatever it contains), never throws on a non-zero exit (`nothrow`: callers
  * read `exitCode`), and keeps output off the terminal (`quiet`) so that it is streamed through
@@ -48,7 +60,7 @@ export function createShell(write: (chunk: string) => void = (chunk) => process.
       quiet: true,
       input: options.input ?? '',
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-      ...(options.env !== undefined ? { env: options.env } : {}),
+      env: commandEnv(options.env),
     })`${command} ${[...args]}`;
     let stdout = '';
     let stderr = '';
@@ -70,18 +82,14 @@ export function createShell(write: (chunk: string) => void = (chunk) => process.
  * The same, run to completion synchronously, for the few quick lookups that happen before
  * anything asynchronous can (the current branch, the git remote, `ip` and `sysctl` facts).
  */
-export function runSync(
-  command: string,
-  args: readonly string[],
-  options: ShellOptions & { timeoutMs?: number } = {},
-): ShellResult {
+export function runSync(command: string, args: readonly string[], options: ShellOptions = {}): ShellResult {
   const result = $({
     sync: true,
     nothrow: true,
     quiet: true,
     input: options.input ?? '',
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    ...(options.env !== undefined ? { env: options.env } : {}),
+    env: commandEnv(options.env),
   })`${command} ${[...args]}`;
   return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { realpathSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { createShell, formatCommand, runSync } from '../../scripts/lib/shell.ts';
+import { commandEnv, createShell, formatCommand, runSync } from '../../scripts/lib/shell.ts';
 
 describe('shell', () => {
   test('argv is passed verbatim (no shell parsing) and stdin is fed', async () => {
@@ -56,5 +57,22 @@ describe('shell', () => {
   });
   test('formatCommand quotes for display', () => {
     assert.equal(formatCommand('docker', ['tag', "a b'c", 'x:y']), "docker tag 'a b'\\''c' x:y");
+  });
+  test("a clean environment does not make zx's bash read the user's ~/.bashrc", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'shell-home-'));
+    writeFileSync(join(home, '.bashrc'), 'echo BASHRC-READ >&2\n');
+    try {
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
+      const asynchronous = await createShell(() => {})('true', [], { env });
+      const synchronous = runSync('true', [], { env });
+      for (const result of [asynchronous, synchronous]) {
+        assert.equal(result.exitCode, 0);
+        assert.equal(result.stderr, '');
+      }
+      assert.equal(commandEnv(env).SHLVL, '1');
+      assert.equal(commandEnv({ ...env, SHLVL: '3' }).SHLVL, '3');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
