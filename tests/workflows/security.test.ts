@@ -390,6 +390,17 @@ describe('workflow triggers and wiring', () => {
     );
   });
 
+  it('a superseded deploy is neither verified nor summarised as deployed', () => {
+    const jobs = workflow('deploy.yml').jobs;
+    assert.equal(
+      (jobs.deploy?.outputs as Record<string, string> | undefined)?.status,
+      expression('steps.deploy.outputs.status'),
+    );
+    const verify = (jobs.deploy?.steps ?? []).find((step) => /npm run verify/.test(step.run ?? ''));
+    assert.equal(verify?.if, "steps.deploy.outputs.status != 'superseded'");
+    assert.match(String(jobs.summary?.if), /needs\.deploy\.outputs\.status != 'superseded'/);
+  });
+
   it('the preflight runs before the first deploy of an environment, in deploy and preview alike', () => {
     for (const file of ['deploy.yml', 'preview.yml']) {
       const runs = (workflow(file).jobs.deploy?.steps ?? []).map((step) => step.run ?? '');
