@@ -97,9 +97,9 @@ try {
   // through npm (how a person types it).
   const entryPoint = (key: string) => deployFixtureProcess(key, moto.env);
   const throughNpm = (key: string) => deployFixtureProcess(key, moto.env, 'npm');
-  // Start-up alone: the entry point exits 1 right after loading everything (an unknown flag is
-  // rejected by the argument parser, which runs after every import).
-  const entryPointStartup = () => runScript('deploy', ['--startup-only-probe'], moto.env, 1);
+  // Start-up alone: the entry point exits 2 (a usage error) right after loading everything (an
+  // unknown flag is rejected by the argument parser, which runs after every import).
+  const entryPointStartup = () => runScript('deploy', ['--startup-only-probe'], moto.env, 2);
 
   // Warm up moto's CloudFormation backend, the entry point's bundle cache and the CLI once.
   await ours('pr-900', 'warm');

@@ -1,4 +1,4 @@
-import { $ } from 'zx';
+import { $ } from 'zx/core';
 
 /**
  * Running external programs as argv arrays: every element is quoted as one word, so branch
