@@ -21,6 +21,7 @@ import {
   parseEdgeOutputs,
   previewEdgeStackName,
   routeFor,
+  routeSlot,
 } from './preview-edge.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
@@ -84,13 +85,6 @@ export interface EdgeDeployResult {
 }
 
 const USABLE = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE']);
-
-/** The slot a route stack holds, from its outputs (undefined when it has none). Pure. */
-export function routeSlot(outputs: Record<string, string>): number | undefined {
-  const raw = outputs.Routing === 'host' ? outputs.RulePriority : outputs.ListenerPort;
-  const slot = Number(raw);
-  return raw && Number.isInteger(slot) ? slot : undefined;
-}
 
 /** What every step of provisionEdge shares: the stack-deploy settings and clients. */
 interface EdgeSession {
