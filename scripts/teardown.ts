@@ -21,7 +21,13 @@ await main(teardownCommand, async (values, { ui, signal }) => {
   };
   if (values['dry-run']) {
     // Reads only: nothing to resume or clean up on Ctrl-C.
-    await planTeardown(settings, { cfn: clients.cfn, ecr: clients.ecr, ssm: clients.ssm, ui });
+    await planTeardown(settings, {
+      cfn: clients.cfn,
+      ecr: clients.ecr,
+      ssm: clients.ssm,
+      elbv2: clients.elbv2,
+      ui,
+    });
     return;
   }
   const stacks = [

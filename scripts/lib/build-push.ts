@@ -424,98 +424,138 @@ function cacheScope(platform: string): string {
   return platform.replace(/[^a-z0-9]+/g, '-');
 }
 
+/** What every step of buildPush shares: the tag, the repository and the result's common part. */
+interface BuildPushRun {
+  settings: BuildPushSettings;
+  deps: BuildPushDeps;
+  tag: string;
+  name: string;
+  /** Undefined only in --dry-run, when the repository does not exist yet. */
+  repository: Repository | undefined;
+  base: Pick<BuildPushResult, 'environment' | 'imageTag' | 'repositoryUri' | 'platform'>;
+}
+
 /**
  * Ensure the commit's image exists under the environment's tag and publish its references.
  * "Already there" is success: an existing tag skips the build, and the same commit under
  * another tag is retagged without rebuilding.
  */
 export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps): Promise<BuildPushResult> {
-  const { ecr, shell, ui } = deps;
   const tag = imageTag(settings.environment, settings.sha);
   const name = settings.repositoryName;
+  const repository = await bootstrappedRepository(settings, deps);
+  const repositoryUri =
+    repository?.repositoryUri ?? `<account>.dkr.ecr.${settings.region}.amazonaws.com/${name}`;
+  const run: BuildPushRun = {
+    settings,
+    deps,
+    tag,
+    name,
+    repository,
+    base: {
+      environment: settings.environment.key,
+      imageTag: tag,
+      repositoryUri,
+      platform: settings.platform,
+    },
+  };
+  const result = (await reuseImage(run)) ?? (await buildImage(run));
+  publish(result, settings, deps.ui);
+  return result;
+}
 
-  // The bootstrap owns each tier's repository (lifecycle rules, immutability, retention); the
-  // deploy roles may push to it but never create one.
-  const repository = await describeRepository(ecr, name);
+/**
+ * The bootstrap owns each tier's repository (lifecycle rules, immutability, retention); the
+ * deploy roles may push to it but never create one. A dry run only warns when it is missing.
+ */
+async function bootstrappedRepository(
+  settings: BuildPushSettings,
+  deps: BuildPushDeps,
+): Promise<Repository | undefined> {
+  const name = settings.repositoryName;
+  const repository = await describeRepository(deps.ecr, name);
   if (repository === undefined) {
     const message = `ECR repository ${name} does not exist in ${settings.region}.`;
     const hint =
       "Run `npm run bootstrap` (it creates each tier's repository), or pass --ecr-repository / set the tier's *_ECR_REPOSITORY variable to the repository it created.";
     if (!settings.dryRun) throw new UserError(message, hint);
-    ui.warn(`[dry-run] ${message} ${hint}`);
+    deps.ui.warn(`[dry-run] ${message} ${hint}`);
   }
-  const repositoryUri =
-    repository?.repositoryUri ?? `<account>.dkr.ecr.${settings.region}.amazonaws.com/${name}`;
-  const base = {
-    environment: settings.environment.key,
-    imageTag: tag,
-    repositoryUri,
-    platform: settings.platform,
-  };
-  const finish = (result: BuildPushResult): BuildPushResult => {
-    publish(result, settings, ui);
-    return result;
-  };
-  const withDigest = (digest: string) =>
-    imageReferences({
-      accountId: accountOf(repository as Repository),
-      region: settings.region,
-      repositoryName: name,
-      digest,
-    });
+  return repository;
+}
 
-  const existing = repository === undefined ? undefined : await digestOfTag(ecr, name, tag);
+/** The image references of `digest` in the run's repository. */
+function referencesOf(run: BuildPushRun, digest: string): ImageReferences {
+  return imageReferences({
+    accountId: accountOf(run.repository as Repository),
+    region: run.settings.region,
+    repositoryName: run.name,
+    digest,
+  });
+}
+
+/**
+ * The result when no build is needed: the tag already exists, or the same commit's image (of
+ * the right platform, and of a kind that may share a manifest) gets the tag added. Undefined
+ * when the image must be built.
+ */
+async function reuseImage(run: BuildPushRun): Promise<BuildPushResult | undefined> {
+  const { settings, deps, tag, name, repository, base } = run;
+  const { ecr, ui } = deps;
+  if (repository === undefined) return undefined;
+  const existing = await digestOfTag(ecr, name, tag);
   if (existing !== undefined) {
     ui.info(`${name}:${tag} already exists (${existing}); nothing to build.`);
-    return finish({
+    return {
       ...base,
       digest: existing,
-      ...withDigest(existing),
+      ...referencesOf(run, existing),
       skippedBuild: true,
       action: 'exists',
-    });
+    };
   }
 
-  const sameCommit =
-    repository === undefined
-      ? undefined
-      : await findImageOfCommit(ecr, name, settings.sha, (existingTag) => mayShareImage(existingTag, tag));
-  if (sameCommit === undefined && repository !== undefined) {
+  const sameCommit = await findImageOfCommit(ecr, name, settings.sha, (existingTag) =>
+    mayShareImage(existingTag, tag),
+  );
+  if (sameCommit === undefined) {
     const otherKind = await findImageOfCommit(ecr, name, settings.sha);
     if (otherKind !== undefined)
       ui.info(
         `${name}:${otherKind.tag} is the same commit, but ${isPreviewTag(tag) ? 'a preview tag never goes onto an image other environments run' : 'an image other environments run never shares a manifest with a preview tag'} (the preview-expiry rule would delete it): building ${tag}.`,
       );
+    return undefined;
   }
   const platformsOf =
     deps.platformsOf ?? ((repo: string, digest: string) => imagePlatforms(ecr, repo, digest));
-  const reusable =
-    sameCommit !== undefined &&
-    ((await platformsOf(name, sameCommit.digest)) ?? []).includes(settings.platform);
-  if (sameCommit !== undefined && !reusable) {
+  if (!((await platformsOf(name, sameCommit.digest)) ?? []).includes(settings.platform)) {
     ui.warn(
       `${name}:${sameCommit.tag} is the same commit but not known to be ${settings.platform}; building instead of retagging.`,
     );
+    return undefined;
   }
-  if (sameCommit !== undefined && reusable) {
-    if (settings.dryRun) {
-      ui.info(`[dry-run] would tag ${name}@${sameCommit.digest} (already ${sameCommit.tag}) as ${tag}.`);
-      return finish({ ...base, skippedBuild: true, action: 'dry-run', reusedTag: sameCommit.tag });
-    }
-    ui.info(
-      `Commit ${settings.sha} is already built as ${name}:${sameCommit.tag}; adding tag ${tag} without rebuilding.`,
-    );
-    await addTag(ecr, name, sameCommit.digest, tag);
-    return finish({
-      ...base,
-      digest: sameCommit.digest,
-      ...withDigest(sameCommit.digest),
-      skippedBuild: true,
-      action: 'retagged',
-      reusedTag: sameCommit.tag,
-    });
+  if (settings.dryRun) {
+    ui.info(`[dry-run] would tag ${name}@${sameCommit.digest} (already ${sameCommit.tag}) as ${tag}.`);
+    return { ...base, skippedBuild: true, action: 'dry-run', reusedTag: sameCommit.tag };
   }
+  ui.info(
+    `Commit ${settings.sha} is already built as ${name}:${sameCommit.tag}; adding tag ${tag} without rebuilding.`,
+  );
+  await addTag(ecr, name, sameCommit.digest, tag);
+  return {
+    ...base,
+    digest: sameCommit.digest,
+    ...referencesOf(run, sameCommit.digest),
+    skippedBuild: true,
+    action: 'retagged',
+    reusedTag: sameCommit.tag,
+  };
+}
 
+/** docker buildx build --push with the best cache available (GitHub Actions, registry, none). */
+async function buildImage(run: BuildPushRun): Promise<BuildPushResult> {
+  const { settings, deps, tag, name, repository, base } = run;
+  const { ecr, shell, ui } = deps;
   const gha = Boolean(deps.env.ACTIONS_CACHE_URL) && Boolean(deps.env.ACTIONS_RUNTIME_TOKEN);
   const scope = cacheScope(settings.platform);
   const cacheWritable =
@@ -531,7 +571,7 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
     );
   }
   const args = buildxArgs({
-    repositoryUri,
+    repositoryUri: base.repositoryUri,
     tag,
     sha: settings.sha,
     platform: settings.platform,
@@ -542,9 +582,9 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
   });
 
   if (settings.dryRun) {
-    ui.info(`[dry-run] docker login --username AWS --password-stdin ${repositoryUri.split('/')[0]}`);
+    ui.info(`[dry-run] docker login --username AWS --password-stdin ${base.repositoryUri.split('/')[0]}`);
     ui.info(`[dry-run] ${formatCommand('docker', args)}`);
-    return finish({ ...base, skippedBuild: false, action: 'dry-run' });
+    return { ...base, skippedBuild: false, action: 'dry-run' };
   }
 
   await ui.group(`Build and push ${name}:${tag} (${settings.platform})`, async () => {
@@ -563,7 +603,7 @@ export async function buildPush(settings: BuildPushSettings, deps: BuildPushDeps
       'Check the push output above.',
     );
   }
-  return finish({ ...base, digest, ...withDigest(digest), skippedBuild: false, action: 'built' });
+  return { ...base, digest, ...referencesOf(run, digest), skippedBuild: false, action: 'built' };
 }
 
 /** Step outputs and `.out/<env>/image.json`. */

@@ -21,6 +21,7 @@ import {
   parseEdgeOutputs,
   previewEdgeStackName,
   routeFor,
+  routeSlot,
 } from './preview-edge.ts';
 import type { Clock } from './retry.ts';
 import { deployStack, describeStack, type StackDeployResult } from './stack-deploy.ts';
@@ -85,164 +86,178 @@ export interface EdgeDeployResult {
 
 const USABLE = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE']);
 
-/** The slot a route stack holds, from its outputs (undefined when it has none). Pure. */
-export function routeSlot(outputs: Record<string, string>): number | undefined {
-  const raw = outputs.Routing === 'host' ? outputs.RulePriority : outputs.ListenerPort;
-  const slot = Number(raw);
-  return raw && Number.isInteger(slot) ? slot : undefined;
+/** What every step of provisionEdge shares: the stack-deploy settings and clients. */
+interface EdgeSession {
+  input: EdgeDeployInput;
+  deps: EdgeDeployDeps;
+  edgeStackName: string;
+  routeStackName: string;
+  common: {
+    runId: string;
+    region: string;
+    artifactBucket: string | undefined;
+    roleArn: string | undefined;
+    timeoutMs: number;
+  };
+  stackDeps: Parameters<typeof deployStack>[1];
+  owned: (key: string) => (tags: Parameters<typeof ownershipProblem>[3]) => string | undefined;
 }
 
-export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps): Promise<EdgeDeployResult> {
-  const { config, environment, context } = input;
-  const edgeStackName = previewEdgeStackName(config);
-  const routeStackName = edgeRouteStackName(environment.stackName);
-  const common = {
-    runId: context.runId,
-    region: context.region,
-    artifactBucket: context.artifactBucket,
-    roleArn: context.cfnRoleArn,
-    timeoutMs: input.timeoutMs,
-  };
-  const stackDeps = {
-    cfn: deps.cfn,
-    s3: deps.s3,
-    log: deps.log,
-    ...(deps.clock ? { clock: deps.clock } : {}),
-    ...(deps.schedule ? { schedule: deps.schedule } : {}),
-  };
-  const owned =
-    (key: string) =>
-    (tags: Parameters<typeof ownershipProblem>[3]): string | undefined =>
-      ownershipProblem(config, key, { repository: context.repository }, tags);
-  const readOnlyHint =
-    'Run the deploy with --shared-network only (the workflows shared-network job) or --shared-network deploy first.';
+const READ_ONLY_HINT =
+  'Run the deploy with --shared-network only (the workflows shared-network job) or --shared-network deploy first.';
 
+export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps): Promise<EdgeDeployResult> {
+  const session = edgeSession(input, deps);
   // 1. The edge: created on first use, then kept.
-  let edgeStatus: StackDeployResult['status'] = 'no-changes';
-  let edgeOutputs: Record<string, string>;
-  if (!input.change) {
-    const existing = await describeStack(deps.cfn, edgeStackName);
-    if (!existing || !USABLE.has(existing.StackStatus ?? '')) {
-      throw new UserError(
-        `The preview edge ${edgeStackName} ${existing ? `is ${existing.StackStatus}` : 'does not exist yet'}, so ${environment.stackName} cannot use it.`,
-        readOnlyHint,
-      );
-    }
-    edgeOutputs = stackOutputs(existing);
-    deps.log(`${edgeStackName} exists (${existing.StackStatus}); using it without changing it`);
-  } else {
-    const templatePath = input.edgeTemplatePath ?? edgeTemplates.edge;
-    const template = readTemplate(templatePath);
-    const need = (name: string) => {
-      const value = input.network[name];
-      if (!value)
-        throw new UserError(
-          `The shared network has no output ${name}, which the preview edge needs.`,
-          'Deploy the shared network with the current cfn/network.yml (any preview deploy does).',
-        );
-      return value;
-    };
-    const values = resolveParameters(
-      template,
-      input.edgeParameters ?? loadParameterFile('preview-edge'),
-      {
-        AppName: config.app,
-        VpcId: need('VpcId'),
-        PublicSubnetIds: need('PublicSubnetIds'),
-        VpcCidrBlock: need('VpcCidrBlock'),
-        VpcIpv6CidrBlock: need('VpcIpv6CidrBlock'),
-      },
-      'cfn/environments/preview-edge.yml',
-    );
-    const start = Number(values.PortRangeStart);
-    const end = Number(values.PortRangeEnd);
-    if (!(start <= end)) {
-      throw new UserError(
-        `cfn/environments/preview-edge.yml: PortRangeStart ${start} is above PortRangeEnd ${end}.`,
-        'Set a range such as 10000-10049 (50 ports: the default listeners-per-ALB quota).',
-      );
-    }
-    const result = await deployStack(
-      {
-        ...common,
-        stackName: edgeStackName,
-        templatePath,
-        parameters: values,
-        tags: ownershipTags(config, { key: 'preview-edge' }, { repository: context.repository }),
-        ownershipProblem: owned('preview-edge'),
-        execute: true,
-        terminationProtection: true,
-      },
-      stackDeps,
-    );
-    edgeStatus = result.status;
-    edgeOutputs = result.outputs;
-  }
-  const edge = parseEdgeOutputs(edgeStackName, edgeOutputs);
+  const { status: edgeStatus, outputs: edgeOutputs } = input.change
+    ? await deployEdgeStack(session)
+    : { status: 'no-changes' as const, outputs: await readEdgeStack(session) };
+  const edge = parseEdgeOutputs(session.edgeStackName, edgeOutputs);
 
   // 2. The environment's route on it.
-  const existing = await describeStack(deps.cfn, routeStackName);
+  const existing = await describeStack(deps.cfn, session.routeStackName);
   const existingOutputs =
     existing && USABLE.has(existing.StackStatus ?? '') ? stackOutputs(existing) : undefined;
-  if (!input.change) {
-    const slot = existingOutputs ? routeSlot(existingOutputs) : undefined;
-    if (!existingOutputs || slot === undefined || !existingOutputs.TargetGroupArn) {
-      throw new UserError(
-        `${environment.stackName} has no route on the preview edge yet (${routeStackName} ${existing ? `is ${existing.StackStatus}` : 'does not exist'}).`,
-        readOnlyHint,
-      );
-    }
-    deps.log(`${routeStackName} exists (${existing?.StackStatus}); using it without changing it`);
-    return {
-      edgeStackName,
-      edgeStatus,
-      routeStackName,
-      routeStatus: 'no-changes',
-      edge,
-      route: routeFor(environment.key, edge, slot),
-      targetGroupArn: existingOutputs.TargetGroupArn,
-    };
-  }
+  const routed = input.change
+    ? await deployRoute(session, edge, existingOutputs)
+    : readRoute(session, edge, existing, existingOutputs);
+  return {
+    edgeStackName: session.edgeStackName,
+    edgeStatus,
+    routeStackName: session.routeStackName,
+    edge,
+    ...routed,
+  };
+}
 
-  const routeTemplatePath = input.routeTemplatePath ?? edgeTemplates.route;
-  const routeTemplate = readTemplate(routeTemplatePath);
+function edgeSession(input: EdgeDeployInput, deps: EdgeDeployDeps): EdgeSession {
+  const { config, context } = input;
+  return {
+    input,
+    deps,
+    edgeStackName: previewEdgeStackName(config),
+    routeStackName: edgeRouteStackName(input.environment.stackName),
+    common: {
+      runId: context.runId,
+      region: context.region,
+      artifactBucket: context.artifactBucket,
+      roleArn: context.cfnRoleArn,
+      timeoutMs: input.timeoutMs,
+    },
+    stackDeps: {
+      cfn: deps.cfn,
+      s3: deps.s3,
+      log: deps.log,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.schedule ? { schedule: deps.schedule } : {}),
+    },
+    owned: (key) => (tags) => ownershipProblem(config, key, { repository: context.repository }, tags),
+  };
+}
+
+/** The edge's outputs when it exists and is usable; a read-only deploy never creates it. */
+async function readEdgeStack({ input, deps, edgeStackName }: EdgeSession): Promise<Record<string, string>> {
+  const existing = await describeStack(deps.cfn, edgeStackName);
+  if (!existing || !USABLE.has(existing.StackStatus ?? '')) {
+    throw new UserError(
+      `The preview edge ${edgeStackName} ${existing ? `is ${existing.StackStatus}` : 'does not exist yet'}, so ${input.environment.stackName} cannot use it.`,
+      READ_ONLY_HINT,
+    );
+  }
+  deps.log(`${edgeStackName} exists (${existing.StackStatus}); using it without changing it`);
+  return stackOutputs(existing);
+}
+
+/** Creates or updates the edge stack from the shared network's outputs and its settings file. */
+async function deployEdgeStack(session: EdgeSession): Promise<Pick<StackDeployResult, 'status' | 'outputs'>> {
+  const { input, edgeStackName } = session;
+  const { config, context } = input;
+  const templatePath = input.edgeTemplatePath ?? edgeTemplates.edge;
+  const template = readTemplate(templatePath);
+  const need = (name: string) => {
+    const value = input.network[name];
+    if (!value)
+      throw new UserError(
+        `The shared network has no output ${name}, which the preview edge needs.`,
+        'Deploy the shared network with the current cfn/network.yml (any preview deploy does).',
+      );
+    return value;
+  };
+  const values = resolveParameters(
+    template,
+    input.edgeParameters ?? loadParameterFile('preview-edge'),
+    {
+      AppName: config.app,
+      VpcId: need('VpcId'),
+      PublicSubnetIds: need('PublicSubnetIds'),
+      VpcCidrBlock: need('VpcCidrBlock'),
+      VpcIpv6CidrBlock: need('VpcIpv6CidrBlock'),
+    },
+    'cfn/environments/preview-edge.yml',
+  );
+  const start = Number(values.PortRangeStart);
+  const end = Number(values.PortRangeEnd);
+  if (!(start <= end)) {
+    throw new UserError(
+      `cfn/environments/preview-edge.yml: PortRangeStart ${start} is above PortRangeEnd ${end}.`,
+      'Set a range such as 10000-10049 (50 ports: the default listeners-per-ALB quota).',
+    );
+  }
+  return deployStack(
+    {
+      ...session.common,
+      stackName: edgeStackName,
+      templatePath,
+      parameters: values,
+      tags: ownershipTags(config, { key: 'preview-edge' }, { repository: context.repository }),
+      ownershipProblem: session.owned('preview-edge'),
+      execute: true,
+      terminationProtection: true,
+    },
+    session.stackDeps,
+  );
+}
+
+type RouteResult = Pick<EdgeDeployResult, 'routeStatus' | 'route' | 'targetGroupArn'>;
+
+/** The environment's existing route, read without changing it. */
+function readRoute(
+  { input, deps, routeStackName }: EdgeSession,
+  edge: EdgeOutputs,
+  existing: Awaited<ReturnType<typeof describeStack>>,
+  existingOutputs: Record<string, string> | undefined,
+): RouteResult {
+  const slot = existingOutputs ? routeSlot(existingOutputs) : undefined;
+  if (!existingOutputs || slot === undefined || !existingOutputs.TargetGroupArn) {
+    throw new UserError(
+      `${input.environment.stackName} has no route on the preview edge yet (${routeStackName} ${existing ? `is ${existing.StackStatus}` : 'does not exist'}).`,
+      READ_ONLY_HINT,
+    );
+  }
+  deps.log(`${routeStackName} exists (${existing?.StackStatus}); using it without changing it`);
+  return {
+    routeStatus: 'no-changes',
+    route: routeFor(input.environment.key, edge, slot),
+    targetGroupArn: existingOutputs.TargetGroupArn,
+  };
+}
+
+/**
+ * Deploys the environment's route stack: a re-deploy keeps its slot; a new route claims a free
+ * port or priority on the edge (claimRoute handles two previews claiming the same one).
+ */
+async function deployRoute(
+  session: EdgeSession,
+  edge: EdgeOutputs,
+  existingOutputs: Record<string, string> | undefined,
+): Promise<RouteResult> {
+  const { deps, routeStackName } = session;
+  const { environment } = session.input;
+  const templatePath = session.input.routeTemplatePath ?? edgeTemplates.route;
+  const template = readTemplate(templatePath);
   let deployed: StackDeployResult | undefined;
   const createRoute = async (route: EdgeRoute) => {
-    const parameters = resolveParameters(
-      routeTemplate,
-      {},
-      {
-        EnvironmentKey: environment.key,
-        Routing: route.routing,
-        LoadBalancerArn: edge.loadBalancerArn,
-        ...(route.routing === 'host'
-          ? {
-              HttpsListenerArn: edge.httpsListenerArn,
-              HostName: route.hostName,
-              RulePriority: String(route.slot),
-            }
-          : { ListenerPort: String(route.slot) }),
-        VpcId: input.network.VpcId ?? '',
-        TargetIpAddressType: input.service.NetworkMode === 'ipv6-only' ? 'ipv6' : 'ipv4',
-        ContainerPort: input.service.ContainerPort,
-        HealthCheckPath: input.service.HealthCheckPath,
-        DeregistrationDelaySeconds: input.service.DeregistrationDelaySeconds,
-      },
-      'cfn/edge-route.yml',
-    );
-    deployed = await deployStack(
-      {
-        ...common,
-        stackName: routeStackName,
-        templatePath: routeTemplatePath,
-        parameters,
-        tags: ownershipTags(config, environment, { repository: context.repository }),
-        ownershipProblem: owned(environment.key),
-        execute: true,
-        terminationProtection: false,
-      },
-      stackDeps,
-    );
+    deployed = await deployRouteStack(session, edge, route, { path: templatePath, template });
   };
 
   const kept = existingOutputs?.Routing === edge.routing ? routeSlot(existingOutputs) : undefined;
@@ -275,15 +290,53 @@ export async function provisionEdge(input: EdgeDeployInput, deps: EdgeDeployDeps
       'See the stack in the CloudFormation console.',
     );
   }
-  return {
-    edgeStackName,
-    edgeStatus,
-    routeStackName,
-    routeStatus: result.status,
-    edge,
-    route,
-    targetGroupArn,
-  };
+  return { routeStatus: result.status, route, targetGroupArn };
+}
+
+/** One deploy of the route stack (target group plus a host rule or a listener) for a route. */
+async function deployRouteStack(
+  session: EdgeSession,
+  edge: EdgeOutputs,
+  route: EdgeRoute,
+  routeTemplate: { path: string; template: ReturnType<typeof readTemplate> },
+): Promise<StackDeployResult> {
+  const { input, routeStackName } = session;
+  const { environment } = input;
+  const parameters = resolveParameters(
+    routeTemplate.template,
+    {},
+    {
+      EnvironmentKey: environment.key,
+      Routing: route.routing,
+      LoadBalancerArn: edge.loadBalancerArn,
+      ...(route.routing === 'host'
+        ? {
+            HttpsListenerArn: edge.httpsListenerArn,
+            HostName: route.hostName,
+            RulePriority: String(route.slot),
+          }
+        : { ListenerPort: String(route.slot) }),
+      VpcId: input.network.VpcId ?? '',
+      TargetIpAddressType: input.service.NetworkMode === 'ipv6-only' ? 'ipv6' : 'ipv4',
+      ContainerPort: input.service.ContainerPort,
+      HealthCheckPath: input.service.HealthCheckPath,
+      DeregistrationDelaySeconds: input.service.DeregistrationDelaySeconds,
+    },
+    'cfn/edge-route.yml',
+  );
+  return deployStack(
+    {
+      ...session.common,
+      stackName: routeStackName,
+      templatePath: routeTemplate.path,
+      parameters,
+      tags: ownershipTags(input.config, environment, { repository: input.context.repository }),
+      ownershipProblem: session.owned(environment.key),
+      execute: true,
+      terminationProtection: false,
+    },
+    session.stackDeps,
+  );
 }
 
 /**

@@ -233,6 +233,13 @@ export function routeFor(key: string, edge: EdgeOutputs, slot: number): EdgeRout
   };
 }
 
+/** The slot a route stack holds, from its outputs (undefined when it has none). Pure. */
+export function routeSlot(outputs: Record<string, string>): number | undefined {
+  const raw = outputs.Routing === 'host' ? outputs.RulePriority : outputs.ListenerPort;
+  const slot = Number(raw);
+  return raw && Number.isInteger(slot) ? slot : undefined;
+}
+
 /** Read the edge's listeners, rules and target groups (paginated). */
 export async function readEdgeUsage(
   elbv2: ElasticLoadBalancingV2Client,

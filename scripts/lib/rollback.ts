@@ -140,33 +140,10 @@ export async function rollbackEnvironment(
   settings: RollbackSettings,
   deps: RollbackDeps,
 ): Promise<RollbackReport> {
-  const { environment, config, context } = settings.deploy;
+  const { environment } = settings.deploy;
   const { ui } = deps;
   assertRollbackConfirmed(environment, settings.confirm);
-  const stack = await describeStack(deps.cfn, environment.stackName);
-  if (stack === undefined) {
-    throw new UserError(
-      `Environment ${environment.key} has no stack (${environment.stackName}); there is nothing to roll back.`,
-      'Run npm run status to list the environments that exist.',
-    );
-  }
-  const problem = ownershipProblem(
-    config,
-    environment.key,
-    { repository: context.repository },
-    stack.Tags ?? [],
-  );
-  if (problem !== undefined)
-    throw new UserError(`Refusing to roll back ${environment.stackName}: ${problem}.`, 'Check --repository.');
-  const parameters = stackParameterValues(stack);
-  const currentUri = parameters.ImageUri ?? '';
-  const current = parseImageUri(currentUri);
-  if (current === undefined) {
-    throw new UserError(
-      `${environment.stackName} runs '${currentUri}', which is not an ECR image by digest.`,
-      'Deploy it once with npm run deploy (build-push output) before rolling back.',
-    );
-  }
+  const { stack, currentUri, current } = await stackToRollBack(settings, deps);
   const currentCommit =
     stack.Tags?.find((t) => t.Key === 'gitops:sha')?.Value ??
     (await commitOfDigest(deps.ecr, current.repositoryName, current.digest));
@@ -216,16 +193,68 @@ export async function rollbackEnvironment(
   await deps.verify(settings.deploy.outDir);
   report.verified = true;
   ui.summary(
-    [
-      `## Rollback \`${environment.key}\``,
-      '',
-      `- from: ${currentCommit ?? 'unknown commit'} (\`${current.digest}\`)`,
-      `- to: ${chosen.commit ?? 'untagged image'} (\`${chosen.reference.digest}\`, ${chosen.source})`,
-      `- stack: ${deployed.status}; verified: yes; pinned: \`${PINNED_TAG}=${pin}\``,
-      '',
-      '> The next deploy of this environment replaces the pin. Revert the commit on the branch for a lasting fix.',
-      '',
-    ].join('\n'),
+    rollbackSummary(
+      environment.key,
+      { commit: currentCommit, digest: current.digest },
+      chosen,
+      deployed.status,
+      pin,
+    ),
   );
   return report;
+}
+
+/**
+ * The environment's stack, owned by this repository, and the ECR image by digest it runs.
+ * @throws UserError when there is no such stack, it is not ours, or its image is not by digest.
+ */
+async function stackToRollBack(
+  settings: RollbackSettings,
+  deps: Pick<RollbackDeps, 'cfn'>,
+): Promise<{ stack: Stack; currentUri: string; current: ImageReference }> {
+  const { environment, config, context } = settings.deploy;
+  const stack = await describeStack(deps.cfn, environment.stackName);
+  if (stack === undefined) {
+    throw new UserError(
+      `Environment ${environment.key} has no stack (${environment.stackName}); there is nothing to roll back.`,
+      'Run npm run status to list the environments that exist.',
+    );
+  }
+  const problem = ownershipProblem(
+    config,
+    environment.key,
+    { repository: context.repository },
+    stack.Tags ?? [],
+  );
+  if (problem !== undefined)
+    throw new UserError(`Refusing to roll back ${environment.stackName}: ${problem}.`, 'Check --repository.');
+  const currentUri = stackParameterValues(stack).ImageUri ?? '';
+  const current = parseImageUri(currentUri);
+  if (current === undefined) {
+    throw new UserError(
+      `${environment.stackName} runs '${currentUri}', which is not an ECR image by digest.`,
+      'Deploy it once with npm run deploy (build-push output) before rolling back.',
+    );
+  }
+  return { stack, currentUri, current };
+}
+
+/** The job summary of a rollback that deployed and verified. Pure. */
+function rollbackSummary(
+  environmentKey: string,
+  from: { commit: string | undefined; digest: string },
+  to: RollbackTarget,
+  status: DeployReport['status'],
+  pin: string,
+): string {
+  return [
+    `## Rollback \`${environmentKey}\``,
+    '',
+    `- from: ${from.commit ?? 'unknown commit'} (\`${from.digest}\`)`,
+    `- to: ${to.commit ?? 'untagged image'} (\`${to.reference.digest}\`, ${to.source})`,
+    `- stack: ${status}; verified: yes; pinned: \`${PINNED_TAG}=${pin}\``,
+    '',
+    '> The next deploy of this environment replaces the pin. Revert the commit on the branch for a lasting fix.',
+    '',
+  ].join('\n');
 }

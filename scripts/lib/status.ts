@@ -215,6 +215,9 @@ export async function collectStatus(settings: StatusSettings, deps: StatusDeps):
   return { repository, region: settings.region, at: now.toISOString(), environments };
 }
 
+/** Reads one part of a status; a part the credentials may not read yields undefined. */
+type Readable = <T>(what: string, read: () => Promise<T>) => Promise<T | undefined>;
+
 async function environmentStatus(
   settings: StatusSettings,
   deps: StatusDeps,
@@ -224,20 +227,7 @@ async function environmentStatus(
   detail: boolean,
 ): Promise<EnvironmentStatus> {
   const parameters = stackParameterValues(stack);
-  const outputs = stackOutputs(stack);
-  const updated = stack.LastUpdatedTime ?? stack.CreationTime ?? now;
-  const status: EnvironmentStatus = {
-    environment: key,
-    stackName: stack.StackName ?? '?',
-    stackStatus: stack.StackStatus ?? '?',
-    updatedAt: updated.toISOString(),
-    ageSeconds: Math.max(0, Math.round((now.getTime() - updated.getTime()) / 1000)),
-    targets: [],
-  };
-  if (outputs.ServiceUrl) status.url = outputs.ServiceUrl;
-  const pinned = tagOf(stack, 'gitops:pinned');
-  if (pinned) status.pinned = pinned;
-
+  const status = stackStatusRow(stack, key, now);
   if (key === SHARED_NETWORK_KEY) {
     try {
       status.monthlyCostUsd = sharedNetworkCost(parameters, { region: settings.region }).totalMonthlyUsd;
@@ -249,7 +239,7 @@ async function environmentStatus(
 
   const environment = parseEnvironmentKey(settings.config, key);
   // A part the credentials may not read becomes a note on the row, not a failed status.
-  const readable = async <T>(what: string, read: () => Promise<T>): Promise<T | undefined> => {
+  const readable: Readable = async (what, read) => {
     try {
       return await read();
     } catch (error) {
@@ -261,15 +251,7 @@ async function environmentStatus(
 
   if (parameters.ImageUri) {
     status.image = parameters.ImageUri;
-    const recorded = tagOf(stack, 'gitops:sha');
-    const reference = parseImageUri(parameters.ImageUri);
-    const commit =
-      recorded ??
-      (reference
-        ? await readable(`image tags in ${reference.repositoryName}`, () =>
-            commitOfDigest(deps.ecr, reference.repositoryName, reference.digest),
-          )
-        : undefined);
+    const commit = await deployedCommit(stack, parameters.ImageUri, deps.ecr, readable);
     if (commit) status.commit = commit;
   }
 
@@ -278,49 +260,8 @@ async function environmentStatus(
     (await readable('stack resources (service, target groups)', () =>
       describeStackTree(deps.cfn, stack.StackId ?? status.stackName),
     )) ?? empty;
-  const serviceArn = serviceOfStack(stack, tree);
-  if (serviceArn) {
-    const response = await readable(`the ECS service ${serviceArn.name}`, () =>
-      deps.ecs.send(
-        new DescribeServicesCommand({ cluster: serviceArn.cluster, services: [serviceArn.name] }),
-      ),
-    );
-    const service = response?.services?.[0];
-    if (service) {
-      status.service = {
-        cluster: serviceArn.cluster,
-        name: service.serviceName ?? serviceArn.name,
-        desired: service.desiredCount ?? 0,
-        running: service.runningCount ?? 0,
-        pending: service.pendingCount ?? 0,
-        taskDefinition: service.taskDefinition,
-        rollout: service.deployments?.find((d) => d.status === 'PRIMARY')?.rolloutState,
-      };
-      if (detail) status.events = lastDeploymentEvents(service);
-    }
-  }
-
-  const targetGroups = resourcesOfType(tree, 'AWS::ElasticLoadBalancingV2::TargetGroup')
-    .map((r) => r.PhysicalResourceId)
-    .filter((arn): arn is string => arn?.startsWith('arn:') === true);
-  if (targetGroups.length > 0) {
-    const described = await deps.elbv2.send(
-      new DescribeTargetGroupsCommand({ TargetGroupArns: targetGroups }),
-    );
-    for (const group of described.TargetGroups ?? []) {
-      if (!group.TargetGroupArn) continue;
-      const health = await deps.elbv2.send(
-        new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }),
-      );
-      status.targets.push(
-        summarizeTargets(
-          group.TargetGroupArn,
-          group.IpAddressType,
-          (health.TargetHealthDescriptions ?? []).map((d) => d.TargetHealth?.State),
-        ),
-      );
-    }
-  }
+  await addServiceStatus(status, deps.ecs, stack, tree, readable, detail);
+  status.targets.push(...(await targetHealthOf(deps.elbv2, tree)));
 
   const recordName = verificationParameterName(settings.config.app, key);
   const record = await readable(`the verification record ${recordName}`, () =>
@@ -338,6 +279,93 @@ async function environmentStatus(
     status.costNote = describeError(error).split('\n')[0] ?? '';
   }
   return status;
+}
+
+/** The row's part that the stack itself says: status, age, URL, pin. Pure. */
+function stackStatusRow(stack: Stack, key: string, now: Date): EnvironmentStatus {
+  const outputs = stackOutputs(stack);
+  const updated = stack.LastUpdatedTime ?? stack.CreationTime ?? now;
+  const status: EnvironmentStatus = {
+    environment: key,
+    stackName: stack.StackName ?? '?',
+    stackStatus: stack.StackStatus ?? '?',
+    updatedAt: updated.toISOString(),
+    ageSeconds: Math.max(0, Math.round((now.getTime() - updated.getTime()) / 1000)),
+    targets: [],
+  };
+  if (outputs.ServiceUrl) status.url = outputs.ServiceUrl;
+  const pinned = tagOf(stack, 'gitops:pinned');
+  if (pinned) status.pinned = pinned;
+  return status;
+}
+
+/** The deployed commit: the stack's gitops:sha tag, else the commit tag of the image's digest in ECR. */
+async function deployedCommit(
+  stack: Stack,
+  imageUri: string,
+  ecr: ECRClient,
+  readable: Readable,
+): Promise<string | undefined> {
+  const recorded = tagOf(stack, 'gitops:sha');
+  if (recorded !== undefined) return recorded;
+  const reference = parseImageUri(imageUri);
+  return reference
+    ? readable(`image tags in ${reference.repositoryName}`, () =>
+        commitOfDigest(ecr, reference.repositoryName, reference.digest),
+      )
+    : undefined;
+}
+
+/** The ECS service's task counts and rollout (and, with `detail`, its last deployment's events). */
+async function addServiceStatus(
+  status: EnvironmentStatus,
+  ecs: ECSClient,
+  stack: Stack,
+  tree: StackNode,
+  readable: Readable,
+  detail: boolean,
+): Promise<void> {
+  const serviceArn = serviceOfStack(stack, tree);
+  if (!serviceArn) return;
+  const response = await readable(`the ECS service ${serviceArn.name}`, () =>
+    ecs.send(new DescribeServicesCommand({ cluster: serviceArn.cluster, services: [serviceArn.name] })),
+  );
+  const service = response?.services?.[0];
+  if (!service) return;
+  status.service = {
+    cluster: serviceArn.cluster,
+    name: service.serviceName ?? serviceArn.name,
+    desired: service.desiredCount ?? 0,
+    running: service.runningCount ?? 0,
+    pending: service.pendingCount ?? 0,
+    taskDefinition: service.taskDefinition,
+    rollout: service.deployments?.find((d) => d.status === 'PRIMARY')?.rolloutState,
+  };
+  if (detail) status.events = lastDeploymentEvents(service);
+}
+
+/** Target health per target group of the stack tree, by address family. */
+async function targetHealthOf(elbv2: ElasticLoadBalancingV2Client, tree: StackNode): Promise<TargetHealth[]> {
+  const targetGroups = resourcesOfType(tree, 'AWS::ElasticLoadBalancingV2::TargetGroup')
+    .map((r) => r.PhysicalResourceId)
+    .filter((arn): arn is string => arn?.startsWith('arn:') === true);
+  if (targetGroups.length === 0) return [];
+  const described = await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: targetGroups }));
+  const targets: TargetHealth[] = [];
+  for (const group of described.TargetGroups ?? []) {
+    if (!group.TargetGroupArn) continue;
+    const health = await elbv2.send(
+      new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }),
+    );
+    targets.push(
+      summarizeTargets(
+        group.TargetGroupArn,
+        group.IpAddressType,
+        (health.TargetHealthDescriptions ?? []).map((d) => d.TargetHealth?.State),
+      ),
+    );
+  }
+  return targets;
 }
 
 /** `42s`, `7m`, `3h`, `5d`. Pure. */

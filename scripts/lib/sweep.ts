@@ -219,7 +219,7 @@ export function formatSweepTable(report: SweepReport, nowMs: number): { markdown
  * sweep then fails naming them (after the table and summary are written).
  */
 export async function sweep(settings: SweepSettings, deps: SweepDeps): Promise<SweepReport> {
-  const { config, context, dryRun } = settings;
+  const { context, dryRun } = settings;
   const { ui } = deps;
   const now = () => deps.clock?.now() ?? Date.now();
   const started = now();
@@ -231,93 +231,12 @@ export async function sweep(settings: SweepSettings, deps: SweepDeps): Promise<S
   let failure: unknown;
   try {
     // 1. This app's root stacks.
-    const stacks = await ui.group('Stacks', async () => {
-      const found: Stack[] = [];
-      for await (const page of paginateDescribeStacks({ client: deps.cfn }, {})) {
-        for (const stack of page.Stacks ?? []) {
-          if (stack.ParentId === undefined && stack.StackStatus !== 'DELETE_COMPLETE') found.push(stack);
-        }
-      }
-      ui.info(`${found.length} root stack(s) in ${context.region}`);
-      return found;
-    });
-
+    const stacks = await ui.group('Stacks', () => listRootStacks(deps.cfn, context.region, ui));
     // 2. What GitHub says.
-    let facts: GitHubFacts | undefined;
-    if (deps.github) {
-      const github = deps.github;
-      facts = await ui.group(`GitHub ${github.repository}`, async () => {
-        const open = await github.openPullRequests();
-        const branches = await github.branches();
-        ui.info(`${open.length} open pull request(s), ${branches.length} branch(es)`);
-        return {
-          openPullRequests: new Set(open),
-          branchSlugs: new Map(branches.map((branch) => [branchSlug(branch), branch])),
-        };
-      });
-    } else {
-      ui.warn(
-        'No GITHUB_TOKEN: GitHub cannot be asked which pull requests are open, so nothing is torn down.',
-      );
-    }
-
+    const facts = await askGitHub(deps);
     // 3. Decide, then tear down what is stale (not in a dry run).
-    for (const stack of stacks) {
-      const environment = environmentOfStack(config, stack);
-      if (environment === undefined) continue;
-      const decision = sweepDecision(config, context.repository, environment, stack, facts);
-      report.rows.push({
-        environment: environment.key,
-        stackName: environment.stackName,
-        created: stack.CreationTime,
-        commit: tag(stack, SHA_TAG),
-        status: stack.StackStatus ?? '?',
-        monthlyUsd: monthlyCost(stack, environment, context.region),
-        action: decision.action === 'teardown' && dryRun ? 'would-teardown' : decision.action,
-        reason: decision.reason,
-      });
-    }
-    report.rows.sort((a, b) => a.environment.localeCompare(b.environment));
-    for (const row of report.rows.filter((r) => r.action === 'teardown')) {
-      const environment = parseEnvironmentKey(config, row.environment);
-      assertSweepable(environment);
-      // The list is minutes old: a pull request reopened since then keeps its preview.
-      if (environment.kind === 'preview' && deps.github) {
-        const pull = await deps.github.pullRequest(environment.pullRequest ?? 0);
-        if (pull?.state === 'open') {
-          row.action = 'keep';
-          row.reason = `pull request #${pull.number} was reopened during the sweep`;
-          continue;
-        }
-      }
-      try {
-        await teardownEnvironment(
-          {
-            config,
-            environment,
-            context,
-            confirm: undefined,
-            includeSharedNetwork: false,
-            keepImages: false,
-            timeoutMinutes: settings.timeoutMinutes,
-            outDir: join(settings.outDir, environment.key),
-          },
-          {
-            cfn: deps.cfn,
-            ecr: deps.ecr,
-            ui,
-            ...(deps.clock ? { clock: deps.clock } : {}),
-            ...(deps.schedule ? { schedule: deps.schedule } : {}),
-          },
-        );
-        row.action = 'torn-down';
-      } catch (error) {
-        row.action = 'failed';
-        row.reason = `${row.reason}; ${describeError(error).replace(/\n\s*/g, ' ')}`;
-        ui.error(`${row.stackName}: ${describeError(error)}`);
-      }
-    }
-
+    report.rows = decideRows(settings, stacks, facts);
+    await tearDownStale(settings, deps, report.rows);
     // 4. Image tags no environment uses.
     report.images = await ui.group(`Image tags in ${context.ecrRepository}`, () =>
       sweepImages(settings, deps, stacks, report.rows, now()),
@@ -341,17 +260,132 @@ export async function sweep(settings: SweepSettings, deps: SweepDeps): Promise<S
     failure = error;
     throw error;
   } finally {
-    const table = formatSweepTable(report, now());
-    for (const line of table.lines) ui.info(line);
-    ui.setOutput('torn-down', String(report.rows.filter((r) => r.action === 'torn-down').length));
-    ui.setOutput('image-tags-removed', String(report.images.removed.length));
-    mkdirSync(settings.outDir, { recursive: true });
-    writeFileSync(
-      join(settings.outDir, 'sweep.json'),
-      `${JSON.stringify({ ...report, ...(failure ? { error: describeError(failure) } : {}) }, null, 2)}\n`,
-    );
-    ui.summary(table.markdown);
+    writeSweepOutputs(settings, ui, report, now(), failure);
   }
+}
+
+/** Root stacks (not nested, not deleted) in the region. */
+async function listRootStacks(cfn: CloudFormationClient, region: string, ui: Ui): Promise<Stack[]> {
+  const found: Stack[] = [];
+  for await (const page of paginateDescribeStacks({ client: cfn }, {})) {
+    for (const stack of page.Stacks ?? []) {
+      if (stack.ParentId === undefined && stack.StackStatus !== 'DELETE_COMPLETE') found.push(stack);
+    }
+  }
+  ui.info(`${found.length} root stack(s) in ${region}`);
+  return found;
+}
+
+/** Open pull requests and branches; undefined (with a warning) without a GitHub token. */
+async function askGitHub(deps: SweepDeps): Promise<GitHubFacts | undefined> {
+  const { github, ui } = deps;
+  if (!github) {
+    ui.warn('No GITHUB_TOKEN: GitHub cannot be asked which pull requests are open, so nothing is torn down.');
+    return undefined;
+  }
+  return ui.group(`GitHub ${github.repository}`, async () => {
+    const open = await github.openPullRequests();
+    const branches = await github.branches();
+    ui.info(`${open.length} open pull request(s), ${branches.length} branch(es)`);
+    return {
+      openPullRequests: new Set(open),
+      branchSlugs: new Map(branches.map((branch) => [branchSlug(branch), branch])),
+    };
+  });
+}
+
+/** One row per environment stack of this app, with its decision, sorted by environment. Pure. */
+function decideRows(
+  settings: SweepSettings,
+  stacks: readonly Stack[],
+  facts: GitHubFacts | undefined,
+): SweepRow[] {
+  const { config, context, dryRun } = settings;
+  const rows: SweepRow[] = [];
+  for (const stack of stacks) {
+    const environment = environmentOfStack(config, stack);
+    if (environment === undefined) continue;
+    const decision = sweepDecision(config, context.repository, environment, stack, facts);
+    rows.push({
+      environment: environment.key,
+      stackName: environment.stackName,
+      created: stack.CreationTime,
+      commit: tag(stack, SHA_TAG),
+      status: stack.StackStatus ?? '?',
+      monthlyUsd: monthlyCost(stack, environment, context.region),
+      action: decision.action === 'teardown' && dryRun ? 'would-teardown' : decision.action,
+      reason: decision.reason,
+    });
+  }
+  return rows.sort((a, b) => a.environment.localeCompare(b.environment));
+}
+
+/**
+ * Tears down each row marked `teardown` with the normal teardown, updating the row: torn
+ * down, failed (the sweep goes on), or kept when its pull request was reopened meanwhile.
+ */
+async function tearDownStale(settings: SweepSettings, deps: SweepDeps, rows: SweepRow[]): Promise<void> {
+  const { config, context } = settings;
+  const { ui } = deps;
+  for (const row of rows.filter((r) => r.action === 'teardown')) {
+    const environment = parseEnvironmentKey(config, row.environment);
+    assertSweepable(environment);
+    // The list is minutes old: a pull request reopened since then keeps its preview.
+    if (environment.kind === 'preview' && deps.github) {
+      const pull = await deps.github.pullRequest(environment.pullRequest ?? 0);
+      if (pull?.state === 'open') {
+        row.action = 'keep';
+        row.reason = `pull request #${pull.number} was reopened during the sweep`;
+        continue;
+      }
+    }
+    try {
+      await teardownEnvironment(
+        {
+          config,
+          environment,
+          context,
+          confirm: undefined,
+          includeSharedNetwork: false,
+          keepImages: false,
+          timeoutMinutes: settings.timeoutMinutes,
+          outDir: join(settings.outDir, environment.key),
+        },
+        {
+          cfn: deps.cfn,
+          ecr: deps.ecr,
+          ui,
+          ...(deps.clock ? { clock: deps.clock } : {}),
+          ...(deps.schedule ? { schedule: deps.schedule } : {}),
+        },
+      );
+      row.action = 'torn-down';
+    } catch (error) {
+      row.action = 'failed';
+      row.reason = `${row.reason}; ${describeError(error).replace(/\n\s*/g, ' ')}`;
+      ui.error(`${row.stackName}: ${describeError(error)}`);
+    }
+  }
+}
+
+/** The table in the log, the step outputs, sweep.json and the job summary (also on failure). */
+function writeSweepOutputs(
+  settings: SweepSettings,
+  ui: Ui,
+  report: SweepReport,
+  nowMs: number,
+  failure: unknown,
+): void {
+  const table = formatSweepTable(report, nowMs);
+  for (const line of table.lines) ui.info(line);
+  ui.setOutput('torn-down', String(report.rows.filter((r) => r.action === 'torn-down').length));
+  ui.setOutput('image-tags-removed', String(report.images.removed.length));
+  mkdirSync(settings.outDir, { recursive: true });
+  writeFileSync(
+    join(settings.outDir, 'sweep.json'),
+    `${JSON.stringify({ ...report, ...(failure ? { error: describeError(failure) } : {}) }, null, 2)}\n`,
+  );
+  ui.summary(table.markdown);
 }
 
 function monthlyCost(stack: Stack, environment: Environment, region: string): number | undefined {

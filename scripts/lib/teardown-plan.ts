@@ -1,5 +1,6 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { PipelineContext } from './context.ts';
 import {
@@ -10,10 +11,11 @@ import {
   sharedNetworkStackName,
 } from './environment.ts';
 import { tableCell } from './markdown.ts';
-import { edgeRouteStackName } from './preview-edge.ts';
+import { edgeRouteStackName, previewEdgeStackName, type Routing, routeSlot } from './preview-edge.ts';
 import { describeStack } from './stack-deploy.ts';
+import { stackOutputs } from './stack-status.ts';
 import { deployedTemplate, describeStackTree, type StackNode } from './stack-tree.ts';
-import { listImageTags, sharedNetworkUsers } from './teardown.ts';
+import { listImageTags, previewEdgeInUse, sharedNetworkUsers } from './teardown.ts';
 import type { Ui } from './ui.ts';
 import { readVerificationRecord, verificationParameterName } from './verification-record.ts';
 
@@ -22,7 +24,11 @@ import { readVerificationRecord, verificationParameterName } from './verificatio
  * (every stack, nested ones included, with their resources), what would stay (resources whose
  * DeletionPolicy is Retain or RetainExceptOnCreate, and everything under a retained nested
  * stack), the image tags and the verification record, and the refusals a real run would stop
- * at. It only reads: DescribeStacks, ListStackResources, GetTemplate, ListImages, GetParameter.
+ * at. Behind the preview edge: the environment's route (its listener port or rule priority and
+ * its target group) and, with --include-preview-edge, the edge itself when nothing else uses
+ * it. It only reads: DescribeStacks, ListStackResources, GetTemplate, ListImages, GetParameter,
+ * and with --include-preview-edge the edge's DescribeListeners, DescribeRules and
+ * DescribeTargetGroups.
  */
 
 export interface TeardownPlanSettings {
@@ -31,6 +37,8 @@ export interface TeardownPlanSettings {
   context: PipelineContext;
   confirm: string | undefined;
   includeSharedNetwork: boolean;
+  /** Also plan the preview edge's removal (kept, and said why, while anything uses it). */
+  includePreviewEdge?: boolean;
   keepImages: boolean;
 }
 
@@ -38,7 +46,19 @@ export interface TeardownPlanDeps {
   cfn: CloudFormationClient;
   ecr: ECRClient;
   ssm: SSMClient;
+  /** Needed with includePreviewEdge: the edge's ALB is checked for other routes. */
+  elbv2?: ElasticLoadBalancingV2Client;
   ui: Ui;
+}
+
+/** What an environment's route stack holds on the preview edge (from its outputs). */
+export interface PlannedRoute {
+  routing: Routing;
+  /** Listener port (port routing) or rule priority (host routing). */
+  slot?: number;
+  /** The host-header rule's host name (host routing). */
+  hostName?: string;
+  targetGroupArn?: string;
 }
 
 export interface PlannedResource {
@@ -63,6 +83,10 @@ export interface PlannedStack {
   nested: string[];
   deleted: PlannedResource[];
   retained: RetainedPlannedResource[];
+  /** An environment's route stack: its port or rule and its target group on the preview edge. */
+  route?: PlannedRoute;
+  /** Why the stack would stay (the preview edge while something uses it): a real run stops there. */
+  kept?: string;
 }
 
 export interface TeardownPlan {
@@ -122,6 +146,19 @@ export async function classifyTree(
   return { nested, deleted, retained };
 }
 
+/** An environment's route on the preview edge, from its route stack's outputs. Pure. */
+export function plannedRoute(outputs: Record<string, string>): PlannedRoute | undefined {
+  const routing = outputs.Routing;
+  if (routing !== 'port' && routing !== 'host') return undefined;
+  const slot = routeSlot(outputs);
+  return {
+    routing,
+    ...(slot !== undefined ? { slot } : {}),
+    ...(routing === 'host' && outputs.HostName ? { hostName: outputs.HostName } : {}),
+    ...(outputs.TargetGroupArn ? { targetGroupArn: outputs.TargetGroupArn } : {}),
+  };
+}
+
 async function planStack(
   settings: TeardownPlanSettings,
   deps: TeardownPlanDeps,
@@ -140,12 +177,17 @@ async function planStack(
   if (problem !== undefined) refusals.push(`${stackName} is not owned by this repository: ${problem}`);
   const tree = await describeStackTree(deps.cfn, stack.StackId ?? stackName);
   const classified = await classifyTree(deps.cfn, tree);
+  const route =
+    stackName === edgeRouteStackName(settings.environment.stackName)
+      ? plannedRoute(stackOutputs(stack))
+      : undefined;
   return {
     stackName,
     exists: true,
     status: stack.StackStatus ?? '?',
     terminationProtection: stack.EnableTerminationProtection === true,
     ...classified,
+    ...(route ? { route } : {}),
   };
 }
 
@@ -160,28 +202,23 @@ export async function planTeardown(
     refusals.push('production needs --confirm production');
   const stacks = [await planStack(settings, deps, environment.stackName, environment.key, refusals)];
   // The environment's route on the shared preview edge goes with it (the edge stays).
-  if (environment.sharedNetwork) {
-    const route = await planStack(
-      settings,
-      deps,
-      edgeRouteStackName(environment.stackName),
-      environment.key,
-      refusals,
-    );
-    if (route.exists) stacks.push(route);
-  }
+  const route = environment.sharedNetwork
+    ? await planStack(settings, deps, edgeRouteStackName(environment.stackName), environment.key, refusals)
+    : undefined;
+  if (route?.exists) stacks.push(route);
   let imageTags: string[] = [];
   const prefix = previewTagPrefix(environment);
   if (!settings.keepImages && prefix !== undefined)
     imageTags = (await listImageTags(deps.ecr, settings.context.ecrRepository, prefix)) ?? [];
   const recordName = verificationParameterName(config.app, environment.key);
   const record = await readVerificationRecord(deps.ssm, recordName);
-  if (settings.includeSharedNetwork) {
-    const users = await sharedNetworkUsers(deps.cfn, config, environment.stackName);
-    const name = sharedNetworkStackName(config);
-    if (users.length > 0) refusals.push(`the shared network ${name} is still used by ${users.join(', ')}`);
-    stacks.push(await planStack(settings, deps, name, 'shared-network', refusals));
+  let edgeGoes = false;
+  if (settings.includePreviewEdge) {
+    const edge = await planPreviewEdge(settings, deps, refusals, route?.route);
+    edgeGoes = edge.exists && edge.kept === undefined;
+    stacks.push(edge);
   }
+  if (settings.includeSharedNetwork) stacks.push(await planSharedNetwork(settings, deps, refusals, edgeGoes));
   const plan: TeardownPlan = {
     dryRun: true,
     environment: environment.key,
@@ -196,6 +233,58 @@ export async function planTeardown(
   return plan;
 }
 
+/**
+ * The preview edge, planned for deletion only when nothing else uses it (the check a real run
+ * makes, not counting this environment's own route, which the real run removes first).
+ */
+async function planPreviewEdge(
+  settings: TeardownPlanSettings,
+  deps: TeardownPlanDeps,
+  refusals: string[],
+  route: PlannedRoute | undefined,
+): Promise<PlannedStack> {
+  const planned = await planStack(
+    settings,
+    deps,
+    previewEdgeStackName(settings.config),
+    'preview-edge',
+    refusals,
+  );
+  if (!planned.exists) return planned;
+  const leaving = route?.slot === undefined ? undefined : { routing: route.routing, slot: route.slot };
+  const inUse = await previewEdgeInUse(settings.config, deps, settings.environment.stackName, leaving);
+  return inUse === undefined
+    ? planned
+    : { ...planned, nested: [], deleted: [], retained: [], kept: inUse.reason };
+}
+
+/** The shared network, with the refusals a real run would stop at (the edge or an environment in it). */
+async function planSharedNetwork(
+  settings: TeardownPlanSettings,
+  deps: TeardownPlanDeps,
+  refusals: string[],
+  edgeGoes: boolean,
+): Promise<PlannedStack> {
+  const { config, environment } = settings;
+  const name = sharedNetworkStackName(config);
+  const edgeName = previewEdgeStackName(config);
+  if (!edgeGoes && (await describeStack(deps.cfn, edgeName)) !== undefined)
+    refusals.push(
+      `the preview edge ${edgeName} still runs in the shared network ${name} (add --include-preview-edge)`,
+    );
+  const users = await sharedNetworkUsers(deps.cfn, config, environment.stackName);
+  if (users.length > 0) refusals.push(`the shared network ${name} is still used by ${users.join(', ')}`);
+  return planStack(settings, deps, name, 'shared-network', refusals);
+}
+
+/** `listener port 10012` or `rule priority 12 for pr-12.preview.example.com`. Pure. */
+function describeRoute(route: PlannedRoute): string {
+  const slot = route.slot ?? '?';
+  return route.routing === 'port'
+    ? `listener port ${slot}`
+    : `rule priority ${slot}${route.hostName ? ` for ${route.hostName}` : ''}`;
+}
+
 /** The plan for a CI log or terminal. Pure. */
 export function formatTeardownPlan(plan: TeardownPlan): string {
   const lines = [`Dry run: teardown of ${plan.environment} would (nothing is deleted now):`];
@@ -205,9 +294,19 @@ export function formatTeardownPlan(plan: TeardownPlan): string {
       lines.push(`  stack ${stack.stackName}: does not exist — nothing to delete`);
       continue;
     }
+    if (stack.kept !== undefined) {
+      lines.push(
+        `  KEEP stack ${stack.stackName}: ${stack.kept} — a real run removes the environment's own stacks, image tags and record, then stops here with an error`,
+      );
+      continue;
+    }
     lines.push(
       `  delete stack ${stack.stackName} (${stack.status}${stack.terminationProtection ? ', termination protection would be turned off' : ''})`,
     );
+    if (stack.route)
+      lines.push(
+        `    remove from the preview edge: ${describeRoute(stack.route)} and target group ${stack.route.targetGroupArn ?? '(unknown)'}`,
+      );
     for (const nested of stack.nested) lines.push(`    delete nested stack ${nested}`);
     for (const r of stack.deleted) lines.push(`    delete ${r.type} ${r.logicalId} (${r.physicalId})`);
     for (const r of stack.retained)
@@ -232,7 +331,15 @@ export function formatTeardownPlanMarkdown(plan: TeardownPlan): string {
   for (const refusal of plan.refusals) lines.push(`- ⛔ a real run would refuse: ${tableCell(refusal)}`);
   lines.push('', '| Action | Stack | Resource | Type | Physical id |', '| --- | --- | --- | --- | --- |');
   for (const stack of plan.stacks.filter((s) => s.exists)) {
+    if (stack.kept !== undefined) {
+      lines.push(`| **keep stack** (${tableCell(stack.kept)}) | \`${stack.stackName}\` | | | |`);
+      continue;
+    }
     lines.push(`| delete stack | \`${stack.stackName}\` | | | |`);
+    if (stack.route)
+      lines.push(
+        `| remove from the preview edge | | ${describeRoute(stack.route)} | target group | \`${tableCell(stack.route.targetGroupArn ?? '')}\` |`,
+      );
     for (const nested of stack.nested) lines.push(`| delete nested stack | | | | \`${tableCell(nested)}\` |`);
     for (const r of stack.deleted)
       lines.push(`| delete | | ${r.logicalId} | ${r.type} | \`${tableCell(r.physicalId)}\` |`);

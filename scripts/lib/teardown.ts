@@ -22,7 +22,13 @@ import {
 } from './environment.ts';
 import { awsErrorName, describeError, UserError } from './errors.ts';
 import { CallBudget } from './poll-budget.ts';
-import { edgeRouteStackName, parseEdgeOutputs, previewEdgeStackName, readEdgeUsage } from './preview-edge.ts';
+import {
+  edgeRouteStackName,
+  parseEdgeOutputs,
+  previewEdgeStackName,
+  type Routing,
+  readEdgeUsage,
+} from './preview-edge.ts';
 import type { Clock } from './retry.ts';
 import { describeStack } from './stack-deploy.ts';
 import { isTerminalStatus, stackOutputs } from './stack-status.ts';
@@ -108,67 +114,9 @@ export async function teardownEnvironment(
         'Pass --confirm production (workflow input confirm: production) if you really mean it.',
       );
     }
-    const stack = await ui.group(`Stack ${environment.stackName}`, () =>
-      deleteOwnedStack(settings, deps, environment.stackName, environment.key),
-    );
-    report.stacks.push(stack);
-
-    // The environment's route on the preview edge (its rule or port, and its target group),
-    // after the service that was registered in it. The edge itself stays.
-    if (environment.sharedNetwork) {
-      const route = edgeRouteStackName(environment.stackName);
-      const routeTeardown = await ui.group(`Preview edge route ${route}`, () =>
-        deleteOwnedStack(settings, deps, route, environment.key),
-      );
-      if (routeTeardown.status !== 'not-found') report.stacks.push(routeTeardown);
-    }
-
-    if (!settings.keepImages) {
-      const prefix = previewTagPrefix(environment);
-      if (prefix !== undefined) {
-        report.deletedImageTags = await ui.group(
-          `Image tags ${prefix}* in ${settings.context.ecrRepository}`,
-          () => deleteImageTags(deps.ecr, settings.context.ecrRepository, prefix, ui),
-        );
-      }
-    }
-
-    if (deps.ssm) {
-      const record = verificationParameterName(settings.config.app, environment.key);
-      if (await deleteVerificationRecord(deps.ssm, record))
-        ui.info(`removed the verification record ${record}`);
-    }
-
-    if (settings.includePreviewEdge) {
-      const name = previewEdgeStackName(settings.config);
-      await refuseUsedEdge(settings, deps, name, environment.stackName);
-      report.stacks.push(
-        await ui.group(`Preview edge ${name}`, () => deleteOwnedStack(settings, deps, name, 'preview-edge')),
-      );
-    }
-
-    if (settings.includeSharedNetwork) {
-      const name = sharedNetworkStackName(settings.config);
-      const edge = await describeStack(deps.cfn, previewEdgeStackName(settings.config));
-      if (edge !== undefined) {
-        throw new UserError(
-          `Refusing to delete the shared network ${name}: the preview edge ${previewEdgeStackName(settings.config)} still runs in it.`,
-          'Run again with --include-preview-edge as well (refused while any environment uses the edge).',
-        );
-      }
-      const users = await sharedNetworkUsers(deps.cfn, settings.config, environment.stackName);
-      if (users.length > 0) {
-        throw new UserError(
-          `Refusing to delete the shared network ${name}: still used by ${users.join(', ')}.`,
-          'Tear those environments down first, then run again with --include-shared-network.',
-        );
-      }
-      report.stacks.push(
-        await ui.group(`Shared network ${name}`, () =>
-          deleteOwnedStack(settings, deps, name, 'shared-network'),
-        ),
-      );
-    }
+    await removeEnvironment(settings, deps, report);
+    if (settings.includePreviewEdge) report.stacks.push(await removePreviewEdge(settings, deps));
+    if (settings.includeSharedNetwork) report.stacks.push(await removeSharedNetwork(settings, deps));
 
     report.nothingToDo =
       report.stacks.every((s) => s.status === 'not-found') && report.deletedImageTags.length === 0;
@@ -197,6 +145,78 @@ export async function teardownEnvironment(
   }
 }
 
+/** What is the environment's own: its stack, its route on the preview edge, image tags, record. */
+async function removeEnvironment(
+  settings: TeardownSettings,
+  deps: TeardownDeps,
+  report: TeardownReport,
+): Promise<void> {
+  const { environment } = settings;
+  const { ui } = deps;
+  const stack = await ui.group(`Stack ${environment.stackName}`, () =>
+    deleteOwnedStack(settings, deps, environment.stackName, environment.key),
+  );
+  report.stacks.push(stack);
+
+  // The environment's route on the preview edge (its rule or port, and its target group),
+  // after the service that was registered in it. The edge itself stays.
+  if (environment.sharedNetwork) {
+    const route = edgeRouteStackName(environment.stackName);
+    const routeTeardown = await ui.group(`Preview edge route ${route}`, () =>
+      deleteOwnedStack(settings, deps, route, environment.key),
+    );
+    if (routeTeardown.status !== 'not-found') report.stacks.push(routeTeardown);
+  }
+
+  if (!settings.keepImages) {
+    const prefix = previewTagPrefix(environment);
+    if (prefix !== undefined) {
+      report.deletedImageTags = await ui.group(
+        `Image tags ${prefix}* in ${settings.context.ecrRepository}`,
+        () => deleteImageTags(deps.ecr, settings.context.ecrRepository, prefix, ui),
+      );
+    }
+  }
+
+  if (deps.ssm) {
+    const record = verificationParameterName(settings.config.app, environment.key);
+    if (await deleteVerificationRecord(deps.ssm, record))
+      ui.info(`removed the verification record ${record}`);
+  }
+}
+
+/** --include-preview-edge: the edge, refused while anything still uses it. */
+async function removePreviewEdge(settings: TeardownSettings, deps: TeardownDeps): Promise<StackTeardown> {
+  const name = previewEdgeStackName(settings.config);
+  const inUse = await previewEdgeInUse(settings.config, deps, settings.environment.stackName);
+  if (inUse !== undefined) {
+    throw new UserError(`Refusing to delete the preview edge ${name}: ${inUse.reason}.`, inUse.hint);
+  }
+  return deps.ui.group(`Preview edge ${name}`, () => deleteOwnedStack(settings, deps, name, 'preview-edge'));
+}
+
+/** --include-shared-network: the shared network, refused while the edge or an environment uses it. */
+async function removeSharedNetwork(settings: TeardownSettings, deps: TeardownDeps): Promise<StackTeardown> {
+  const name = sharedNetworkStackName(settings.config);
+  const edge = await describeStack(deps.cfn, previewEdgeStackName(settings.config));
+  if (edge !== undefined) {
+    throw new UserError(
+      `Refusing to delete the shared network ${name}: the preview edge ${previewEdgeStackName(settings.config)} still runs in it.`,
+      'Run again with --include-preview-edge as well (refused while any environment uses the edge).',
+    );
+  }
+  const users = await sharedNetworkUsers(deps.cfn, settings.config, settings.environment.stackName);
+  if (users.length > 0) {
+    throw new UserError(
+      `Refusing to delete the shared network ${name}: still used by ${users.join(', ')}.`,
+      'Tear those environments down first, then run again with --include-shared-network.',
+    );
+  }
+  return deps.ui.group(`Shared network ${name}`, () =>
+    deleteOwnedStack(settings, deps, name, 'shared-network'),
+  );
+}
+
 /** Job-summary Markdown for a teardown. Pure. */
 export function teardownSummary(report: TeardownReport, failure?: unknown): string {
   const lines = [`## Teardown \`${report.environment}\``, ''];
@@ -210,6 +230,9 @@ export function teardownSummary(report: TeardownReport, failure?: unknown): stri
     lines.push(`- image tags removed: ${report.deletedImageTags.join(', ')}`);
   return lines.join('\n');
 }
+
+/** The watch of one stack's operation, sharing the teardown's clock, schedule and budget. */
+type StackWatcher = (label: string) => ReturnType<typeof watchStack>;
 
 async function deleteOwnedStack(
   settings: TeardownSettings,
@@ -236,7 +259,7 @@ async function deleteOwnedStack(
     );
   }
   const stackId = stack.StackId ?? stackName;
-  const watch = (label: string) =>
+  const watch: StackWatcher = (label) =>
     watchStack({
       cfn,
       stack: stackId,
@@ -258,8 +281,22 @@ async function deleteOwnedStack(
     );
     ui.info(`${stackName}: termination protection disabled (confirmed)`);
   }
-  const roleArn = settings.context.cfnRoleArn ? { RoleARN: settings.context.cfnRoleArn } : {};
+  return deleteWithRetries(settings, deps, stackName, stackId, watch);
+}
 
+/**
+ * DeleteStack, once more when it fails, and a third time retaining the resources that failed
+ * to delete (they are reported, and the teardown then fails naming them).
+ */
+async function deleteWithRetries(
+  settings: TeardownSettings,
+  deps: TeardownDeps,
+  stackName: string,
+  stackId: string,
+  watch: StackWatcher,
+): Promise<StackTeardown> {
+  const { cfn, ui } = deps;
+  const roleArn = settings.context.cfnRoleArn ? { RoleARN: settings.context.cfnRoleArn } : {};
   let retainedResources: RetainedResource[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {
     const retain = attempt === 3 ? retainedResources.map((r) => r.logicalId) : [];
@@ -390,41 +427,54 @@ export async function edgeRouteUsers(
   return users.sort();
 }
 
+/** Why the preview edge cannot be deleted yet, and what to do about it. */
+export interface EdgeInUse {
+  reason: string;
+  hint: string;
+}
+
 /**
  * The edge goes only when nothing uses it: no environment's route stack, and (checked on the
  * ALB itself, in case a route was made by hand or a stack is mid-delete) no listener beyond
- * the edge's own HTTP/HTTPS ones and no rule beyond the default ones.
+ * the edge's own HTTP/HTTPS ones and no rule beyond the default ones. `leaving` is the route
+ * of the environment being torn down (a dry run, where it is still on the ALB): it does not count.
+ * Undefined when the edge is unused or does not exist.
  */
-async function refuseUsedEdge(
-  settings: TeardownSettings,
-  deps: TeardownDeps,
-  name: string,
+export async function previewEdgeInUse(
+  config: ProjectConfig,
+  deps: Pick<TeardownDeps, 'cfn' | 'elbv2'>,
   environmentStackName: string,
-): Promise<void> {
-  const routes = await edgeRouteUsers(deps.cfn, settings.config, edgeRouteStackName(environmentStackName));
+  leaving?: { routing: Routing; slot: number },
+): Promise<EdgeInUse | undefined> {
+  const name = previewEdgeStackName(config);
+  const routes = await edgeRouteUsers(deps.cfn, config, edgeRouteStackName(environmentStackName));
   if (routes.length > 0) {
-    throw new UserError(
-      `Refusing to delete the preview edge ${name}: still used by ${routes.join(', ')}.`,
-      'Tear those environments down first (npm run teardown -- --environment <key>), then run again with --include-preview-edge.',
-    );
+    return {
+      reason: `still used by ${routes.join(', ')}`,
+      hint: 'Tear those environments down first (npm run teardown -- --environment <key>), then run again with --include-preview-edge.',
+    };
   }
   const stack = await describeStack(deps.cfn, name);
-  if (stack === undefined) return;
+  if (stack === undefined) return undefined;
   if (!deps.elbv2) throw new Error('teardownEnvironment: --include-preview-edge needs deps.elbv2');
   const outputs = stackOutputs(stack);
-  if (!outputs.LoadBalancerArn) return;
+  if (!outputs.LoadBalancerArn) return undefined;
   const edge = parseEdgeOutputs(name, outputs);
   const usage = await readEdgeUsage(deps.elbv2, edge);
   const own = edge.routing === 'host' ? [80, 443] : [];
+  if (leaving?.routing === 'port') own.push(leaving.slot);
   const ports = [...usage.listenerPorts].filter((p) => !own.includes(p)).sort((a, b) => a - b);
-  if (ports.length > 0 || usage.rules > 0) {
-    throw new UserError(
-      `Refusing to delete the preview edge ${name}: its ALB still has ${ports.length} environment listener(s)${
+  const rules =
+    leaving?.routing === 'host' && usage.rulePriorities.has(leaving.slot) ? usage.rules - 1 : usage.rules;
+  if (ports.length > 0 || rules > 0) {
+    return {
+      reason: `its ALB still has ${ports.length} environment listener(s)${
         ports.length ? ` (ports ${ports.join(', ')})` : ''
-      } and ${usage.rules} rule(s).`,
-      'Tear down the environments behind it first; a listener or rule made by hand must be removed by hand.',
-    );
+      } and ${rules} rule(s)`,
+      hint: 'Tear down the environments behind it first; a listener or rule made by hand must be removed by hand.',
+    };
   }
+  return undefined;
 }
 
 /** Other environments' stacks of this app that were deployed onto the shared network. */

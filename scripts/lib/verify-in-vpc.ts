@@ -208,9 +208,42 @@ export async function runInVpcProbe(
   settings: InVpcProbeSettings,
   deps: InVpcProbeDeps,
 ): Promise<InVpcProbeOutcome> {
-  const { ecs, logs, clock, ui } = deps;
+  const { clock } = deps;
   const { target } = settings;
   const started = clock.now();
+  const taskArn = await startProbeTask(settings, deps);
+  const taskId = taskArn.split('/').pop() ?? taskArn;
+  deps.ui.info(`In-VPC probe task ${taskId} started in ${target.cluster}; waiting for it to stop.`);
+  const { task, timedOut } = await waitForProbeTask(settings, deps, taskArn, taskId);
+
+  const outcome: InVpcProbeOutcome = {
+    taskArn,
+    taskId,
+    timedOut,
+    results: [],
+    problems: [],
+    durationMs: clock.now() - started,
+  };
+  const container = task === undefined ? undefined : containerOf(task, target.containerName);
+  if (container?.exitCode !== undefined) outcome.exitCode = container.exitCode;
+  const reason = [task?.stoppedReason, container?.reason]
+    .filter((r) => r !== undefined && r !== '')
+    .join('; ');
+  if (reason !== '') outcome.stoppedReason = reason;
+
+  try {
+    await readProbeLogs(outcome, target, deps);
+  } catch (error) {
+    outcome.problems.push(`reading the probe's logs: ${describeError(error)}`);
+  }
+  outcome.durationMs = clock.now() - started;
+  return outcome;
+}
+
+/** RunTask of the probe (retried when transient); the task's ARN, or a UserError saying why not. */
+async function startProbeTask(settings: InVpcProbeSettings, deps: InVpcProbeDeps): Promise<string> {
+  const { ecs, clock, ui } = deps;
+  const { target } = settings;
   const command = probeCommand(
     settings.url,
     settings.family,
@@ -218,8 +251,6 @@ export async function runInVpcProbe(
     settings.probeTimeoutMs,
     settings.migration,
   );
-
-  let taskArn: string | undefined;
   try {
     const run = await retry(
       () =>
@@ -242,7 +273,7 @@ export async function runInVpcProbe(
         ),
       { label: 'ecs:RunTask', attempts: 3, retryable: isTransientAwsError, clock, onRetry: ui.warn },
     );
-    taskArn = run.tasks?.[0]?.taskArn;
+    const taskArn = run.tasks?.[0]?.taskArn;
     if (taskArn === undefined) {
       const failure = run.failures?.[0];
       const why =
@@ -256,6 +287,7 @@ export async function runInVpcProbe(
         'Check the cluster has Fargate capacity and the task subnets/security group exist.',
       );
     }
+    return taskArn;
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(
@@ -266,13 +298,19 @@ export async function runInVpcProbe(
       { cause: error },
     );
   }
-  const taskId = taskArn.split('/').pop() ?? taskArn;
-  ui.info(`In-VPC probe task ${taskId} started in ${target.cluster}; waiting for it to stop.`);
+}
 
-  let task: Task | undefined;
-  let timedOut = false;
+/** Polls the task until it stops; past settings.waitTimeoutMs it is stopped (timedOut). */
+async function waitForProbeTask(
+  settings: InVpcProbeSettings,
+  deps: InVpcProbeDeps,
+  taskArn: string,
+  taskId: string,
+): Promise<{ task: Task | undefined; timedOut: boolean }> {
+  const { ecs, clock, ui } = deps;
+  const { target } = settings;
   try {
-    task = await poll(
+    const task = await poll(
       async () => {
         const described = await retry(
           () => ecs.send(new DescribeTasksCommand({ cluster: target.cluster, tasks: [taskArn] })),
@@ -294,9 +332,9 @@ export async function runInVpcProbe(
         clock,
       },
     );
+    return { task, timedOut: false };
   } catch (error) {
     if (!(error instanceof PollTimeoutError)) throw error;
-    timedOut = true;
     ui.warn(
       `Probe task ${taskId} did not stop within ${Math.round(settings.waitTimeoutMs / 1000)}s; stopping it.`,
     );
@@ -311,50 +349,37 @@ export async function runInVpcProbe(
     } catch (stopError) {
       ui.warn(`Could not stop probe task ${taskId}: ${describeError(stopError)}`);
     }
+    return { task: undefined, timedOut: true };
   }
+}
 
-  const outcome: InVpcProbeOutcome = {
-    taskArn,
-    taskId,
-    timedOut,
-    results: [],
-    problems: [],
-    durationMs: clock.now() - started,
-  };
-  const container = task === undefined ? undefined : containerOf(task, target.containerName);
-  if (container?.exitCode !== undefined) outcome.exitCode = container.exitCode;
-  const reason = [task?.stoppedReason, container?.reason]
-    .filter((r) => r !== undefined && r !== '')
-    .join('; ');
-  if (reason !== '') outcome.stoppedReason = reason;
-
-  try {
-    const location = await awslogsLocation(ecs, target);
-    if ('problem' in location) {
-      outcome.problems.push(location.problem);
-    } else {
-      const stream = logStreamName(location.prefix, target.containerName, taskId);
-      outcome.logStream = `${location.group}:${stream}`;
-      // Log events can trail the task's STOPPED state by a few seconds.
-      const lines = await retry(
-        async () => {
-          const read = await readLogLines(logs, location.group, stream);
-          if (!timedOut && !read.some((l) => l.includes(PROBE_PREFIX)))
-            throw new Error('no PROBE_RESULT lines yet');
-          return read;
-        },
-        { label: `logs ${stream}`, attempts: 4, baseDelayMs: 2_000, clock },
-      ).catch((error: unknown) => {
-        outcome.problems.push(`reading ${location.group}:${stream}: ${describeError(error)}`);
-        return [] as string[];
-      });
-      const parsed = parseProbeLines(lines);
-      outcome.results = parsed.results;
-      outcome.problems.push(...parsed.invalid.map((line) => `unparsable probe line: ${line.slice(0, 200)}`));
-    }
-  } catch (error) {
-    outcome.problems.push(`reading the probe's logs: ${describeError(error)}`);
+/** Reads the task's PROBE_RESULT lines from its awslogs stream into `outcome`. */
+async function readProbeLogs(
+  outcome: InVpcProbeOutcome,
+  target: InVpcTaskTarget,
+  deps: InVpcProbeDeps,
+): Promise<void> {
+  const location = await awslogsLocation(deps.ecs, target);
+  if ('problem' in location) {
+    outcome.problems.push(location.problem);
+    return;
   }
-  outcome.durationMs = clock.now() - started;
-  return outcome;
+  const stream = logStreamName(location.prefix, target.containerName, outcome.taskId);
+  outcome.logStream = `${location.group}:${stream}`;
+  // Log events can trail the task's STOPPED state by a few seconds.
+  const lines = await retry(
+    async () => {
+      const read = await readLogLines(deps.logs, location.group, stream);
+      if (!outcome.timedOut && !read.some((l) => l.includes(PROBE_PREFIX)))
+        throw new Error('no PROBE_RESULT lines yet');
+      return read;
+    },
+    { label: `logs ${stream}`, attempts: 4, baseDelayMs: 2_000, clock: deps.clock },
+  ).catch((error: unknown) => {
+    outcome.problems.push(`reading ${location.group}:${stream}: ${describeError(error)}`);
+    return [] as string[];
+  });
+  const parsed = parseProbeLines(lines);
+  outcome.results = parsed.results;
+  outcome.problems.push(...parsed.invalid.map((line) => `unparsable probe line: ${line.slice(0, 200)}`));
 }

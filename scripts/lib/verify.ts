@@ -16,7 +16,7 @@ import { describeError, UserError } from './errors.ts';
 import { type Clock, realClock } from './retry.ts';
 import type { Ui } from './ui.ts';
 import { decideIpv6Egress, type Ipv6EgressProbe } from './verify-egress.ts';
-import { type InVpcTaskTarget, runInVpcProbe } from './verify-in-vpc.ts';
+import { type InVpcProbeOutcome, type InVpcTaskTarget, runInVpcProbe } from './verify-in-vpc.ts';
 import {
   dnsCheckName,
   formatVerifyMarkdown,
@@ -369,45 +369,48 @@ async function ipv6ChecksInVpc(
         { ecs: aws.ecs, logs: aws.logs, clock, ui: deps.ui },
       ),
     );
-    const rows = outcome.results.map((r) => fromCheckResult(r, host, 'in-vpc-task'));
-    const problems: string[] = [];
-    if (outcome.timedOut)
-      problems.push(
-        `did not stop within ${Math.round((settings.deadlineMs + settings.taskLaunchAllowanceMs) / 1000)}s and was stopped`,
-      );
-    else if (outcome.exitCode === undefined)
-      problems.push(
-        `stopped without an exit code${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`,
-      );
-    else if (outcome.exitCode !== 0)
-      problems.push(
-        `exited ${outcome.exitCode}${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`,
-      );
-    if (outcome.results.length === 0)
-      problems.push(`printed no PROBE_RESULT lines${outcome.logStream ? ` in ${outcome.logStream}` : ''}`);
-    if (!outcome.results.some((r) => r.check === 'http')) {
-      rows.push(...couldNotRun(settings.paths, 'the in-VPC probe reported no HTTP results'));
-    }
-    problems.push(...outcome.problems);
-    const probeRow: VerifyCheck = {
-      name: `In-VPC probe task ${outcome.taskId}`,
-      kind: 'probe',
-      family: 6,
-      where: 'in-vpc-task',
-      status: problems.length === 0 ? 'pass' : 'fail',
-      latencyMs: outcome.durationMs,
-      detail:
-        problems.length === 0
-          ? `exited 0 with ${outcome.results.length} results (${outcome.logStream ?? 'no log stream'})`
-          : problems.join('; '),
-    };
-    return [probeRow, ...rows];
+    return probeRows(outcome, host, settings);
   } catch (error) {
     return couldNotRun(
       settings.paths,
       `${reasonForVpc}, and the in-VPC probe failed: ${describeError(error)}`,
     );
   }
+}
+
+/** The probe task's own row (how it ended) first, then a row per result it printed. Pure. */
+function probeRows(outcome: InVpcProbeOutcome, host: string, settings: VerifySettings): VerifyCheck[] {
+  const rows = outcome.results.map((r) => fromCheckResult(r, host, 'in-vpc-task'));
+  const problems: string[] = [];
+  if (outcome.timedOut)
+    problems.push(
+      `did not stop within ${Math.round((settings.deadlineMs + settings.taskLaunchAllowanceMs) / 1000)}s and was stopped`,
+    );
+  else if (outcome.exitCode === undefined)
+    problems.push(
+      `stopped without an exit code${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`,
+    );
+  else if (outcome.exitCode !== 0)
+    problems.push(`exited ${outcome.exitCode}${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`);
+  if (outcome.results.length === 0)
+    problems.push(`printed no PROBE_RESULT lines${outcome.logStream ? ` in ${outcome.logStream}` : ''}`);
+  if (!outcome.results.some((r) => r.check === 'http')) {
+    rows.push(...couldNotRun(settings.paths, 'the in-VPC probe reported no HTTP results'));
+  }
+  problems.push(...outcome.problems);
+  const probeRow: VerifyCheck = {
+    name: `In-VPC probe task ${outcome.taskId}`,
+    kind: 'probe',
+    family: 6,
+    where: 'in-vpc-task',
+    status: problems.length === 0 ? 'pass' : 'fail',
+    latencyMs: outcome.durationMs,
+    detail:
+      problems.length === 0
+        ? `exited 0 with ${outcome.results.length} results (${outcome.logStream ?? 'no log stream'})`
+        : problems.join('; '),
+  };
+  return [probeRow, ...rows];
 }
 
 /** The sides a split serves: both while it runs, the IPv6-only one at 100% (dual-stack scaled to zero). Pure. */
@@ -464,6 +467,26 @@ function splitNotes(split: SplitSettings, families: Family[]): VerifyCheck[] {
   }));
 }
 
+/** One verify run: the settings, the primitives and the parsed URL every step shares. */
+interface VerifyRun {
+  settings: VerifySettings;
+  deps: VerifyDeps;
+  clock: Clock;
+  check: typeof defaultHttpCheck;
+  url: URL;
+  host: string;
+  deadlineAt: number;
+  /** An A record is expected: the ALB is dualstack (it has public IPv4). */
+  expectA: boolean;
+}
+
+/** Where the IPv6 HTTP checks run, and their rows (still running). */
+interface Ipv6Plan {
+  placement: string;
+  onRunner: boolean;
+  rows: Promise<VerifyCheck[]>;
+}
+
 /**
  * Run every check and return the report (it never throws for a failing check; the caller
  * decides the exit code from `report.ok`). This is what a local rehearsal calls with a
@@ -472,27 +495,60 @@ function splitNotes(split: SplitSettings, families: Family[]): VerifyCheck[] {
 export async function verifyService(settings: VerifySettings, deps: VerifyDeps): Promise<VerifyReport> {
   const clock = deps.clock ?? realClock;
   const resolve = deps.resolveAddresses ?? defaultResolveAddresses;
-  const check = deps.httpCheck ?? defaultHttpCheck;
   const url = parseServiceUrl(settings.url);
-  const host = url.hostname;
   const startedAt = clock.now();
-  const deadlineAt = startedAt + settings.deadlineMs;
-  const expectA = settings.albIpAddressType === 'dualstack';
-  const { ui } = deps;
+  const run: VerifyRun = {
+    settings,
+    deps,
+    clock,
+    check: deps.httpCheck ?? defaultHttpCheck,
+    url,
+    host: url.hostname,
+    deadlineAt: startedAt + settings.deadlineMs,
+    expectA: settings.albIpAddressType === 'dualstack',
+  };
+  const { host, deadlineAt } = run;
 
-  ui.info(
+  deps.ui.info(
     `Verifying ${url.href} (ALB ${settings.albIpAddressType}; resolver ${
       settings.resolver ? `${settings.resolver.host}:${settings.resolver.port}` : 'system'
     }; deadline ${Math.round(settings.deadlineMs / 1000)}s)`,
   );
   const [a, aaaa] = await Promise.all([
-    dnsCheck(host, 4, expectA, settings, resolve, clock, deadlineAt),
+    dnsCheck(host, 4, run.expectA, settings, resolve, clock, deadlineAt),
     dnsCheck(host, 6, true, settings, resolve, clock, deadlineAt),
   ]);
+  // The IPv4 checks start first; the IPv6 placement may wait for the egress probe meanwhile.
+  const ipv4 = ipv4Checks(run, a);
+  const ipv6 = await placeIpv6Checks(run, aaaa);
+  const migration = migrationChecks(run, a, aaaa, ipv6.onRunner);
 
-  // IPv4 HTTP rows that did not run: a failure when an A record was expected but missing,
-  // a plain skip when the ALB has no public IPv4 address at all.
-  const ipv4NotRun = (status: 'fail' | 'skipped', detail: string): Promise<VerifyCheck[]> =>
+  const [ipv4Rows, ipv6Rows, migrationRows] = await Promise.all([ipv4, ipv6.rows, migration]);
+  const checks = [a.check, aaaa.check, ...ipv4Rows, ...ipv6Rows, ...migrationRows];
+  const verdict = summarize(checks);
+  const report: VerifyReport = {
+    ok: verdict.ok,
+    url: url.href,
+    host,
+    albIpAddressType: settings.albIpAddressType,
+    startedAt: new Date(startedAt).toISOString(),
+    durationMs: clock.now() - startedAt,
+    ipv6Placement: ipv6.placement,
+    checks,
+    failures: verdict.failures,
+  };
+  if (settings.environment !== undefined) report.environment = settings.environment;
+  logChecks(deps.ui, checks);
+  return report;
+}
+
+/**
+ * The IPv4 HTTP rows: run from this machine on every A address; a failure when an A record
+ * was expected but missing, a plain skip when the ALB has no public IPv4 address at all.
+ */
+function ipv4Checks(run: VerifyRun, a: DnsOutcome): Promise<VerifyCheck[]> {
+  const { settings } = run;
+  const notRun = (status: 'fail' | 'skipped', detail: string): Promise<VerifyCheck[]> =>
     Promise.resolve(
       settings.paths.map((path) => ({
         name: httpCheckName(path, 4),
@@ -504,134 +560,148 @@ export async function verifyService(settings: VerifySettings, deps: VerifyDeps):
         detail,
       })),
     );
-  const ipv4: Promise<VerifyCheck[]> = expectA
-    ? a.addresses.length > 0
-      ? httpChecksOnRunner(url.href, 4, a.addresses, settings, check, clock, deadlineAt, host)
-      : ipv4NotRun('fail', `not run: ${a.check.detail}`)
-    : ipv4NotRun(
-        'skipped',
-        `not expected: the ALB is ${settings.albIpAddressType} (IPv4 clients cannot connect)`,
-      );
-
-  const runSplit = deps.splitCheck ?? defaultSplitCheck;
-  // The split is counted over IPv4 whenever the ALB has public IPv4 (every runner has IPv4).
-  const splitOnIpv4 = expectA;
-  let ipv6OnRunner = false;
-  let ipv6Placement: string;
-  let ipv6: Promise<VerifyCheck[]>;
-  const port = Number(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : url.port);
-  if (settings.inVpc === 'always') {
-    ipv6Placement = 'in the VPC (--in-vpc always)';
-    ipv6 = ipv6ChecksInVpc(url.href, host, settings, deps, clock, '--in-vpc always', !splitOnIpv4);
-  } else if (aaaa.addresses.length === 0) {
-    ipv6Placement = `not run: ${aaaa.check.detail}`;
-    ipv6 = Promise.resolve(couldNotRun(settings.paths, aaaa.check.detail));
-  } else if (settings.inVpc === 'never') {
-    ipv6Placement = 'on this machine (--in-vpc never)';
-    ipv6OnRunner = true;
-    ipv6 = httpChecksOnRunner(url.href, 6, aaaa.addresses, settings, check, clock, deadlineAt, host);
-  } else {
-    if (deps.ipv6EgressProbe === undefined)
-      throw new Error('verifyService: inVpc auto needs ipv6EgressProbe');
-    const first = aaaa.addresses[0] as string;
-    const decision = decideIpv6Egress(await deps.ipv6EgressProbe({ address: first, port }));
-    ui.info(`IPv6 egress on this machine: ${decision.available ? 'yes' : 'no'} — ${decision.reason}`);
-    if (decision.available) {
-      ipv6Placement = `on this machine (${decision.reason})`;
-      ipv6OnRunner = true;
-      ipv6 = httpChecksOnRunner(url.href, 6, aaaa.addresses, settings, check, clock, deadlineAt, host);
-    } else {
-      ipv6Placement = `in the VPC: this machine has no IPv6 egress (${decision.reason})`;
-      ipv6 = ipv6ChecksInVpc(
-        url.href,
-        host,
-        settings,
-        deps,
-        clock,
-        `this machine has no IPv6 egress (${decision.reason})`,
-        !splitOnIpv4,
-      );
-    }
-  }
-
-  // The migration's checks that run here: pinned rows on each family checked from this
-  // machine, and the split over IPv4 when the ALB has public IPv4, else over IPv6 from
-  // wherever the IPv6 checks run (the in-VPC probe counts it there).
-  const migration: Promise<VerifyCheck[]> = (async () => {
-    const split = settings.split;
-    if (split === undefined) return [];
-    const rows: VerifyCheck[] = [];
-    const onRunner: [Family, string[]][] = [];
-    if (expectA && a.addresses.length > 0) onRunner.push([4, a.addresses]);
-    if (ipv6OnRunner) onRunner.push([6, aaaa.addresses]);
-    for (const [family, addresses] of onRunner) {
-      rows.push(
-        ...(await pinnedChecksOnRunner(
-          url.href,
-          family,
-          addresses,
-          split,
-          check,
-          clock,
-          deadlineAt,
-          host,
-          settings.retryDelayMs,
-        )),
-      );
-    }
-    rows.push(
-      ...splitNotes(
-        split,
-        onRunner.map(([family]) => family),
-      ),
+  if (!run.expectA) {
+    return notRun(
+      'skipped',
+      `not expected: the ALB is ${settings.albIpAddressType} (IPv4 clients cannot connect)`,
     );
-    const splitOn = onRunner.find(([family]) => family === 4 || !splitOnIpv4);
-    if (splitOn && (splitOnIpv4 || ipv6OnRunner)) {
-      const [family, addresses] = splitOn;
-      const result = await runSplit({
-        url: url.href,
-        addresses,
-        family,
-        path: '/',
-        requests: split.requests,
-        ipv6OnlyPercent: split.ipv6OnlyPercent,
-        timeoutMs: 5_000,
-      });
-      rows.push(fromCheckResult(result, host, 'runner'));
-    } else if (splitOnIpv4) {
-      rows.push({
-        name: splitCheckName(4),
-        kind: 'split',
-        family: 4,
-        where: 'skipped',
-        status: 'fail',
-        detail: `not run: ${a.check.detail}`,
-      });
-    }
-    return rows;
-  })();
+  }
+  return a.addresses.length > 0
+    ? httpChecksOnRunner(
+        run.url.href,
+        4,
+        a.addresses,
+        settings,
+        run.check,
+        run.clock,
+        run.deadlineAt,
+        run.host,
+      )
+    : notRun('fail', `not run: ${a.check.detail}`);
+}
 
-  const [ipv4Rows, ipv6Rows, migrationRows] = await Promise.all([ipv4, ipv6, migration]);
-  const checks = [a.check, aaaa.check, ...ipv4Rows, ...ipv6Rows, ...migrationRows];
-  const verdict = summarize(checks);
-  const report: VerifyReport = {
-    ok: verdict.ok,
-    url: url.href,
-    host,
-    albIpAddressType: settings.albIpAddressType,
-    startedAt: new Date(startedAt).toISOString(),
-    durationMs: clock.now() - startedAt,
-    ipv6Placement,
-    checks,
-    failures: verdict.failures,
-  };
-  if (settings.environment !== undefined) report.environment = settings.environment;
+/**
+ * Decides where the IPv6 HTTP checks run (--in-vpc, then this machine's IPv6 egress) and
+ * starts them there.
+ */
+async function placeIpv6Checks(run: VerifyRun, aaaa: DnsOutcome): Promise<Ipv6Plan> {
+  const { settings, deps, url, host } = run;
+  // The split is counted over IPv4 whenever the ALB has public IPv4 (every runner has IPv4).
+  const splitInVpc = !run.expectA;
+  const onRunner = (placement: string): Ipv6Plan => ({
+    placement,
+    onRunner: true,
+    rows: httpChecksOnRunner(
+      url.href,
+      6,
+      aaaa.addresses,
+      settings,
+      run.check,
+      run.clock,
+      run.deadlineAt,
+      host,
+    ),
+  });
+  const inVpc = (placement: string, reason: string): Ipv6Plan => ({
+    placement,
+    onRunner: false,
+    rows: ipv6ChecksInVpc(url.href, host, settings, deps, run.clock, reason, splitInVpc),
+  });
+  if (settings.inVpc === 'always') return inVpc('in the VPC (--in-vpc always)', '--in-vpc always');
+  if (aaaa.addresses.length === 0) {
+    return {
+      placement: `not run: ${aaaa.check.detail}`,
+      onRunner: false,
+      rows: Promise.resolve(couldNotRun(settings.paths, aaaa.check.detail)),
+    };
+  }
+  if (settings.inVpc === 'never') return onRunner('on this machine (--in-vpc never)');
+  if (deps.ipv6EgressProbe === undefined) throw new Error('verifyService: inVpc auto needs ipv6EgressProbe');
+  const port = Number(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : url.port);
+  const first = aaaa.addresses[0] as string;
+  const decision = decideIpv6Egress(await deps.ipv6EgressProbe({ address: first, port }));
+  deps.ui.info(`IPv6 egress on this machine: ${decision.available ? 'yes' : 'no'} — ${decision.reason}`);
+  return decision.available
+    ? onRunner(`on this machine (${decision.reason})`)
+    : inVpc(
+        `in the VPC: this machine has no IPv6 egress (${decision.reason})`,
+        `this machine has no IPv6 egress (${decision.reason})`,
+      );
+}
+
+/**
+ * The migration's checks that run here: pinned rows on each family checked from this
+ * machine, and the split over IPv4 when the ALB has public IPv4, else over IPv6 from
+ * wherever the IPv6 checks run (the in-VPC probe counts it there).
+ */
+async function migrationChecks(
+  run: VerifyRun,
+  a: DnsOutcome,
+  aaaa: DnsOutcome,
+  ipv6OnRunner: boolean,
+): Promise<VerifyCheck[]> {
+  const { settings, url, host } = run;
+  const split = settings.split;
+  if (split === undefined) return [];
+  const splitOnIpv4 = run.expectA;
+  const rows: VerifyCheck[] = [];
+  const onRunner: [Family, string[]][] = [];
+  if (run.expectA && a.addresses.length > 0) onRunner.push([4, a.addresses]);
+  if (ipv6OnRunner) onRunner.push([6, aaaa.addresses]);
+  for (const [family, addresses] of onRunner) {
+    rows.push(
+      ...(await pinnedChecksOnRunner(
+        url.href,
+        family,
+        addresses,
+        split,
+        run.check,
+        run.clock,
+        run.deadlineAt,
+        host,
+        settings.retryDelayMs,
+      )),
+    );
+  }
+  rows.push(
+    ...splitNotes(
+      split,
+      onRunner.map(([family]) => family),
+    ),
+  );
+  const splitOn = onRunner.find(([family]) => family === 4 || !splitOnIpv4);
+  if (splitOn && (splitOnIpv4 || ipv6OnRunner)) {
+    const [family, addresses] = splitOn;
+    const result = await (run.deps.splitCheck ?? defaultSplitCheck)({
+      url: url.href,
+      addresses,
+      family,
+      path: '/',
+      requests: split.requests,
+      ipv6OnlyPercent: split.ipv6OnlyPercent,
+      timeoutMs: 5_000,
+    });
+    rows.push(fromCheckResult(result, host, 'runner'));
+  } else if (splitOnIpv4) {
+    rows.push({
+      name: splitCheckName(4),
+      kind: 'split',
+      family: 4,
+      where: 'skipped',
+      status: 'fail',
+      detail: `not run: ${a.check.detail}`,
+    });
+  }
+  return rows;
+}
+
+/** One log line per check: ✔ pass, ✖ fail (as an error), - skipped. */
+function logChecks(ui: Ui, checks: VerifyCheck[]): void {
   for (const row of checks) {
     const line = `${row.status === 'pass' ? '✔' : row.status === 'fail' ? '✖' : '-'} ${row.name} [${row.where}] ${row.detail}`;
     if (row.status === 'fail') ui.error(line);
     else ui.info(line);
   }
-  return report;
 }
 
 /** Write verify.json and verify.md into `outDir`; returns the Markdown. */

@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type DeploySettings, deployEnvironment, type SharedNetworkMode } from '../../scripts/lib/deploy.ts';
 import { parseEnvironmentKey } from '../../scripts/lib/environment.ts';
 import { teardownEnvironment } from '../../scripts/lib/teardown.ts';
+import { planTeardown } from '../../scripts/lib/teardown-plan.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import { EDGE_ARN, Elbv2Fake } from '../support/elbv2-fake.ts';
@@ -138,6 +140,36 @@ const teardown = (w: World, key: string, includePreviewEdge = false, includeShar
     },
   );
 };
+
+/** `npm run teardown -- --dry-run` with the same flags as `teardown` above. */
+const dryRun = (w: World, key: string, includePreviewEdge = false, includeSharedNetwork = false) => {
+  const s = settings(key);
+  const ssm = new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  mockClient(ssm)
+    .on(GetParameterCommand)
+    .rejects(Object.assign(new Error('Parameter not found'), { name: 'ParameterNotFound' }));
+  return planTeardown(
+    {
+      config,
+      environment: s.environment,
+      context: s.context,
+      confirm: undefined,
+      includeSharedNetwork,
+      includePreviewEdge,
+      keepImages: true,
+    },
+    { cfn: w.cfn.client, ecr: new ECRClient({ region: 'us-east-1' }), ssm, elbv2: w.elbv2.client, ui: w.ui },
+  );
+};
+
+/** Everything a teardown could change: the stacks, the CloudFormation operations, the ALB's listeners. */
+const snapshot = (w: World) =>
+  JSON.stringify({
+    stacks: [...w.cfn.stacks.values()].map((s) => [s.name, s.status, s.terminationProtection]),
+    operations: w.cfn.operations,
+    listeners: w.elbv2.listeners,
+    rules: w.elbv2.rules,
+  });
 
 function parameter(w: World, stack: string, name: string): string | undefined {
   return w.cfn.stacks.get(stack)?.parameters[name];
@@ -277,5 +309,91 @@ describe('teardown behind the preview edge', () => {
       message:
         'Refusing to delete the shared network fixture-shared-network: the preview edge fixture-preview-edge still runs in it.',
     });
+  });
+});
+
+describe('teardown --dry-run behind the preview edge', () => {
+  it("shows the environment's port and target group, and keeps an edge another environment uses", async () => {
+    const w = world();
+    await deploy(w, 'pr-12');
+    await deploy(w, 'pr-62');
+    const before = snapshot(w);
+    w.lines.length = 0;
+    const plan = await dryRun(w, 'pr-12', true);
+    assert.equal(snapshot(w), before, 'nothing was changed');
+    assert.deepEqual(
+      plan.stacks.map((s) => [s.stackName, s.exists, s.kept]),
+      [
+        ['fixture-pr-12', true, undefined],
+        ['fixture-pr-12-route', true, undefined],
+        ['fixture-preview-edge', true, 'still used by fixture-pr-62-route'],
+      ],
+    );
+    assert.deepEqual(plan.stacks[1]?.route, {
+      routing: 'port',
+      slot: 10_012,
+      targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/pr-12/1',
+    });
+    assert.deepEqual(plan.refusals, []);
+    const text = w.lines.join('\n');
+    assert.match(
+      text,
+      /delete stack fixture-pr-12-route \(CREATE_COMPLETE\)\n\[[^\]]*\] {5}remove from the preview edge: listener port 10012 and target group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup\/pr-12\/1/,
+    );
+    assert.match(
+      text,
+      /KEEP stack fixture-preview-edge: still used by fixture-pr-62-route — a real run removes the environment's own stacks, image tags and record, then stops here with an error/,
+    );
+    assert.doesNotMatch(text, /delete stack fixture-preview-edge/);
+  });
+
+  it("plans the edge's removal once only this environment uses it (its own listener does not count)", async () => {
+    const w = world();
+    await deploy(w, 'pr-12');
+    const before = snapshot(w);
+    w.lines.length = 0;
+    const plan = await dryRun(w, 'pr-12', true, true);
+    assert.equal(snapshot(w), before, 'nothing was changed');
+    assert.deepEqual(
+      plan.stacks.map((s) => [s.stackName, s.kept, s.terminationProtection]),
+      [
+        ['fixture-pr-12', undefined, false],
+        ['fixture-pr-12-route', undefined, false],
+        ['fixture-preview-edge', undefined, true],
+        ['fixture-shared-network', undefined, true],
+      ],
+    );
+    assert.deepEqual(plan.refusals, []);
+    assert.match(
+      w.lines.join('\n'),
+      /delete stack fixture-preview-edge \(CREATE_COMPLETE, termination protection would be turned off\)/,
+    );
+    // What the dry run promised is what the real run does.
+    const report = await teardown(w, 'pr-12', true, true);
+    assert.deepEqual(
+      report.stacks.map((s) => s.stackName),
+      plan.stacks.map((s) => s.stackName),
+    );
+    assert.deepEqual(w.cfn.live(), []);
+  });
+
+  it('keeps the edge while its ALB has a listener no stack owns, and says the shared network would be refused', async () => {
+    const w = world();
+    await deploy(w, 'pr-12');
+    w.elbv2.createListener(10_040, 'tg-by-hand');
+    const plan = await dryRun(w, 'pr-12', true, true);
+    assert.equal(
+      plan.stacks.find((s) => s.stackName === 'fixture-preview-edge')?.kept,
+      'its ALB still has 1 environment listener(s) (ports 10040) and 0 rule(s)',
+    );
+    assert.deepEqual(plan.refusals, [
+      'the preview edge fixture-preview-edge still runs in the shared network fixture-shared-network (add --include-preview-edge)',
+    ]);
+    const withoutEdge = await dryRun(w, 'pr-12', false, true);
+    assert.deepEqual(withoutEdge.refusals, plan.refusals);
+    assert.deepEqual(
+      withoutEdge.stacks.map((s) => s.stackName),
+      ['fixture-pr-12', 'fixture-pr-12-route', 'fixture-shared-network'],
+    );
   });
 });
