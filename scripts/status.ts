@@ -26,7 +26,6 @@ await main(
         config: settings.config,
         repository: settings.context.repository,
         region: settings.context.region,
-        ecrRepository: settings.context.ecrRepository,
         ...(settings.environment ? { environment: settings.environment } : {}),
       },
       { ...clients, ui },

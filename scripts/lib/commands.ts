@@ -549,7 +549,6 @@ const contextFlags = {
     valueName: 'owner/name',
     description: 'GitHub repository that owns the stacks (default: GITHUB_REPOSITORY, then the git remote).',
   },
-  'ecr-repository': commonOptions['ecr-repository'],
 } as const satisfies OptionTable;
 
 const text = (description: string, valueName = 'value') =>

@@ -12,7 +12,6 @@ export interface OpsFlags {
   environment?: string | undefined;
   region?: string | undefined;
   repository?: string | undefined;
-  'ecr-repository'?: string | undefined;
 }
 
 export interface OpsSettings {
@@ -33,7 +32,7 @@ export function opsSettings(values: OpsFlags, env: NodeJS.ProcessEnv = process.e
   // production that role may not read say so (status.ts).
   const tier: Tier = environment === undefined ? 'nonproduction' : tierOf(environment.key);
   const context = resolveContext(
-    { repository: values.repository, region: values.region, ecrRepository: values['ecr-repository'] },
+    { repository: values.repository, region: values.region },
     env,
     { region: config.region, ecrRepository: ecrRepositoryName(config, tier), tier },
     originRemoteUrl,

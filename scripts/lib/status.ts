@@ -46,7 +46,6 @@ export interface StatusSettings {
   config: ProjectConfig;
   repository: string;
   region: string;
-  ecrRepository: string;
   /** Only this environment, in detail. */
   environment?: Environment;
 }

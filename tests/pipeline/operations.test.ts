@@ -167,7 +167,7 @@ describe('day-2 operations against moto', () => {
     });
     const printed: string[] = [];
     const report = await runStatus(
-      { config, repository: 'octo/fixture', region: 'us-east-1', ecrRepository: 'fixture' },
+      { config, repository: 'octo/fixture', region: 'us-east-1' },
       statusDeps(),
       { json: false, print: (text) => printed.push(text) },
     );
@@ -202,7 +202,7 @@ describe('day-2 operations against moto', () => {
   it('status --environment shows one environment in detail with the last deployment events', async () => {
     const printed: string[] = [];
     const report = await runStatus(
-      { config, repository: 'octo/fixture', region: 'us-east-1', ecrRepository: 'fixture', environment },
+      { config, repository: 'octo/fixture', region: 'us-east-1', environment },
       statusDeps(),
       { json: true, print: (text) => printed.push(text) },
     );
@@ -215,7 +215,6 @@ describe('day-2 operations against moto', () => {
           config,
           repository: 'octo/fixture',
           region: 'us-east-1',
-          ecrRepository: 'fixture',
           environment: parseEnvironmentKey(config, 'pr-8'),
         },
         statusDeps(),
@@ -229,7 +228,6 @@ describe('day-2 operations against moto', () => {
           config,
           repository: 'octo/fixture',
           region: 'us-east-1',
-          ecrRepository: 'fixture',
           environment: parseEnvironmentKey(config, 'pr-99'),
         },
         statusDeps(),

@@ -51,6 +51,9 @@ describe('day-2 commands: --help and bad input', () => {
       /Invalid environment 'bogus'\. Expected pr-<number>, br-<slug> or production\./,
     ],
     [['logs'], 2, /Say which environment: --environment <key>\./],
+    // status and logs read the repository from the image URI: a flag naming it would do nothing.
+    [['status', '--ecr-repository', 'shop'], 2, /Unknown option '--ecr-repository' for npm run status\./],
+    [['logs', '--environment', 'pr-1', '--ecr-repository', 'shop'], 2, /Unknown option '--ecr-repository'/],
     [['logs', '--environment', 'pr-1', '--since', 'yesterday'], 2, /Invalid --since 'yesterday'\./],
     [['logs', '--environment', 'pr-1', '--filter', 'a"b'], 2, /--filter 'a"b' contains a double quote\./],
     [

@@ -234,7 +234,6 @@ describe('status against mocked AWS (target health)', () => {
         config,
         repository: 'octo/shop',
         region: 'us-east-1',
-        ecrRepository: 'shop',
         environment: {
           key: 'production',
           kind: 'production',
@@ -323,7 +322,7 @@ describe('status with credentials of the other tier', () => {
     };
   }
 
-  const settings = { config, repository: 'octo/shop', region: 'us-east-1', ecrRepository: 'shop' };
+  const settings = { config, repository: 'octo/shop', region: 'us-east-1' };
   const ui = createUi({ write: () => {}, env: {} });
 
   it('lists production with what the non-production role may not read as a note, not a failure', async () => {
