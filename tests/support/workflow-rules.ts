@@ -104,6 +104,20 @@ export function expressionsInRun(steps: [string, Step][]): string[] {
     });
 }
 
+/**
+ * Scripts start through the launcher (`node scripts/run.mjs <script>`, the cached bundle), not
+ * `npm run`, which adds npm's own start-up to every step; the rules below recognise deploy,
+ * sweep and read-only steps by the launcher's form, so a step in another form would slip by.
+ */
+export function launcherInRun(steps: [string, Step][]): string[] {
+  return steps
+    .filter(([, step]) => /\bnpm run\b/.test(step.run ?? ''))
+    .map(([id, step]) => {
+      const script = /npm run ([a-z-]+)/.exec(step.run ?? '')?.[1] ?? '<script>';
+      return `job ${id}: 'npm run ${script}' in run: — start it as 'node scripts/run.mjs ${script}'`;
+    });
+}
+
 export function timeouts(workflow: Workflow): string[] {
   return Object.entries(workflow.jobs)
     .filter(([, job]) => typeof job['timeout-minutes'] !== 'number' || job['timeout-minutes'] > 120)
@@ -128,7 +142,7 @@ export const ENVIRONMENT_GROUP = `ecs-ipv6-${expression('needs.resolve.outputs.e
 export const SHARED_NETWORK_GROUP = expression('needs.resolve.outputs.shared-network-stack');
 
 const deploySteps = (job: Job): Step[] =>
-  (job.steps ?? []).filter((s) => /npm run deploy\b/.test(s.run ?? ''));
+  (job.steps ?? []).filter((s) => /node scripts\/run\.mjs deploy\b/.test(s.run ?? ''));
 const createsSharedNetwork = (step: Step): boolean => /--shared-network only\b/.test(step.run ?? '');
 /** A deploy step that only reads the shared network (or is told to when there is one). */
 const onlyReadsSharedNetwork = (step: Step): boolean =>
@@ -146,7 +160,7 @@ const READ_ONLY_COMMANDS = new Set(['status']);
  */
 export function readOnlyJob(job: Job): boolean {
   const commands = (job.steps ?? []).flatMap((step) =>
-    [...(step.run ?? '').matchAll(/npm run ([a-z-]+)/g)].map((match) => match[1] as string),
+    [...(step.run ?? '').matchAll(/node scripts\/run\.mjs ([a-z-]+)/g)].map((match) => match[1] as string),
   );
   return commands.length > 0 && commands.every((command) => READ_ONLY_COMMANDS.has(command));
 }
@@ -167,7 +181,7 @@ export function awsJobsSerialized(workflow: Workflow): string[] {
       const sharedNetworkJob = deploySteps(job).some(createsSharedNetwork);
       // The sweeper has no resolve job: its group is the shared network's stack name itself,
       // the value SHARED_NETWORK_GROUP takes at run time.
-      const sweeps = (job.steps ?? []).some((s) => /npm run sweep\b/.test(s.run ?? ''));
+      const sweeps = (job.steps ?? []).some((s) => /node scripts\/run\.mjs sweep\b/.test(s.run ?? ''));
       const want = sweeps
         ? sharedNetworkStackName(loadProjectConfig())
         : sharedNetworkJob

@@ -19,6 +19,7 @@ import {
   expressionsInRun,
   idTokenOnlyForAws,
   jobPermissions,
+  launcherInRun,
   noLongLivedKeys,
   noPullRequestTarget,
   pinnedActions,
@@ -90,6 +91,9 @@ describe('workflow security rules', () => {
       });
       it('no expressions (branch names, titles, refs) inside run:', () => {
         assert.deepEqual(expressionsInRun(allSteps(yaml)), []);
+      });
+      it('scripts start through the launcher, not npm run', () => {
+        assert.deepEqual(launcherInRun(allSteps(yaml)), []);
       });
       it('every job has timeout-minutes', () => {
         assert.deepEqual(timeouts(yaml), []);
@@ -204,6 +208,16 @@ describe('workflow security rules fail on broken workflows', () => {
         expression,
       );
     }
+  });
+
+  it("a step that starts a script through 'npm run'", () => {
+    const steps: [string, Step][] = [
+      ['deploy', { run: 'npm run deploy -- --environment "$ENVIRONMENT"' }],
+      ['verify', { run: 'node scripts/run.mjs verify --environment "$ENVIRONMENT"' }],
+    ];
+    assert.deepEqual(launcherInRun(steps), [
+      "job deploy: 'npm run deploy' in run: — start it as 'node scripts/run.mjs deploy'",
+    ]);
   });
 
   it('a job without timeout-minutes', () => {
@@ -385,7 +399,7 @@ describe('workflow triggers and wiring', () => {
     assert.deepEqual(jobs.deploy?.needs, ['resolve', 'shared-network']);
     const runs = (jobs.deploy?.steps ?? []).map((step) => step.run ?? '').filter((run) => run !== '');
     assert.deepEqual(
-      runs.map((run) => /npm run (doctor|build-push|deploy|verify)/.exec(run)?.[1]),
+      runs.map((run) => /node scripts\/run\.mjs (doctor|build-push|deploy|verify)/.exec(run)?.[1]),
       ['doctor', 'build-push', 'deploy', 'verify'],
     );
   });
@@ -396,7 +410,9 @@ describe('workflow triggers and wiring', () => {
       (jobs.deploy?.outputs as Record<string, string> | undefined)?.status,
       expression('steps.deploy.outputs.status'),
     );
-    const verify = (jobs.deploy?.steps ?? []).find((step) => /npm run verify/.test(step.run ?? ''));
+    const verify = (jobs.deploy?.steps ?? []).find((step) =>
+      /node scripts\/run\.mjs verify/.test(step.run ?? ''),
+    );
     assert.equal(verify?.if, "steps.deploy.outputs.status != 'superseded'");
     assert.match(String(jobs.summary?.if), /needs\.deploy\.outputs\.status != 'superseded'/);
   });
@@ -405,10 +421,10 @@ describe('workflow triggers and wiring', () => {
     for (const file of ['deploy.yml', 'preview.yml']) {
       const runs = (workflow(file).jobs.deploy?.steps ?? []).map((step) => step.run ?? '');
       const doctor = runs.findIndex((run) =>
-        run.includes('npm run doctor -- --environment "$ENVIRONMENT" --only-before-first-deploy'),
+        run.includes('node scripts/run.mjs doctor --environment "$ENVIRONMENT" --only-before-first-deploy'),
       );
-      const deploy = runs.findIndex((run) => /npm run deploy -- /.test(run));
-      assert.ok(doctor >= 0 && doctor < deploy, `${file}: npm run doctor runs before npm run deploy`);
+      const deploy = runs.findIndex((run) => /node scripts\/run\.mjs deploy /.test(run));
+      assert.ok(doctor >= 0 && doctor < deploy, `${file}: doctor runs before deploy`);
     }
   });
 
@@ -457,8 +473,8 @@ describe('workflow triggers and wiring', () => {
     for (const name of ['deploy.yml', 'preview.yml', 'teardown.yml']) {
       const steps = workflow(name).jobs.resolve?.steps ?? [];
       assert.ok(
-        steps.some((step) => step.run === 'npm run resolve'),
-        `${name} resolve job runs npm run resolve`,
+        steps.some((step) => step.run === 'node scripts/run.mjs resolve'),
+        `${name} resolve job runs the resolve script`,
       );
     }
   });

@@ -44,7 +44,7 @@ describe('sweep workflow', () => {
     const step = job?.steps?.find((s) => s.id === 'sweep');
     const stepEnv = (step?.env ?? {}) as Record<string, string>;
     assert.equal(stepEnv.DRY_RUN, expression("inputs.dry-run && 'true' || 'false'"));
-    assert.match(step?.run ?? '', /npm run sweep -- --dry-run/);
+    assert.match(step?.run ?? '', /node scripts\/run\.mjs sweep --dry-run/);
     assert.equal(stepEnv.GITHUB_TOKEN, expression('github.token'));
   });
 
