@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { UserError } from './errors.ts';
+import { repoRoot } from './paths.ts';
 import { runSync } from './shell.ts';
 
 /**
@@ -22,7 +23,6 @@ export interface PythonTools {
   source: 'system' | 'venv' | 'system and venv';
 }
 
-const repoRoot = resolve(import.meta.dirname, '..', '..');
 const venvDir = join(repoRoot, '.tools', 'venv');
 const venvBin = join(venvDir, 'bin');
 export const PIP_PACKAGES = ['cfn-lint', 'moto[server]'];

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import {
   type DocumentOptions,
   type ParseOptions,
@@ -9,9 +9,10 @@ import {
   YAMLParseError,
 } from 'yaml';
 import { UserError } from './errors.ts';
+import { repoRoot } from './paths.ts';
 
 /** Repository root, resolved from this file so scripts work from any working directory. */
-export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export { repoRoot };
 export const cfnDir = join(repoRoot, 'cfn');
 
 /** Settings files that live in cfn/ but are not templates. */

@@ -43,7 +43,7 @@ if (values.exit) process.exitCode = Number(values.exit);
 
 const greet = (word: string) => `import { resolve } from 'node:path';
 
-/** Two levels up from scripts/lib/, as scripts/lib/templates.ts computes the repository root. */
+/** Two levels up from scripts/lib/: the bundle runs from .cache/scripts/, at the same depth. */
 const root = resolve(import.meta.dirname, '..', '..');
 
 export function greet(name: string, fail: boolean): string {
