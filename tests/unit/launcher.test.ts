@@ -5,10 +5,12 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,18 +35,29 @@ const hello = `import { parseArgs } from 'node:util';
 import { greet } from './lib/greet.ts';
 
 const { values } = parseArgs({
-  options: { name: { type: 'string' }, exit: { type: 'string' }, throw: { type: 'boolean' } },
+  options: {
+    name: { type: 'string' },
+    exit: { type: 'string' },
+    throw: { type: 'boolean' },
+    shout: { type: 'boolean' },
+  },
   strict: true,
 });
 const name: string = values.name ?? 'world';
 console.log(greet(name, values.throw === true));
+if (values.shout) console.log((await import('./lib/shout.ts')).shout(name));
 if (values.exit) process.exitCode = Number(values.exit);
 `;
 
-const greet = (word: string) => `import { resolve } from 'node:path';
+/** Reached only through a dynamic import(): the launcher puts it in a chunk of its own. */
+const shout = `export const shout = (name: string): string => \`\${name.toUpperCase()}!\`;
+`;
 
-/** Two levels up from scripts/lib/: the bundle runs from .cache/scripts/, at the same depth. */
-const root = resolve(import.meta.dirname, '..', '..');
+const greet = (word: string) => `import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+let root = import.meta.dirname; // the nearest folder with package.json, as core/paths.ts finds it
+while (!existsSync(join(root, 'package.json'))) root = dirname(root);
 
 export function greet(name: string, fail: boolean): string {
   if (fail) throw new Error('greet was asked to fail');
@@ -61,10 +74,16 @@ console.error('still working after the reader left');
 
 describe('scripts/run.mjs (the launcher behind npm run)', () => {
   let root: string;
+  const cache = () => join(root, '.cache', 'scripts');
   const bundles = () =>
-    readdirSync(join(root, '.cache', 'scripts'))
+    readdirSync(cache())
       .filter((file) => file.startsWith('hello-'))
       .sort();
+  /** Make every bundle there is now look older than any job that could still run from it. */
+  const ageBundles = () => {
+    const longAgo = new Date(Date.now() - 4 * 60 * 60_000);
+    for (const bundle of bundles()) utimesSync(join(cache(), bundle), longAgo, longAgo);
+  };
 
   before(() => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'launcher-')));
@@ -73,6 +92,7 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     copyFileSync(join(repoRoot, 'scripts', 'run.mjs'), join(root, 'scripts', 'run.mjs'));
     writeFileSync(join(root, 'scripts', 'hello.ts'), hello);
     writeFileSync(join(root, 'scripts', 'lib', 'greet.ts'), greet('hello'));
+    writeFileSync(join(root, 'scripts', 'lib', 'shout.ts'), shout);
     writeFileSync(join(root, 'scripts', 'chatty.ts'), chatty);
     copyFileSync(join(repoRoot, 'scripts', 'lib', 'ui.ts'), join(root, 'scripts', 'lib', 'ui.ts'));
     symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'), 'dir');
@@ -85,42 +105,60 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     assert.equal(first.stdout, `hello ada from ${root}\n`);
     assert.deepEqual(
       bundles().map((file) => file.replace(/[0-9a-f]{16}/, 'HASH')),
-      ['hello-HASH.mjs', 'hello-HASH.mjs.map'],
+      ['hello-HASH'],
     );
     const [bundle] = bundles();
     assert.ok(bundle);
-    const builtAt = statSync(join(root, '.cache', 'scripts', bundle)).mtimeMs;
+    const files = readdirSync(join(cache(), bundle), { recursive: true }).map(String).sort();
+    assert.deepEqual(
+      files.filter((file) => !file.startsWith('chunks/')),
+      ['chunks', 'hello.mjs', 'hello.mjs.map'],
+    );
+    // The dynamically imported module is a chunk of its own, not part of the entry file.
+    const chunks = files.filter((file) => /^chunks\/shout-[A-Z0-9]+\.mjs$/.test(file));
+    assert.equal(chunks.length, 1, files.join(', '));
+    assert.doesNotMatch(readFileSync(join(cache(), bundle, 'hello.mjs'), 'utf8'), /toUpperCase/);
+    const builtAt = statSync(join(cache(), bundle, 'hello.mjs')).mtimeMs;
 
     const second = await launch(root, ['hello', '--name', 'grace']);
     assert.equal(second.exitCode, 0, second.stderr);
     assert.equal(second.stdout, `hello grace from ${root}\n`);
-    assert.equal(
-      statSync(join(root, '.cache', 'scripts', bundle)).mtimeMs,
-      builtAt,
-      'rebuilt without a change',
-    );
+    assert.equal(statSync(join(cache(), bundle, 'hello.mjs')).mtimeMs, builtAt, 'rebuilt without a change');
   });
 
-  it('rebuilds after an edit to any source file and removes the stale bundle', async () => {
-    const before = bundles();
+  it('loads a dynamically imported chunk only when the run reaches it', async () => {
+    const result = await launch(root, ['hello', '--name', 'ada', '--shout']);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stdout, `hello ada from ${root}\nADA!\n`);
+  });
+
+  it('rebuilds after an edit to any source file; a stale bundle stays while a job may still use it', async () => {
+    const [before] = bundles();
     writeFileSync(join(root, 'scripts', 'lib', 'greet.ts'), greet('goodbye'));
     const result = await launch(root, ['hello', '--name', 'ada']);
     assert.equal(result.exitCode, 0, result.stderr);
     assert.equal(result.stdout, `goodbye ada from ${root}\n`);
     const after = bundles();
-    assert.equal(after.length, 2);
-    assert.notDeepEqual(after, before);
+    assert.equal(after.length, 2, 'a process started from the old bundle may still load its chunks');
+    assert.ok(before !== undefined && after.includes(before));
+    // Once older than any job, the stale one goes at the next build.
+    ageBundles();
+    writeFileSync(join(root, 'scripts', 'lib', 'greet.ts'), `${greet('goodbye')}\n`);
+    assert.equal((await launch(root, ['hello'])).exitCode, 0);
+    assert.equal(bundles().length, 1);
+    assert.ok(!bundles().includes(before));
   });
 
   it('rebuilds when package-lock.json changes (the packages are inside the bundle)', async () => {
     writeFileSync(join(root, 'package-lock.json'), '{ "lockfileVersion": 3, "packages": {} }\n');
     await launch(root, ['hello']);
+    ageBundles();
     const before = bundles();
     writeFileSync(join(root, 'package-lock.json'), '{ "lockfileVersion": 3, "packages": { "x": {} } }\n');
     const result = await launch(root, ['hello', '--name', 'ada']);
     assert.equal(result.exitCode, 0, result.stderr);
     const after = bundles();
-    assert.equal(after.length, 2, 'the stale bundle and its map are gone');
+    assert.equal(after.length, 1, 'the stale bundle is gone');
     assert.notDeepEqual(after, before);
   });
 
@@ -136,7 +174,7 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     const result = await launch(root, ['hello', '--throw']);
     assert.equal(result.exitCode, 1);
     assert.match(result.stderr, /greet was asked to fail/);
-    assert.match(result.stderr, /scripts\/lib\/greet\.ts:7/);
+    assert.match(result.stderr, /scripts\/lib\/greet\.ts:8/);
   });
 
   it('names the scripts it can run when the one asked for does not exist', async () => {
@@ -164,8 +202,8 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
         [0, `goodbye b from ${root}\n`],
       ],
     );
-    assert.equal(bundles().length, 2);
-    assert.ok(!readdirSync(join(root, '.cache', 'scripts')).some((file) => file.endsWith('.tmp')));
+    assert.equal(bundles().length, 1);
+    assert.ok(!readdirSync(cache()).some((file) => file.endsWith('.tmp')));
   });
 
   it('keeps working, without a crash, when the reader of its output goes away (| head)', async () => {
