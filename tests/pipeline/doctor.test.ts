@@ -923,8 +923,17 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
     const preview = await run({ environment: parseEnvironmentKey(config, 'pr-12') });
     assert.equal(byId(preview, 'quota-edge').status, 'skip');
     assert.match(byId(preview, 'quota-edge').message, new RegExp(`^${app}-preview-edge does not exist yet`));
+    mocks.cfn.resetHistory();
     const production = await run();
     assert.match(byId(production, 'quota-edge').message, /not read with the production deploy role/);
+    assert.deepEqual(
+      mocks.cfn
+        .commandCalls(DescribeStacksCommand)
+        .map((call) => call.args[0].input.StackName)
+        .filter((name) => name?.includes('preview-edge')),
+      [],
+      'the production deploy role may not describe the edge stack',
+    );
     const own = await run({ environment: parseEnvironmentKey(config, 'production') });
     assert.match(byId(own, 'quota-edge').message, /keeps its own load balancer/);
   });

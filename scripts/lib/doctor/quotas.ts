@@ -166,7 +166,8 @@ interface QuotaTarget {
   routeExists: boolean;
 }
 
-async function quotaTarget(run: DoctorRun): Promise<QuotaTarget> {
+/** `tier`: the production deploy role may not read the edge's stacks, so they are not read for it. */
+async function quotaTarget(run: DoctorRun, tier: Tier | undefined): Promise<QuotaTarget> {
   const { cfn } = run.deps.clients;
   const { config, environment } = run.settings;
   const env = environment ?? {
@@ -184,9 +185,10 @@ async function quotaTarget(run: DoctorRun): Promise<QuotaTarget> {
     run.settings.declaredParameters ?? readTemplate(join(cfnDir, 'parent.yml')).Parameters ?? {};
   const behindEdge = usesPreviewEdge(env, declared, run.parameters(env.kind).Ipv6OnlyTrafficPercent);
   const edgeStack = previewEdgeStackName(config);
-  const edge = behindEdge ? await describeStack(cfn, edgeStack) : undefined;
+  const readEdge = behindEdge && tier !== 'production';
+  const edge = readEdge ? await describeStack(cfn, edgeStack) : undefined;
   const routeExists =
-    behindEdge && environment !== undefined
+    readEdge && environment !== undefined
       ? (await describeStack(cfn, edgeRouteStackName(environment.stackName))) !== undefined
       : false;
   return {
@@ -275,7 +277,7 @@ async function edgeQuotaChecks(run: DoctorRun, target: QuotaTarget, tier: Tier |
 /** The regional quotas and, behind the preview edge, the edge's. */
 export async function quotaChecks(run: DoctorRun, tier: Tier | undefined): Promise<void> {
   const { elb, ec2 } = run.deps.clients;
-  const target = await quotaTarget(run);
+  const target = await quotaTarget(run, tier);
   const { network, networkExists } = target;
   const newStack = target.exists ? 0 : 1;
   const [albNeeded, albWhy, tgNeeded, tgWhy] = target.behindEdge
