@@ -274,11 +274,9 @@ async function edgeQuotaChecks(run: DoctorRun, target: QuotaTarget, tier: Tier |
   for (const { id, result } of results) run.add({ id, group: 'Account and region', ...result });
 }
 
-/** The regional quotas and, behind the preview edge, the edge's. */
-export async function quotaChecks(run: DoctorRun, tier: Tier | undefined): Promise<void> {
-  const { elb, ec2 } = run.deps.clients;
-  const target = await quotaTarget(run, tier);
-  const { network, networkExists } = target;
+/** Load balancers and target groups in the region: the environment's own, or the edge's. */
+async function loadBalancerChecks(run: DoctorRun, target: QuotaTarget): Promise<void> {
+  const { elb } = run.deps.clients;
   const newStack = target.exists ? 0 : 1;
   const [albNeeded, albWhy, tgNeeded, tgWhy] = target.behindEdge
     ? [
@@ -319,6 +317,12 @@ export async function quotaChecks(run: DoctorRun, tier: Tier | undefined): Promi
       }),
     tgWhy,
   );
+}
+
+/** VPCs and, with NAT64, Elastic IPs: what a new network would take. */
+async function networkQuotaChecks(run: DoctorRun, target: QuotaTarget): Promise<void> {
+  const { ec2 } = run.deps.clients;
+  const { network, networkExists } = target;
   await regionalCheck(
     run,
     'vpcs',
@@ -350,5 +354,12 @@ export async function quotaChecks(run: DoctorRun, tier: Tier | undefined): Promi
       status: 'skip',
       message: `${QUOTAS.eips.name} (${QUOTAS.eips.quotaCode}): not needed (NAT64 is off for ${network.stack})`,
     });
+}
+
+/** The regional quotas and, behind the preview edge, the edge's. */
+export async function quotaChecks(run: DoctorRun, tier: Tier | undefined): Promise<void> {
+  const target = await quotaTarget(run, tier);
+  await loadBalancerChecks(run, target);
+  await networkQuotaChecks(run, target);
   await edgeQuotaChecks(run, target, tier);
 }
