@@ -111,7 +111,7 @@ async function sharedNetworkValues(
  * the edge's security group and DNS name. Before the route exists the deploy allocates a slot:
  * the preview assumes the environment's preferred one and an example target group.
  */
-export async function edgeValues(
+async function edgeValues(
   cfn: CloudFormationClient,
   context: ChangeSetContext,
   ui: Ui,
