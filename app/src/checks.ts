@@ -360,6 +360,98 @@ export type HttpCheckOptions = HttpCheckInput;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One runChecks call: its input, its deadline, and the URL's host. */
+interface ChecksRun {
+  input: RunChecksInput;
+  deadline: number;
+  host: string;
+  attemptCap: number;
+}
+
+/** Repeat a failing check until it passes or the next attempt would start past the deadline. */
+async function retrying(run: ChecksRun, attempt: () => Promise<CheckResult>): Promise<CheckResult> {
+  for (;;) {
+    const result = await attempt();
+    if (result.ok || Date.now() + run.input.retryDelayMs >= run.deadline) return result;
+    await sleep(run.input.retryDelayMs);
+  }
+}
+
+/** One lookup of the host in a family, as a `dns` result. */
+async function dnsAttempt(
+  run: ChecksRun,
+  family: Family,
+): Promise<{ result: CheckResult; addresses: string[] }> {
+  const { host, input } = run;
+  const started = performance.now();
+  const kind = family === 4 ? 'A' : 'AAAA';
+  const via = input.resolver ? ` via ${input.resolver.host}:${input.resolver.port}` : '';
+  try {
+    const addresses = await resolveAddresses(host, family, input.resolver);
+    const latencyMs = Math.round(performance.now() - started);
+    const ok = addresses.length > 0;
+    const detail =
+      isIP(host) !== 0
+        ? ok
+          ? `${host} is an IPv${family} literal; no lookup`
+          : `${host} is not an IPv${family} address`
+        : ok
+          ? `${kind} ${host}${via}: ${addresses.join(', ')}`
+          : `no ${kind} record for ${host}${via}`;
+    return { result: { check: 'dns', family, ok, latencyMs, detail }, addresses };
+  } catch (error) {
+    const latencyMs = Math.round(performance.now() - started);
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      result: {
+        check: 'dns',
+        family,
+        ok: false,
+        latencyMs,
+        detail: `${kind} lookup of ${host}${via} failed: ${message}`,
+      },
+      addresses: [],
+    };
+  }
+}
+
+async function dnsCheck(
+  run: ChecksRun,
+  family: Family,
+): Promise<{ result: CheckResult; addresses: string[] }> {
+  let addresses: string[] = [];
+  const result = await retrying(run, async () => {
+    const attempt = await dnsAttempt(run, family);
+    addresses = attempt.addresses;
+    return attempt.result;
+  });
+  return { result, addresses: result.ok ? addresses : [] };
+}
+
+/** Every path on every address, then GET / pinned to each side; each retried until the deadline. */
+async function httpChecks(run: ChecksRun, family: Family, addresses: string[]): Promise<CheckResult[]> {
+  const { input, deadline, attemptCap } = run;
+  const check = (address: string, path: string, pin?: Side) =>
+    retrying(run, () =>
+      httpCheck({
+        url: input.url,
+        address,
+        family,
+        path,
+        ...(pin === undefined ? {} : { pin }),
+        timeoutMs: Math.max(500, Math.min(attemptCap, deadline - Date.now())),
+      }),
+    );
+  const http = await Promise.all(
+    addresses.flatMap((address) => input.paths.map((path) => check(address, path))),
+  );
+  // The pinned checks start once the plain ones are done.
+  const pinned = await Promise.all(
+    addresses.flatMap((address) => (input.pins ?? []).map((pin) => check(address, '/', pin))),
+  );
+  return [...http, ...pinned];
+}
+
 /**
  * For each family: resolve the URL's host (a `dns` result), then check every path on every
  * address (an `http` result each), all in parallel, retrying each failing check until it
@@ -367,88 +459,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * then address, then path. A family with no addresses yields only its failed DNS result.
  */
 export async function runChecks(input: RunChecksInput): Promise<CheckResult[]> {
-  const deadline = Date.now() + input.deadlineMs;
-  const target = new URL(input.url);
-  const host = bareHost(target);
-  const attemptCap = input.attemptTimeoutMs ?? 10_000;
-
-  async function retrying(attempt: () => Promise<CheckResult>): Promise<CheckResult> {
-    for (;;) {
-      const result = await attempt();
-      if (result.ok || Date.now() + input.retryDelayMs >= deadline) return result;
-      await sleep(input.retryDelayMs);
-    }
-  }
-
-  async function dnsCheck(family: Family): Promise<{ result: CheckResult; addresses: string[] }> {
-    let addresses: string[] = [];
-    const result = await retrying(async () => {
-      const started = performance.now();
-      const kind = family === 4 ? 'A' : 'AAAA';
-      const via = input.resolver ? ` via ${input.resolver.host}:${input.resolver.port}` : '';
-      try {
-        addresses = await resolveAddresses(host, family, input.resolver);
-        const latencyMs = Math.round(performance.now() - started);
-        const ok = addresses.length > 0;
-        const detail =
-          isIP(host) !== 0
-            ? ok
-              ? `${host} is an IPv${family} literal; no lookup`
-              : `${host} is not an IPv${family} address`
-            : ok
-              ? `${kind} ${host}${via}: ${addresses.join(', ')}`
-              : `no ${kind} record for ${host}${via}`;
-        return { check: 'dns', family, ok, latencyMs, detail };
-      } catch (error) {
-        const latencyMs = Math.round(performance.now() - started);
-        const message = error instanceof Error ? error.message : String(error);
-        return {
-          check: 'dns',
-          family,
-          ok: false,
-          latencyMs,
-          detail: `${kind} lookup of ${host}${via} failed: ${message}`,
-        };
-      }
-    });
-    return { result, addresses: result.ok ? addresses : [] };
-  }
-
+  const run: ChecksRun = {
+    input,
+    deadline: Date.now() + input.deadlineMs,
+    host: bareHost(new URL(input.url)),
+    attemptCap: input.attemptTimeoutMs ?? 10_000,
+  };
   const perFamily = await Promise.all(
     input.families.map(async (family) => {
-      const dns = await dnsCheck(family);
-      const http = await Promise.all(
-        dns.addresses.flatMap((address) =>
-          input.paths.map((path) =>
-            retrying(() =>
-              httpCheck({
-                url: input.url,
-                address,
-                family,
-                path,
-                timeoutMs: Math.max(500, Math.min(attemptCap, deadline - Date.now())),
-              }),
-            ),
-          ),
-        ),
-      );
-      const pinned = await Promise.all(
-        dns.addresses.flatMap((address) =>
-          (input.pins ?? []).map((pin) =>
-            retrying(() =>
-              httpCheck({
-                url: input.url,
-                address,
-                family,
-                path: '/',
-                pin,
-                timeoutMs: Math.max(500, Math.min(attemptCap, deadline - Date.now())),
-              }),
-            ),
-          ),
-        ),
-      );
-      return { results: [dns.result, ...http, ...pinned], family, addresses: dns.addresses };
+      const dns = await dnsCheck(run, family);
+      const http = await httpChecks(run, family, dns.addresses);
+      return { results: [dns.result, ...http], family, addresses: dns.addresses };
     }),
   );
   const results = perFamily.flatMap((f) => f.results);
@@ -462,7 +483,7 @@ export async function runChecks(input: RunChecksInput): Promise<CheckResult[]> {
         path: '/',
         requests: input.split.requests,
         ipv6OnlyPercent: input.split.ipv6OnlyPercent,
-        timeoutMs: Math.min(attemptCap, 5_000),
+        timeoutMs: Math.min(run.attemptCap, 5_000),
       }),
     );
   }

@@ -36,11 +36,11 @@ function positiveInteger(name: string, raw: string): number {
   return value;
 }
 
-/** Parse the probe's flags into the input of runChecks. */
-export function parseProbeArgs(argv: string[]): RunChecksInput {
-  let values: Record<string, string | undefined>;
+type ProbeFlags = Record<string, string | undefined>;
+
+function readFlags(argv: string[]): ProbeFlags {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       args: argv,
       options: {
         url: { type: 'string' },
@@ -55,11 +55,13 @@ export function parseProbeArgs(argv: string[]): RunChecksInput {
       },
       strict: true,
       allowPositionals: false,
-    }));
+    }).values;
   } catch (error) {
     throw new ProbeUsageError(error instanceof Error ? error.message : String(error));
   }
-  const url = values.url;
+}
+
+function parseUrl(url: string | undefined): string {
   if (!url) throw new ProbeUsageError('Missing --url.');
   let parsed: URL;
   try {
@@ -70,49 +72,70 @@ export function parseProbeArgs(argv: string[]): RunChecksInput {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ProbeUsageError(`Invalid --url '${url}'. Expected an http:// or https:// URL.`);
   }
-  const families = (values.family ?? '4,6').split(',').map((f) => {
+  return url;
+}
+
+function parseFamilies(raw: string | undefined): Family[] {
+  return (raw ?? '4,6').split(',').map((f) => {
     if (f.trim() === '4') return 4 as Family;
     if (f.trim() === '6') return 6 as Family;
-    throw new ProbeUsageError(`Invalid --family '${values.family}'. Expected 4, 6 or 4,6.`);
+    throw new ProbeUsageError(`Invalid --family '${raw}'. Expected 4, 6 or 4,6.`);
   });
-  const paths = (values.paths ?? '/')
+}
+
+function parsePaths(raw: string | undefined): string[] {
+  const paths = (raw ?? '/')
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
   if (paths.length === 0 || paths.some((p) => !p.startsWith('/'))) {
-    throw new ProbeUsageError(
-      `Invalid --paths '${values.paths}'. Expected comma-separated paths starting with /.`,
-    );
+    throw new ProbeUsageError(`Invalid --paths '${raw}'. Expected comma-separated paths starting with /.`);
   }
-  let resolver: RunChecksInput['resolver'];
-  if (values.resolver) {
-    try {
-      resolver = parseResolverAddress(values.resolver);
-    } catch (error) {
-      throw new ProbeUsageError(error instanceof Error ? error.message : String(error));
-    }
+  return paths;
+}
+
+function parseResolver(raw: string | undefined): RunChecksInput['resolver'] {
+  if (!raw) return undefined;
+  try {
+    return parseResolverAddress(raw);
+  } catch (error) {
+    throw new ProbeUsageError(error instanceof Error ? error.message : String(error));
   }
-  const pins = (values.pin ?? '')
+}
+
+function parsePins(raw: string | undefined): Side[] {
+  return (raw ?? '')
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean)
     .map((pin) => {
       if (!(SIDES as readonly string[]).includes(pin))
-        throw new ProbeUsageError(`Invalid --pin '${values.pin}'. Expected ${SIDES.join(', ')} or both.`);
+        throw new ProbeUsageError(`Invalid --pin '${raw}'. Expected ${SIDES.join(', ')} or both.`);
       return pin as Side;
     });
-  let split: RunChecksInput['split'];
-  if (values['split-percent'] !== undefined) {
-    const percent = Number(values['split-percent']);
-    if (!/^(100|[1-9]?[0-9])$/.test(values['split-percent']))
-      throw new ProbeUsageError(
-        `Invalid --split-percent '${values['split-percent']}'. Expected a whole number from 0 to 100.`,
-      );
-    split = {
-      ipv6OnlyPercent: percent,
-      requests: positiveInteger('split-requests', values['split-requests'] ?? '1000'),
-    };
-  }
+}
+
+function parseSplit(values: ProbeFlags): RunChecksInput['split'] {
+  const raw = values['split-percent'];
+  if (raw === undefined) return undefined;
+  if (!/^(100|[1-9]?[0-9])$/.test(raw))
+    throw new ProbeUsageError(`Invalid --split-percent '${raw}'. Expected a whole number from 0 to 100.`);
+  return {
+    ipv6OnlyPercent: Number(raw),
+    requests: positiveInteger('split-requests', values['split-requests'] ?? '1000'),
+  };
+}
+
+/** Parse the probe's flags into the input of runChecks. */
+export function parseProbeArgs(argv: string[]): RunChecksInput {
+  const values = readFlags(argv);
+  // In this order: the first bad flag is the one named.
+  const url = parseUrl(values.url);
+  const families = parseFamilies(values.family);
+  const paths = parsePaths(values.paths);
+  const resolver = parseResolver(values.resolver);
+  const pins = parsePins(values.pin);
+  const split = parseSplit(values);
   return {
     ...(pins.length > 0 ? { pins: [...new Set(pins)] } : {}),
     ...(split ? { split } : {}),

@@ -278,14 +278,27 @@ function finish(
   };
 }
 
-/**
- * Monthly cost of one environment (parent.yml parameters). When `sharedNetwork` is true the
- * VPC endpoints, NAT gateway and flow logs live in the shared network stack and are not
- * charged here (see sharedNetworkCost); the ALB, its addresses, the tasks and their logs are.
- * @throws UserError when a parameter the estimate needs is missing or malformed.
- */
-export function costFromParameters(parameters: Record<string, string>, options: CostOptions): CostEstimate {
-  const region = options.region ?? PRICE_REGION;
+/** The parent.yml parameters an environment's estimate reads, checked. */
+interface ServiceShape {
+  networkMode: string;
+  albType: string;
+  privateLink: boolean;
+  nat64: boolean;
+  flowLogs: boolean;
+  arch: string;
+  vcpu: number;
+  gb: number;
+  desired: number;
+  split: TrafficSplit | undefined;
+  /** Tasks of the dual-stack (or NetworkMode's) service. */
+  primaryTasks: number;
+  /** Every task, the parallel IPv6-only service's included. */
+  tasks: number;
+}
+
+/** @throws UserError when a parameter the estimate needs is missing or malformed. */
+function serviceShape(parameters: Record<string, string>): ServiceShape {
+  // In this order: the first problem found is the one named.
   const networkMode = need(parameters, 'NetworkMode', ['dualstack', 'ipv6-only']);
   const albType = need(parameters, 'AlbIpAddressType', ['dualstack', 'dualstack-without-public-ipv4']);
   const privateLink = need(parameters, 'PrivateLinkEndpoints', BOOL) === 'true';
@@ -296,12 +309,27 @@ export function costFromParameters(parameters: Record<string, string>, options: 
   const gb = positiveNumber(parameters, 'Memory') / 1024;
   const desired = positiveNumber(parameters, 'DesiredCount', true);
   const split = trafficSplit(parameters, desired);
-  // Tasks of the dual-stack (or NetworkMode's) service, and of the parallel IPv6-only one.
   const primaryTasks = split ? split.dualStackTasks : desired;
   const tasks = primaryTasks + (split?.ipv6OnlyTasks ?? 0);
-  const h = HOURS_PER_MONTH;
+  return {
+    networkMode,
+    albType,
+    privateLink,
+    nat64,
+    flowLogs,
+    arch,
+    vcpu,
+    gb,
+    desired,
+    split,
+    primaryTasks,
+    tasks,
+  };
+}
 
-  const edge = options.previewEdgeStackName;
+/** The environment's front: its own ALB, or its share of the preview edge; public task addresses. Pure. */
+function frontItems(service: ServiceShape, edge: string | undefined): CostItem[] {
+  const h = HOURS_PER_MONTH;
   const items: CostItem[] = edge
     ? [
         item(
@@ -312,20 +340,27 @@ export function costFromParameters(parameters: Record<string, string>, options: 
           0,
         ),
       ]
-    : albItems(albType);
-  if (networkMode === 'dualstack' && !privateLink) {
+    : albItems(service.albType);
+  if (service.networkMode === 'dualstack' && !service.privateLink) {
     items.push(
       item(
         'Public IPv4: tasks',
-        `AssignPublicIp without PrivateLink: 1 address per ${split ? 'dual-stack ' : ''}task, ${primaryTasks} task(s) × ${h} h`,
-        primaryTasks * h,
+        `AssignPublicIp without PrivateLink: 1 address per ${service.split ? 'dual-stack ' : ''}task, ${service.primaryTasks} task(s) × ${h} h`,
+        service.primaryTasks * h,
         'IPv4-address-hour',
         PRICES.publicIpv4Hour,
       ),
     );
   }
+  return items;
+}
+
+/** Fargate vCPU and memory of each service, and the application logs. Pure. */
+function taskItems(service: ServiceShape): CostItem[] {
+  const h = HOURS_PER_MONTH;
+  const { vcpu, gb, split, tasks } = service;
   const [vcpuPrice, gbPrice, archLabel] =
-    arch === 'ARM64'
+    service.arch === 'ARM64'
       ? [PRICES.fargateArmVcpuHour, PRICES.fargateArmGbHour, 'ARM64']
       : [PRICES.fargateX86VcpuHour, PRICES.fargateX86GbHour, 'x86_64'];
   const fargate = (label: string, count: number) => [
@@ -344,7 +379,7 @@ export function costFromParameters(parameters: Record<string, string>, options: 
       gbPrice,
     ),
   ];
-  items.push(
+  return [
     ...(split
       ? [
           ...fargate(', dual-stack service', split.dualStackTasks),
@@ -358,14 +393,20 @@ export function costFromParameters(parameters: Record<string, string>, options: 
       'GB ingested',
       PRICES.logsIngestedGb,
     ),
-  );
+  ];
+}
 
-  const notes: string[] = [];
-  // A split runs tasks in both kinds of subnets (parent.yml passes TaskSubnetModes both).
-  const shape = networkShape(split ? 'both' : networkMode, privateLink, nat64);
-  if (options.sharedNetwork) {
-    const stack = options.sharedNetworkStackName ?? 'the shared network stack';
-    items.push(
+/** The network's items and notes: a zero-cost share of the shared network, or its own. Pure. */
+function environmentNetwork(
+  service: ServiceShape,
+  shape: ReturnType<typeof networkShape>,
+  options: CostOptions,
+): { items: CostItem[]; notes: string[] } {
+  if (!options.sharedNetwork)
+    return { items: networkItems(shape.privateLink, shape.nat64, service.flowLogs), notes: [...shape.notes] };
+  const stack = options.sharedNetworkStackName ?? 'the shared network stack';
+  return {
+    items: [
       item(
         'Shared network',
         `VPC, gateways, endpoints, NAT and flow logs are billed once to ${stack} for all non-production environments`,
@@ -373,21 +414,22 @@ export function costFromParameters(parameters: Record<string, string>, options: 
         'share',
         0,
       ),
-    );
-    notes.push(
+    ],
+    notes: [
       `Network items (interface endpoints, NAT gateway, flow logs) are shared: they are billed to ${stack}, not to this environment.`,
-    );
-  } else {
-    items.push(...networkItems(shape.privateLink, shape.nat64, flowLogs));
-    notes.push(...shape.notes);
-  }
-  if (edge)
-    notes.push(
-      `Marginal cost: the environment sits behind the shared preview edge ${edge} (one ALB for every preview and branch environment), priced once on its own.`,
-    );
+    ],
+  };
+}
+
+/** What the estimate assumes for this environment. Pure. */
+function environmentAssumptions(
+  service: ServiceShape,
+  shape: ReturnType<typeof networkShape>,
+  options: CostOptions,
+): string[] {
   const assumptions = [
     ...commonAssumptions(),
-    edge
+    options.previewEdgeStackName
       ? `Preview edge: a preview's light traffic adds no LCU beyond the edge's own ${ASSUMPTIONS.albLcus} LCU; application logs: ${ASSUMPTIONS.logGbPerTaskMonth} GB/month per task.`
       : `ALB: ${ASSUMPTIONS.albLcus} LCU on average; application logs: ${ASSUMPTIONS.logGbPerTaskMonth} GB/month per task.`,
   ];
@@ -397,14 +439,46 @@ export function costFromParameters(parameters: Record<string, string>, options: 
     );
   if (!options.sharedNetwork && shape.nat64)
     assumptions.push(`NAT64: ${ASSUMPTIONS.natGateways} NAT gateway (single AZ) with one Elastic IP.`);
-  if (!options.sharedNetwork && flowLogs)
+  if (!options.sharedNetwork && service.flowLogs)
     assumptions.push(`Flow logs: ${ASSUMPTIONS.flowLogGbPerMonth} GB/month.`);
-  if (split)
+  if (service.split)
     assumptions.push(
-      `Migration split: both services run DesiredCount (${desired}) tasks at 1-99%; at 100% the dual-stack service is scaled to zero.`,
+      `Migration split: both services run DesiredCount (${service.desired}) tasks at 1-99%; at 100% the dual-stack service is scaled to zero.`,
     );
-  const estimate = finish(items, region, assumptions, notes, options.title);
-  if (split) estimate.trafficSplit = split;
+  return assumptions;
+}
+
+/**
+ * Monthly cost of one environment (parent.yml parameters). When `sharedNetwork` is true the
+ * VPC endpoints, NAT gateway and flow logs live in the shared network stack and are not
+ * charged here (see sharedNetworkCost); the ALB, its addresses, the tasks and their logs are.
+ * @throws UserError when a parameter the estimate needs is missing or malformed.
+ */
+export function costFromParameters(parameters: Record<string, string>, options: CostOptions): CostEstimate {
+  const region = options.region ?? PRICE_REGION;
+  const service = serviceShape(parameters);
+  const edge = options.previewEdgeStackName;
+  // A split runs tasks in both kinds of subnets (parent.yml passes TaskSubnetModes both).
+  const shape = networkShape(
+    service.split ? 'both' : service.networkMode,
+    service.privateLink,
+    service.nat64,
+  );
+  const network = environmentNetwork(service, shape, options);
+  const items = [...frontItems(service, edge), ...taskItems(service), ...network.items];
+  const notes = [...network.notes];
+  if (edge)
+    notes.push(
+      `Marginal cost: the environment sits behind the shared preview edge ${edge} (one ALB for every preview and branch environment), priced once on its own.`,
+    );
+  const estimate = finish(
+    items,
+    region,
+    environmentAssumptions(service, shape, options),
+    notes,
+    options.title,
+  );
+  if (service.split) estimate.trafficSplit = service.split;
   return estimate;
 }
 

@@ -188,6 +188,98 @@ const get = (value: unknown, ...path: string[]): unknown =>
   );
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
+/** A push: a deploy of the production branch or a branch environment; anything else is skipped. */
+function resolvePush(config: ProjectConfig, payload: Record<string, unknown>): Resolution {
+  const ref = str(payload.ref) ?? '';
+  const sha = str(payload.after);
+  if (!ref.startsWith('refs/heads/'))
+    return { action: 'skip', reason: `push of ${ref || 'an unknown ref'} is not a branch` };
+  const branch = ref.slice('refs/heads/'.length);
+  if (payload.deleted === true) {
+    return {
+      action: 'skip',
+      reason: `push deleted branch '${branch}'; the delete event tears its environment down`,
+    };
+  }
+  if (branch !== config.productionBranch && !config.branchEnvironments.includes(branch)) {
+    return {
+      action: 'skip',
+      reason: `branch '${branch}' has no environment (production is '${config.productionBranch}'; branch environments: ${config.branchEnvironments.join(', ') || 'none'} in cfn/project.yml)`,
+    };
+  }
+  const environment = environmentForBranch(config, branch);
+  return {
+    action: 'deploy',
+    environment,
+    reason: `push to '${branch}'`,
+    ref,
+    ...(sha && /^[0-9a-f]{40}$/.test(sha) ? { sha } : {}),
+  };
+}
+
+/** A pull request: forks are skipped, closed tears down, opened/synchronize/reopened deploy. */
+function resolvePullRequest(config: ProjectConfig, payload: Record<string, unknown>): Resolution {
+  const action = str(payload.action) ?? '';
+  const number = Number(get(payload, 'number') ?? get(payload, 'pull_request', 'number'));
+  const head = str(get(payload, 'pull_request', 'head', 'repo', 'full_name'));
+  const base = str(get(payload, 'pull_request', 'base', 'repo', 'full_name'));
+  const fromFork = head === undefined || head !== base;
+  const environment = environmentForPullRequest(config, number);
+  if (fromFork) {
+    return {
+      action: 'skip',
+      notice: 'fork',
+      reason: `pull request #${number} comes from a fork (${head ?? 'deleted repository'}); forks never receive AWS credentials, so it gets no preview environment`,
+    };
+  }
+  if (action === 'closed')
+    return { action: 'teardown', environment, reason: `pull request #${number} closed` };
+  if (['opened', 'synchronize', 'reopened'].includes(action)) {
+    const sha = str(get(payload, 'pull_request', 'head', 'sha'));
+    return {
+      action: 'deploy',
+      environment,
+      reason: `pull request #${number} ${action}`,
+      ref: `refs/pull/${number}/merge`,
+      ...(sha && /^[0-9a-f]{40}$/.test(sha) ? { sha } : {}),
+    };
+  }
+  return {
+    action: 'skip',
+    reason: `pull request #${number} ${action || 'event'} does not change its environment`,
+  };
+}
+
+/** A deleted branch tears its environment down, never production's. */
+function resolveDelete(config: ProjectConfig, payload: Record<string, unknown>): Resolution {
+  const refType = str(payload.ref_type);
+  const ref = str(payload.ref) ?? '';
+  if (refType !== 'branch')
+    return { action: 'skip', reason: `deleted ${refType ?? 'ref'} '${ref}' is not a branch` };
+  if (ref === config.productionBranch) {
+    return {
+      action: 'skip',
+      reason: `branch '${ref}' is the production branch; production is only torn down by hand`,
+    };
+  }
+  const environment = environmentForBranch(config, ref);
+  return { action: 'teardown', environment, reason: `branch '${ref}' deleted` };
+}
+
+/** A manual teardown; production only with the confirmation input. */
+function resolveDispatch(config: ProjectConfig, payload: Record<string, unknown>): Resolution {
+  const key = str(get(payload, 'inputs', 'environment')) ?? '';
+  const confirm = (str(get(payload, 'inputs', 'confirm')) ?? '').trim();
+  const environment = parseEnvironmentKey(config, key);
+  if (environment.kind === 'production' && confirm !== 'production') {
+    throw new UserError(
+      'Refusing to tear down production without confirmation.',
+      "Run the workflow again with the 'confirm' input set to 'production'.",
+    );
+  }
+  return { action: 'teardown', environment, reason: 'manual teardown (workflow_dispatch)' };
+}
+
 /**
  * Map a GitHub event to an action. Pure: the same event always gives the same answer.
  * Throws UserError only for a manual dispatch whose inputs are wrong (a red run, not a skip).
@@ -195,90 +287,14 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' ?
 export function resolveEvent(config: ProjectConfig, event: GitHubEvent): Resolution {
   const { eventName, payload } = event;
   switch (eventName) {
-    case 'push': {
-      const ref = str(payload.ref) ?? '';
-      const sha = str(payload.after);
-      if (!ref.startsWith('refs/heads/'))
-        return { action: 'skip', reason: `push of ${ref || 'an unknown ref'} is not a branch` };
-      const branch = ref.slice('refs/heads/'.length);
-      if (payload.deleted === true) {
-        return {
-          action: 'skip',
-          reason: `push deleted branch '${branch}'; the delete event tears its environment down`,
-        };
-      }
-      if (branch !== config.productionBranch && !config.branchEnvironments.includes(branch)) {
-        return {
-          action: 'skip',
-          reason: `branch '${branch}' has no environment (production is '${config.productionBranch}'; branch environments: ${config.branchEnvironments.join(', ') || 'none'} in cfn/project.yml)`,
-        };
-      }
-      const environment = environmentForBranch(config, branch);
-      return {
-        action: 'deploy',
-        environment,
-        reason: `push to '${branch}'`,
-        ref,
-        ...(sha && /^[0-9a-f]{40}$/.test(sha) ? { sha } : {}),
-      };
-    }
-    case 'pull_request': {
-      const action = str(payload.action) ?? '';
-      const number = Number(get(payload, 'number') ?? get(payload, 'pull_request', 'number'));
-      const head = str(get(payload, 'pull_request', 'head', 'repo', 'full_name'));
-      const base = str(get(payload, 'pull_request', 'base', 'repo', 'full_name'));
-      const fromFork = head === undefined || head !== base;
-      const environment = environmentForPullRequest(config, number);
-      if (fromFork) {
-        return {
-          action: 'skip',
-          notice: 'fork',
-          reason: `pull request #${number} comes from a fork (${head ?? 'deleted repository'}); forks never receive AWS credentials, so it gets no preview environment`,
-        };
-      }
-      if (action === 'closed')
-        return { action: 'teardown', environment, reason: `pull request #${number} closed` };
-      if (['opened', 'synchronize', 'reopened'].includes(action)) {
-        const sha = str(get(payload, 'pull_request', 'head', 'sha'));
-        return {
-          action: 'deploy',
-          environment,
-          reason: `pull request #${number} ${action}`,
-          ref: `refs/pull/${number}/merge`,
-          ...(sha && /^[0-9a-f]{40}$/.test(sha) ? { sha } : {}),
-        };
-      }
-      return {
-        action: 'skip',
-        reason: `pull request #${number} ${action || 'event'} does not change its environment`,
-      };
-    }
-    case 'delete': {
-      const refType = str(payload.ref_type);
-      const ref = str(payload.ref) ?? '';
-      if (refType !== 'branch')
-        return { action: 'skip', reason: `deleted ${refType ?? 'ref'} '${ref}' is not a branch` };
-      if (ref === config.productionBranch) {
-        return {
-          action: 'skip',
-          reason: `branch '${ref}' is the production branch; production is only torn down by hand`,
-        };
-      }
-      const environment = environmentForBranch(config, ref);
-      return { action: 'teardown', environment, reason: `branch '${ref}' deleted` };
-    }
-    case 'workflow_dispatch': {
-      const key = str(get(payload, 'inputs', 'environment')) ?? '';
-      const confirm = (str(get(payload, 'inputs', 'confirm')) ?? '').trim();
-      const environment = parseEnvironmentKey(config, key);
-      if (environment.kind === 'production' && confirm !== 'production') {
-        throw new UserError(
-          'Refusing to tear down production without confirmation.',
-          "Run the workflow again with the 'confirm' input set to 'production'.",
-        );
-      }
-      return { action: 'teardown', environment, reason: 'manual teardown (workflow_dispatch)' };
-    }
+    case 'push':
+      return resolvePush(config, payload);
+    case 'pull_request':
+      return resolvePullRequest(config, payload);
+    case 'delete':
+      return resolveDelete(config, payload);
+    case 'workflow_dispatch':
+      return resolveDispatch(config, payload);
     default:
       return { action: 'skip', reason: `event '${eventName}' does not deploy or tear down anything` };
   }

@@ -182,72 +182,62 @@ function references(value: unknown, logicalId: string): boolean {
   return Object.values(record).some((v) => references(v, logicalId));
 }
 
-/** Compare two sides resource by resource. Pure (reads the schema data file once). */
-export function staticDiff(before: DiffSide, after: DiffSide, against: string): StaticDiff {
-  const { types } = loadCreateOnlyProperties();
-  const old = new Map(renderResources(before).map((r) => [r.path, r]));
-  const now = new Map(renderResources(after).map((r) => [r.path, r]));
-  const changes: ResourceChange[] = [];
-  for (const [path, resource] of now) {
-    const previous = old.get(path);
-    if (previous === undefined) {
-      changes.push({ action: 'Add', path, type: resource.type, properties: [], replacement: 'N/A' });
-      continue;
-    }
-    if (previous.type !== resource.type) {
-      changes.push({
-        action: 'Modify',
-        path,
-        type: resource.type,
-        properties: ['Type'],
-        replacement: 'True',
-        reason: `type ${previous.type} → ${resource.type}`,
-      });
-      continue;
-    }
-    const names = [...new Set([...Object.keys(previous.properties), ...Object.keys(resource.properties)])]
-      .filter((name) => !same(previous.properties[name], resource.properties[name]))
-      .sort();
-    if (names.length === 0) continue;
-    const verdicts = names.map((name) => ({ name, verdict: replacementFor(types, resource.type, name) }));
-    const replacing = verdicts.filter((v) => v.verdict === 'True').map((v) => v.name);
-    const conditional = verdicts.filter((v) => v.verdict === 'Conditional').map((v) => v.name);
-    const unknown = verdicts.some((v) => v.verdict === undefined);
-    changes.push({
+/** How a resource whose properties changed is updated: in place, replaced, or not known. */
+function propertyChange(
+  types: Parameters<typeof replacementFor>[0],
+  path: string,
+  previous: RenderedResource,
+  resource: RenderedResource,
+): ResourceChange | undefined {
+  if (previous.type !== resource.type)
+    return {
       action: 'Modify',
       path,
       type: resource.type,
-      properties: names,
-      replacement:
-        replacing.length > 0
-          ? 'True'
-          : conditional.length > 0
-            ? 'Conditional'
-            : unknown
-              ? 'Unknown'
-              : 'False',
-      ...(replacing.length > 0
-        ? { reason: `create-only: ${replacing.join(', ')}` }
-        : conditional.length > 0
-          ? { reason: `part of ${conditional.join(', ')} is create-only` }
-          : unknown
-            ? { reason: `no schema for ${resource.type}` }
-            : {}),
-    });
-  }
-  for (const [path, resource] of old) {
-    if (!now.has(path))
-      changes.push({ action: 'Remove', path, type: resource.type, properties: [], replacement: 'N/A' });
-  }
-  // A replaced resource gets a new physical id: resources that refer to it are updated too.
+      properties: ['Type'],
+      replacement: 'True',
+      reason: `type ${previous.type} → ${resource.type}`,
+    };
+  const names = [...new Set([...Object.keys(previous.properties), ...Object.keys(resource.properties)])]
+    .filter((name) => !same(previous.properties[name], resource.properties[name]))
+    .sort();
+  if (names.length === 0) return undefined;
+  const verdicts = names.map((name) => ({ name, verdict: replacementFor(types, resource.type, name) }));
+  const replacing = verdicts.filter((v) => v.verdict === 'True').map((v) => v.name);
+  const conditional = verdicts.filter((v) => v.verdict === 'Conditional').map((v) => v.name);
+  const unknown = verdicts.some((v) => v.verdict === undefined);
+  return {
+    action: 'Modify',
+    path,
+    type: resource.type,
+    properties: names,
+    replacement:
+      replacing.length > 0 ? 'True' : conditional.length > 0 ? 'Conditional' : unknown ? 'Unknown' : 'False',
+    ...(replacing.length > 0
+      ? { reason: `create-only: ${replacing.join(', ')}` }
+      : conditional.length > 0
+        ? { reason: `part of ${conditional.join(', ')} is create-only` }
+        : unknown
+          ? { reason: `no schema for ${resource.type}` }
+          : {}),
+  };
+}
+
+/** A replaced resource gets a new physical id: resources in its stack that refer to it are updated too. */
+function referrersOfReplaced(
+  changes: ResourceChange[],
+  now: Map<string, RenderedResource>,
+): ResourceChange[] {
+  const added: ResourceChange[] = [];
   for (const replaced of changes.filter((c) => c.action === 'Modify' && c.replacement === 'True')) {
     const stackPrefix = replaced.path.slice(0, replaced.path.lastIndexOf('/') + 1);
     const logicalId = replaced.path.slice(stackPrefix.length);
     for (const [path, resource] of now) {
       if (!path.startsWith(stackPrefix) || path.slice(stackPrefix.length).includes('/')) continue;
-      if (path === replaced.path || changes.some((c) => c.path === path)) continue;
+      const listed = (c: ResourceChange) => c.path === path;
+      if (path === replaced.path || changes.some(listed) || added.some(listed)) continue;
       if (!references(resource.properties, logicalId)) continue;
-      changes.push({
+      added.push({
         action: 'Modify',
         path,
         type: resource.type,
@@ -257,6 +247,28 @@ export function staticDiff(before: DiffSide, after: DiffSide, against: string): 
       });
     }
   }
+  return added;
+}
+
+/** Compare two sides resource by resource. Pure (reads the schema data file once). */
+export function staticDiff(before: DiffSide, after: DiffSide, against: string): StaticDiff {
+  const { types } = loadCreateOnlyProperties();
+  const old = new Map(renderResources(before).map((r) => [r.path, r]));
+  const now = new Map(renderResources(after).map((r) => [r.path, r]));
+  const changes: ResourceChange[] = [];
+  for (const [path, resource] of now) {
+    const previous = old.get(path);
+    const change =
+      previous === undefined
+        ? { action: 'Add' as const, path, type: resource.type, properties: [], replacement: 'N/A' as const }
+        : propertyChange(types, path, previous, resource);
+    if (change) changes.push(change);
+  }
+  for (const [path, resource] of old) {
+    if (!now.has(path))
+      changes.push({ action: 'Remove', path, type: resource.type, properties: [], replacement: 'N/A' });
+  }
+  changes.push(...referrersOfReplaced(changes, now));
   const order = { Remove: 0, Modify: 1, Add: 2 } as const;
   changes.sort((a, b) => a.path.localeCompare(b.path) || order[a.action] - order[b.action]);
   const names = [...new Set([...Object.keys(before.parameters), ...Object.keys(after.parameters)])].sort();

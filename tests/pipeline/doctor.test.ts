@@ -25,7 +25,10 @@ import {
   type SettingName,
 } from '@aws-sdk/client-ecs';
 import {
+  DescribeAccountLimitsCommand,
+  DescribeListenersCommand,
   DescribeLoadBalancersCommand,
+  DescribeRulesCommand,
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -62,6 +65,7 @@ import {
   type DoctorReport,
   type DoctorSettings,
   deployTrustProblems,
+  edgeQuotaResults,
   formatCheck,
   quotaStatus,
   runDoctor,
@@ -172,6 +176,73 @@ describe('doctor: pure parts', () => {
     assert.equal(quotaStatus(50, 1, 50), 'fail');
     assert.equal(quotaStatus(38, 1, 50), 'pass');
     assert.equal(quotaStatus(3, 0, 3), 'warn');
+  });
+
+  it('grades the preview edge ALB quotas by what one more route adds', () => {
+    const usage = {
+      listenerPorts: new Set([80, 443]),
+      rulePriorities: new Set([12]),
+      rules: 99,
+      targetGroups: 40,
+    };
+    const limits = {
+      'listeners-per-application-load-balancer': 50,
+      'rules-per-application-load-balancer': 100,
+      'target-groups-per-application-load-balancer': 100,
+    };
+    const host = edgeQuotaResults('app-preview-edge', 'host', usage, limits, false);
+    assert.deepEqual(
+      host.map(({ id, result }) => [id, result.status, result.message]),
+      [
+        [
+          'quota-edge-listeners',
+          'pass',
+          'Listeners per Application Load Balancer on app-preview-edge: 2 of 50 used; this deploy adds none (host routing adds rules, not listeners)',
+        ],
+        [
+          'quota-edge-rules',
+          'warn',
+          'Rules per Application Load Balancer (not counting default rules) on app-preview-edge: 99 of 100 used; a deploy adds 1 (its host-header rule)',
+        ],
+        [
+          'quota-edge-target-groups',
+          'pass',
+          'Target Groups per Application Load Balancer on app-preview-edge: 40 of 100 used; a deploy adds 1 (its target group)',
+        ],
+      ],
+    );
+    assert.match(host[1]?.result.fix ?? '', /request a higher "Rules per Application Load Balancer/);
+    const full = edgeQuotaResults(
+      'app-preview-edge',
+      'port',
+      {
+        ...usage,
+        listenerPorts: new Set(Array.from({ length: 50 }, (_, i) => 10000 + i)),
+        targetGroups: 100,
+      },
+      limits,
+      false,
+    );
+    assert.deepEqual(
+      full.map(({ result }) => result.status),
+      ['fail', 'warn', 'fail'],
+    );
+    assert.match(full[2]?.result.fix ?? '', /this quota cannot be raised/);
+    assert.deepEqual(
+      edgeQuotaResults(
+        'app-preview-edge',
+        'port',
+        { ...usage, rules: 100, targetGroups: 100 },
+        limits,
+        true,
+      ).map(({ result }) => [result.status, result.message.replace(/^.*; /, '')]),
+      [
+        ['pass', 'this deploy adds none'],
+        ['warn', 'this deploy adds none'],
+        ['warn', 'this deploy adds none'],
+      ],
+      'a re-deploy keeps its route and adds nothing',
+    );
   });
 
   it('finds the role of an assumed-role session', () => {
@@ -688,7 +759,7 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
     );
     assert.equal(
       byId(report, 'quota-alb').message,
-      "Application Load Balancers per Region (L-53DA6B97): 1 of 50 used; a deploy adds 1 (the environment's ALB)",
+      "Application Load Balancers per Region (L-53DA6B97): 1 of 50 used; a deploy adds 1 (the preview edge's ALB, shared by every preview)",
     );
   });
 
@@ -764,7 +835,7 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
       group: 'Account and region',
       status: 'fail',
       message:
-        "Application Load Balancers per Region (L-53DA6B97): 50 of 50 used; a deploy adds 1 (the environment's ALB)",
+        "Application Load Balancers per Region (L-53DA6B97): 50 of 50 used; a deploy adds 1 (the preview edge's ALB, shared by every preview)",
       fix: 'request an increase (aws service-quotas request-service-quota-increase --service-code elasticloadbalancing --quota-code L-53DA6B97 --desired-value N) or delete unused ones',
     });
     assert.equal(byId(report, 'quota-vpcs').status, 'warn');
@@ -784,8 +855,87 @@ describe('doctor scenarios moto cannot show (aws-sdk-client-mock)', () => {
     mocks.quotas.on(GetAWSDefaultServiceQuotaCommand).resolves({ Quota: { Value: 3000 } });
     assert.equal(
       byId(await run(), 'quota-target-groups').message,
-      'Target Groups per Region (L-B22855CB): 2 of 3000 used; a deploy adds 1 (its target group)',
+      'Target Groups per Region (L-B22855CB): 2 of 3000 used; a deploy adds 1 (its target group on the preview edge)',
     );
+  });
+
+  it('behind the preview edge: reports the edge ALB quotas and adds no ALB of its own', async () => {
+    const env = parseEnvironmentKey(config, 'pr-12');
+    const edgeArn = `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/app/edge/1`;
+    mocks.sts.on(GetCallerIdentityCommand).resolves({
+      Account: account,
+      Arn: `arn:aws:sts::${account}:assumed-role/${app}-nonproduction-deploy/GitHubActions`,
+    });
+    mocks.cfn.on(DescribeStacksCommand, { StackName: `${app}-preview-edge` }).resolves({
+      Stacks: [
+        {
+          StackName: `${app}-preview-edge`,
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(0),
+          Outputs: Object.entries({
+            LoadBalancerArn: edgeArn,
+            LoadBalancerDnsName: 'edge-1.us-east-1.elb.amazonaws.com',
+            SecurityGroupId: 'sg-1',
+            Routing: 'port',
+            PreviewDomain: '',
+            PortRangeStart: '10000',
+            PortRangeEnd: '10049',
+          }).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+        },
+      ],
+    });
+    mocks.elb.on(DescribeListenersCommand, { LoadBalancerArn: edgeArn }).resolves({
+      Listeners: Array.from({ length: 45 }, (_, i) => ({ ListenerArn: `listener/${i}`, Port: 10000 + i })),
+    });
+    mocks.elb.on(DescribeRulesCommand).resolves({ Rules: [{ IsDefault: true, Priority: 'default' }] });
+    mocks.elb
+      .on(DescribeTargetGroupsCommand, { LoadBalancerArn: edgeArn })
+      .resolves({ TargetGroups: Array.from({ length: 45 }, () => ({})) });
+    mocks.elb.on(DescribeAccountLimitsCommand).resolves({ Limits: [] });
+    const report = await run({ environment: env });
+    assert.equal(
+      byId(report, 'quota-alb').message,
+      'Application Load Balancers per Region (L-53DA6B97): 1 of 50 used; this deploy adds none',
+    );
+    assert.deepEqual(byId(report, 'quota-edge-listeners'), {
+      id: 'quota-edge-listeners',
+      group: 'Account and region',
+      status: 'warn',
+      message: `Listeners per Application Load Balancer on ${app}-preview-edge: 45 of 50 used; a deploy adds 1 (its listener port)`,
+      fix: 'tear down closed previews (npm run teardown), or request a higher "Listeners per Application Load Balancer" quota in Service Quotas (Elastic Load Balancing); see https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html',
+    });
+    assert.equal(byId(report, 'quota-edge-rules').status, 'pass');
+    assert.equal(
+      byId(report, 'quota-edge-target-groups').message,
+      `Target Groups per Application Load Balancer on ${app}-preview-edge: 45 of 100 used; a deploy adds 1 (its target group)`,
+    );
+
+    // The account's own value (DescribeAccountLimits) replaces the default: 45 listeners are full.
+    mocks.elb.on(DescribeAccountLimitsCommand).resolves({
+      Limits: [{ Name: 'listeners-per-application-load-balancer', Max: '45' }],
+    });
+    const full = await run({ environment: env });
+    assert.equal(byId(full, 'quota-edge-listeners').status, 'fail');
+    assert.equal(full.ok, false);
+  });
+
+  it('without the edge or with the production role, says why the edge quotas were not read', async () => {
+    const preview = await run({ environment: parseEnvironmentKey(config, 'pr-12') });
+    assert.equal(byId(preview, 'quota-edge').status, 'skip');
+    assert.match(byId(preview, 'quota-edge').message, new RegExp(`^${app}-preview-edge does not exist yet`));
+    mocks.cfn.resetHistory();
+    const production = await run();
+    assert.match(byId(production, 'quota-edge').message, /not read with the production deploy role/);
+    assert.deepEqual(
+      mocks.cfn
+        .commandCalls(DescribeStacksCommand)
+        .map((call) => call.args[0].input.StackName)
+        .filter((name) => name?.includes('preview-edge')),
+      [],
+      'the production deploy role may not describe the edge stack',
+    );
+    const own = await run({ environment: parseEnvironmentKey(config, 'production') });
+    assert.match(byId(own, 'quota-edge').message, /keeps its own load balancer/);
   });
 
   it('fails when the dualStackIPv6 account setting is off', async () => {

@@ -236,13 +236,10 @@ describe('plan, deploy and the local rehearsal agree on every parameter (a renam
     return report.parameters ?? {};
   }
 
-  async function deployed(): Promise<Record<string, string>> {
+  /** The account as the shared-network job left it: network, edge and route; every change set recorded. */
+  function mockAccount() {
     const cfnMock = mockClient(CloudFormationClient);
     const s3Mock = mockClient(S3Client);
-    after(() => {
-      cfnMock.restore();
-      s3Mock.restore();
-    });
     s3Mock.on(PutObjectCommand).resolves({});
     s3Mock
       .on(HeadObjectCommand)
@@ -309,6 +306,21 @@ describe('plan, deploy and the local rehearsal agree on every parameter (a renam
       .on(DescribeChangeSetCommand)
       .resolves({ Status: 'CREATE_COMPLETE', ChangeSetId: 'cs-1', StackId: 'arn:pr-12', Changes: [] });
     cfnMock.on(DeleteChangeSetCommand).resolves({});
+    return {
+      cfnMock,
+      created,
+      restore: () => {
+        cfnMock.restore();
+        s3Mock.restore();
+      },
+    };
+  }
+
+  const sentParameters = (input: CreateChangeSetCommandInput | undefined): Record<string, string> =>
+    Object.fromEntries((input?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']));
+
+  async function runDeploy(created: CreateChangeSetCommandInput[]): Promise<Record<string, string>> {
+    const before = created.length;
     await deployEnvironment(
       {
         config: renamed,
@@ -342,10 +354,42 @@ describe('plan, deploy and the local rehearsal agree on every parameter (a renam
         ui: createUi({ write: () => {}, env: {} }),
       },
     );
-    assert.equal(created.length, 1);
-    return Object.fromEntries(
-      (created[0]?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
+    assert.equal(created.length, before + 1);
+    return sentParameters(created[before]);
+  }
+
+  async function deployed(): Promise<Record<string, string>> {
+    const account = mockAccount();
+    after(() => account.restore());
+    return runDeploy(account.created);
+  }
+
+  /** `npm run plan` with AWS: the parameters its change-set preview sends, and what it printed. */
+  async function previewed(created: CreateChangeSetCommandInput[]) {
+    const before = created.length;
+    const lines: string[] = [];
+    const settings = parsePlanArgs(
+      [
+        ...['--cfn-dir', cfnDir, '--out-dir', join(dir, 'out'), '--repository', 'acme/shop'],
+        ...['--environment', 'pr-12', '--artifact-bucket', 'shop-artifacts', '--run-id', '7'],
+      ],
+      {},
     );
+    const report = await runPlan(settings, {
+      ui: createUi({ write: (line) => lines.push(line), env: {}, now: () => 0 }),
+      lint: async () => ({ ok: true, exitCode: 0, output: '' }),
+      git: () => {
+        throw new Error('git is not needed with --repository');
+      },
+      aws: {
+        hasCredentials: async () => true,
+        cloudFormation: () => new CloudFormationClient({ region: 'us-east-1' }),
+        s3: () => new S3Client({ region: 'us-east-1' }),
+      },
+    });
+    assert.ok(report.changeSet && !('skipped' in report.changeSet), JSON.stringify(report.changeSet));
+    assert.equal(created.length, before + 1);
+    return { sent: sentParameters(created[before]), text: lines.join('\n') };
   }
 
   it('every value known before a deploy is the same in all three; only the stand-ins differ', async () => {
@@ -391,5 +435,48 @@ describe('plan, deploy and the local rehearsal agree on every parameter (a renam
       deploy.ExistingTaskSubnetIds,
       mode === 'ipv6-only' ? outputs.Ipv6OnlyTaskSubnetIds : outputs.DualStackTaskSubnetIds,
     );
+  });
+  it("the change-set preview sends the deploy's Edge* values, read from the edge and route stacks", async () => {
+    const account = mockAccount();
+    try {
+      const deploy = await runDeploy(account.created);
+      const { sent, text } = await previewed(account.created);
+      assert.deepEqual(Object.keys(sent).sort(), Object.keys(deploy).sort());
+      // Only what is built or bootstrapped at deploy time stays a stand-in in the preview.
+      const built = ['ImageUri', 'DualStackImageUri', 'PermissionsBoundaryArn'];
+      for (const name of Object.keys(deploy).filter((n) => !built.includes(n)))
+        assert.equal(sent[name], deploy[name], `the preview and the deploy disagree on ${name}`);
+      assert.equal(sent.EdgeServiceUrl, 'http://shop-edge-1.us-east-1.elb.amazonaws.com:10012');
+      assert.equal(sent.EdgeListenerPort, '10012');
+      assert.equal(
+        sent.EdgeTargetGroupArn,
+        'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/pr-12/1',
+      );
+      assert.doesNotMatch(text, /Edge[A-Za-z]+: no deployed value to reuse/);
+    } finally {
+      account.restore();
+    }
+  });
+
+  it('before the route exists, the preview assumes the preferred slot and says so', async () => {
+    const account = mockAccount();
+    try {
+      account.cfnMock.on(DescribeStacksCommand, { StackName: 'shop-pr-12-route' }).rejects(
+        Object.assign(new Error('Stack with id shop-pr-12-route does not exist'), {
+          name: 'ValidationError',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
+      const { sent, text } = await previewed(account.created);
+      assert.equal(sent.EdgeServiceUrl, 'http://shop-edge-1.us-east-1.elb.amazonaws.com:10012');
+      assert.equal(sent.EdgeSecurityGroupId, 'sg-0edge');
+      assert.match(sent.EdgeTargetGroupArn ?? '', /:targetgroup\/example\//);
+      assert.match(
+        text,
+        /shop-pr-12-route does not exist yet \(deploy creates it first\): the preview assumes listener port 10012/,
+      );
+    } finally {
+      account.restore();
+    }
   });
 });
