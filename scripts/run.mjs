@@ -80,6 +80,25 @@ async function runFromSource() {
  * cache cannot be written (a read-only checkout), after saying so
  */
 async function bundle() {
+  const bundleDir = join(cacheDir, `${name}-${sourceHash()}`);
+  const outfile = join(bundleDir, `${name}.mjs`);
+  // The folder appears whole (one rename), so its entry file marks a complete bundle.
+  if (existsSync(outfile)) return outfile;
+  const outputFiles = await build(bundleDir);
+  try {
+    install(bundleDir, outputFiles);
+    return outfile;
+  } catch (error) {
+    const reason = /** @type {NodeJS.ErrnoException} */ (error).code ?? String(error);
+    console.error(
+      `note: cannot write ${relative(root, cacheDir)}/ (${reason}); running from source through tsx (slower start-up).`,
+    );
+    return undefined;
+  }
+}
+
+/** @returns {string} 16 hex digits over the build format, every scripts/**\/*.ts file and the lock file */
+function sourceHash() {
   const hash = createHash('sha256');
   hash.update(`format ${BUILD_FORMAT}\0`);
   for (const file of sourceFiles(scriptsDir)) {
@@ -91,11 +110,11 @@ async function bundle() {
   // package code, so a new bundle.
   const lockFile = join(root, 'package-lock.json');
   hash.update(existsSync(lockFile) ? readFileSync(lockFile) : 'no lock file');
-  const bundleDir = join(cacheDir, `${name}-${hash.digest('hex').slice(0, 16)}`);
-  const outfile = join(bundleDir, `${name}.mjs`);
-  // The folder appears whole (one rename), so its entry file marks a complete bundle.
-  if (existsSync(outfile)) return outfile;
+  return hash.digest('hex').slice(0, 16);
+}
 
+/** @param {string} bundleDir @returns {Promise<import('esbuild').OutputFile[]>} the bundle's files, in memory */
+async function build(bundleDir) {
   /** @type {typeof import('esbuild')} */
   let esbuild;
   try {
@@ -132,44 +151,46 @@ async function bundle() {
     logLevel: 'error',
     write: false,
   });
+  return result.outputFiles;
+}
+
+/**
+ * Write into a private folder, then rename it into place: two runs building at once never see
+ * half a bundle, and the loser of the race drops its copy. Then drop this script's stale bundles.
+ * @param {string} bundleDir
+ * @param {import('esbuild').OutputFile[]} outputFiles
+ */
+function install(bundleDir, outputFiles) {
+  mkdirSync(cacheDir, { recursive: true });
+  const staging = `${bundleDir}.${process.pid}.tmp`;
+  for (const output of outputFiles) {
+    const target = join(staging, relative(bundleDir, output.path));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, output.contents);
+  }
   try {
-    mkdirSync(cacheDir, { recursive: true });
-    // Write into a private folder, then rename it into place: two runs building at once never
-    // see half a bundle, and the loser of the race drops its copy. Then drop this script's
-    // stale bundles (other hashes, and the single files of older launchers).
-    const staging = `${bundleDir}.${process.pid}.tmp`;
-    for (const output of result.outputFiles) {
-      const target = join(staging, relative(bundleDir, output.path));
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, output.contents);
-    }
-    try {
-      renameSync(staging, bundleDir);
-    } catch (error) {
-      rmSync(staging, { recursive: true, force: true });
-      if (!existsSync(outfile)) throw error;
-    }
-    // A stale folder is kept for a while: a process started from it (a long deploy) may still
-    // read a chunk it has not loaded yet.
-    const ours = new RegExp(`^${name}-[0-9a-f]{16}(\\.mjs(\\.map)?)?$`);
-    for (const file of readdirSync(cacheDir)) {
-      if (!ours.test(file) || file === basename(bundleDir)) continue;
-      const path = join(cacheDir, file);
-      if (
-        !file.endsWith('.mjs') &&
-        !file.endsWith('.map') &&
-        Date.now() - statSync(path).mtimeMs < STALE_AFTER_MS
-      )
-        continue;
-      rmSync(path, { recursive: true, force: true });
-    }
-    return outfile;
+    renameSync(staging, bundleDir);
   } catch (error) {
-    const reason = /** @type {NodeJS.ErrnoException} */ (error).code ?? String(error);
-    console.error(
-      `note: cannot write ${relative(root, cacheDir)}/ (${reason}); running from source through tsx (slower start-up).`,
-    );
-    return undefined;
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(join(bundleDir, `${name}.mjs`))) throw error;
+  }
+  dropStale(basename(bundleDir));
+}
+
+/**
+ * Remove this script's other bundles: the single files of older launchers at once, a folder once
+ * it is older than STALE_AFTER_MS (a process started from it, a long deploy, may still read a
+ * chunk it has not loaded yet).
+ * @param {string} current the folder name to keep
+ */
+function dropStale(current) {
+  const ours = new RegExp(`^${name}-[0-9a-f]{16}(\\.mjs(\\.map)?)?$`);
+  for (const file of readdirSync(cacheDir)) {
+    if (!ours.test(file) || file === current) continue;
+    const path = join(cacheDir, file);
+    const folder = !file.endsWith('.mjs') && !file.endsWith('.map');
+    if (folder && Date.now() - statSync(path).mtimeMs < STALE_AFTER_MS) continue;
+    rmSync(path, { recursive: true, force: true });
   }
 }
 
