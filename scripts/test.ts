@@ -4,7 +4,6 @@
  * Stages run in order and each prints its result; node:test's summary is the last output.
  * Usage: npm test [-- tests/unit/foo.test.ts ...]   (run only the named suites)
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -13,16 +12,13 @@ import { main } from './lib/cli.ts';
 import { testCommand } from './lib/commands.ts';
 import { describeError } from './lib/errors.ts';
 import { pythonTools } from './lib/python-tools.ts';
+import { runAttached } from './lib/shell.ts';
 import { repoRoot, templatePaths } from './lib/templates.ts';
 
 function run(command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    // The SDK warns that releases after January 2027 need Node 22; CI images pin Node 22 already.
-    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extraEnv };
-    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env });
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code ?? 1));
-  });
+  // The SDK warns that releases after January 2027 need Node 22; CI images pin Node 22 already.
+  const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extraEnv };
+  return runAttached(command, args, { cwd: repoRoot, env });
 }
 
 function findTests(dir: string): string[] {

@@ -93,3 +93,22 @@ export function runSync(command: string, args: readonly string[], options: Shell
   })`${command} ${[...args]}`;
   return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
+
+/**
+ * Run a command attached to this process's terminal (stdio inherited: its output streams as it
+ * comes, colours and all) and resolve with its exit code; a command that is not installed
+ * exits 127, as in a shell. For the stages of `npm test`, whose output is the point.
+ */
+export async function runAttached(
+  command: string,
+  args: readonly string[],
+  options: Omit<ShellOptions, 'input'> = {},
+): Promise<number> {
+  const result = await $({
+    nothrow: true,
+    stdio: 'inherit',
+    env: commandEnv(options.env),
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+  })`${command} ${[...args]}`;
+  return result.exitCode ?? 1;
+}
