@@ -114,11 +114,13 @@ function bootstrapEvents() {
     if (value !== null && typeof value === 'object') {
       const sub = (value as Record<string, unknown>)['Fn::Sub'];
       if (typeof sub === 'string') {
-        return sub
-          .replaceAll('${AWS::Partition}', 'aws')
-          .replaceAll('${AWS::Region}', 'us-east-1')
-          .replaceAll('${AWS::AccountId}', ACCOUNT)
-          .replaceAll('${AppName}', 'app');
+        const values: Record<string, string> = {
+          'AWS::Partition': 'aws',
+          'AWS::Region': 'us-east-1',
+          'AWS::AccountId': ACCOUNT,
+          AppName: 'app',
+        };
+        return sub.replace(/\$\{([^}]+)\}/g, (whole, name: string) => values[name] ?? whole);
       }
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
     }
