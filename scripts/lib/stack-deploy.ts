@@ -15,6 +15,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { changeSetName, createChangeSet, listChangeSets } from './change-set.ts';
 import type { ChangeRow } from './change-summary.ts';
 import { awsErrorName, UserError } from './errors.ts';
+import type { StackEventQueue } from './event-queue.ts';
 import { packageTemplate } from './packaging.ts';
 import { toCfnParameters } from './parameters.ts';
 import { CallBudget } from './poll-budget.ts';
@@ -77,6 +78,8 @@ export interface StackDeployDeps {
   schedule?: PollSchedule;
   /** One API budget for every watch of the deploy (made here when absent). */
   budget?: CallBudget;
+  /** The tier's queue of CloudFormation events: the watches listen instead of polling. */
+  events?: StackEventQueue | undefined;
 }
 
 export type StackDeployStatus = 'created' | 'updated' | 'no-changes' | 'change-set-created';
@@ -113,6 +116,7 @@ export async function deployStack(
       timeoutMs: deadline(),
       operationAlreadyRunning,
       budget,
+      events: deps.events,
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
     });
 
