@@ -22,7 +22,8 @@ import { awsErrorName } from './errors.ts';
  * deploys' events. The rules that keep them from stealing or losing each other's events
  * (docs/pipeline.md, "Hearing CloudFormation's events"):
  * - a consumer deletes only the events of its own stack tree (its root's stack id and the
- *   nested stack ids the tree's events name);
+ *   nested stack ids the tree's events name), and only of an operation it started: a watch
+ *   that waits for another run's operation reads that tree's events and puts them back;
  * - every other event is put back at once (ChangeMessageVisibility 0), so its owner receives
  *   it promptly; only an event that has gone round several times without an owner taking it
  *   (ApproximateReceiveCount) is put back with a growing delay, so that events nobody watches
@@ -113,8 +114,12 @@ export interface QueuedEvent {
   receiveCount: number;
 }
 
-/** How a watch sorts one received event. */
-export type Ownership = 'own' | 'foreign';
+/**
+ * How a watch sorts one received event: `own` (kept and deleted), `foreign` (put back), or
+ * `shared`: of its tree but of an operation it only waits for (another run's, whose watch
+ * deletes it): read, and put back like a foreign one.
+ */
+export type Ownership = 'own' | 'foreign' | 'shared';
 
 /**
  * One consumer of the tier's queue (one per deploy, shared by its watches one after another):
@@ -169,7 +174,7 @@ export class StackEventQueue {
       if (this.pendingDeletes.length === 0) this.oldestPending = now;
       this.pendingDeletes.push({ Id: 'm', ReceiptHandle: item.receiptHandle });
     }
-    const foreign = received.filter((r) => r.ownership === 'foreign');
+    const foreign = received.filter((r) => r.ownership !== 'own');
     if (foreign.length > 0) {
       this.calls += 1;
       await this.sqs.send(

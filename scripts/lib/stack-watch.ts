@@ -461,7 +461,10 @@ class StackWatch {
   private ownership(event: StackEvent | undefined): Ownership {
     const stackId = event?.StackId;
     if (event === undefined || stackId === undefined) return 'foreign';
-    if (stackId === this.rootId || this.watched.has(stackId)) return 'own';
+    if (stackId === this.rootId || this.watched.has(stackId)) {
+      // Waiting for another run's operation: that run's watch deletes its events.
+      return this.options.operationAlreadyRunning ? 'shared' : 'own';
+    }
     // Nested stacks are named <root>-<logical id>-<suffix>, but another root may be named so
     // too (br-foo and br-foo-bar): keep the event aside until the parent names the stack,
     // and put it back for its owner meanwhile.
@@ -498,7 +501,7 @@ class StackWatch {
       const received: QueuedEvent[] = await queue.receive(waitSeconds);
       const sorted = received.map((item) => ({ ...item, ownership: this.ownership(item.event) }));
       const own = sorted
-        .filter((item) => item.ownership === 'own')
+        .filter((item) => item.ownership !== 'foreign')
         .map((item) => item.event as StackEvent)
         .sort((a, b) => (a.Timestamp?.getTime() ?? 0) - (b.Timestamp?.getTime() ?? 0));
       for (const event of own) this.recordOwn(event);

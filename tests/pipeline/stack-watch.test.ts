@@ -353,4 +353,32 @@ describe('watchStack in event mode (CloudFormation events through the queue)', (
       'only the unwatched events are left',
     );
   });
+
+  it("a run waiting for another run's operation on the same stack reads its events but never deletes them", async () => {
+    const clock = virtualClock();
+    const queue = new FakeSqsQueue(clock);
+    const cfn = new ScriptedCloudFormation(clock, 'app-pr-3');
+    cfn.latencyMs = 150;
+    connect(cfn, queue);
+    const t0 = clock.now();
+    scriptNestedCreate(cfn, { children: 2, durationMs: 2 * 60_000 });
+    const watch = (consumer: string, operationAlreadyRunning: boolean) =>
+      watchStack({
+        cfn: cfn.client,
+        stack: cfn.stackId,
+        since: new Date(t0 - 1_000),
+        timeoutMs: 60 * 60_000,
+        label: consumer,
+        log: () => {},
+        clock,
+        operationAlreadyRunning,
+        events: new StackEventQueue(queue.client(consumer), queue.url),
+      });
+    const [executor, waiter] = await Promise.all([watch('executor', false), watch('waiter', true)]);
+    assert.equal(executor.status, 'CREATE_COMPLETE');
+    assert.equal(waiter.status, 'CREATE_COMPLETE');
+    assert.equal(executor.events.length, 2 + 2 * 2 + 2 * (2 + 3 * 2), 'the executing run hears every event');
+    assert.equal(queue.count('DeleteMessageBatch', 'waiter'), 0);
+    assert.ok(queue.messages.every((m) => m.deletedBy !== 'waiter'));
+  });
 });
