@@ -126,10 +126,28 @@ describe('deploy and teardown against moto', () => {
     await sqs.send(new CreateQueueCommand({ QueueName: 'fixture-nonproduction-stack-events' }));
     const again = await deployEnvironment(settings('pr-9', 'run-1'), { cfn, s3, sqs, ui: ui() });
     assert.equal(again.status, 'created');
-    assert.deepEqual(
-      lines.filter((l) => l.includes('stack events:')).map((l) => l.replace(/^\[[ \d.]+s\] /, '')),
-      ['stack events: listening on queue fixture-nonproduction-stack-events'],
+    const heard = () =>
+      lines.filter((l) => l.includes('stack events:')).map((l) => l.replace(/^\[[ \d.]+s\] /, ''));
+    assert.deepEqual(heard(), ['stack events: listening on queue fixture-nonproduction-stack-events']);
+    lines.length = 0;
+    const teardown = await teardownEnvironment(
+      {
+        config,
+        environment: parseEnvironmentKey(config, 'pr-9'),
+        context: context('run-2'),
+        confirm: undefined,
+        includeSharedNetwork: false,
+        keepImages: true,
+        timeoutMinutes: 1,
+        outDir: join(out, 'pr-9'),
+      },
+      { cfn, ecr, sqs, ui: ui() },
     );
+    assert.deepEqual(
+      teardown.stacks.map((stack) => stack.status),
+      ['deleted'],
+    );
+    assert.deepEqual(heard(), ['stack events: listening on queue fixture-nonproduction-stack-events']);
   });
 
   it('creates the nested stack through a change set, then reports no changes on redeploy', async () => {
