@@ -57,6 +57,11 @@ export const DEFAULT_SCHEDULE: PollSchedule = {
   eventConfirmMs: 60_000,
 };
 
+/** Event mode: how soon DescribeStacks looks again when it lags behind the root's terminal event. */
+const EVENT_RECHECK_MS = 2_000;
+/** ... for at most this long after the event. */
+const EVENT_RECHECK_FOR_MS = 30_000;
+
 /** When the root wants its next event poll after `polls` polls (ms). Pure. */
 export function rootPollGap(polls: number, schedule: PollSchedule = DEFAULT_SCHEDULE): number {
   return Math.min(schedule.rootMaxMs, schedule.initialMs * 2 ** Math.min(polls, 30));
@@ -534,13 +539,18 @@ class StackWatch {
   async runEvents(queue: StackEventQueue): Promise<WatchResult | undefined> {
     const deadline = this.started + this.options.timeoutMs;
     let nextConfirm = this.clock.now();
+    let recheckUntil = 0;
     for (;;) {
       try {
         const now = this.clock.now();
         if (this.rootTerminalSeen || now >= nextConfirm) {
+          if (this.rootTerminalSeen) recheckUntil = now + EVENT_RECHECK_FOR_MS;
           const finished = await this.confirm();
           if (finished !== undefined) return await this.finishEvents(queue, finished);
-          nextConfirm = this.clock.now() + this.schedule.eventConfirmMs;
+          // The root's event said it finished but DescribeStacks does not show it yet: look
+          // again every few seconds for a while rather than at the next routine confirmation.
+          const soon = this.clock.now() < recheckUntil;
+          nextConfirm = this.clock.now() + (soon ? EVENT_RECHECK_MS : this.schedule.eventConfirmMs);
         }
         if (this.clock.now() >= deadline)
           throw new PollTimeoutError(this.options.label, this.options.timeoutMs);

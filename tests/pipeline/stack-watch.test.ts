@@ -283,6 +283,30 @@ describe('watchStack in event mode (CloudFormation events through the queue)', (
     assert.ok(lateMs <= DEFAULT_SCHEDULE.eventConfirmMs + 1_000, `noticed ${lateMs} ms late`);
   });
 
+  it('looks again within seconds when DescribeStacks lags behind the completion event', async () => {
+    const { result, lateMs, cfn } = await watchTreeByEvents(
+      { children: 1, durationMs: 2 * 60_000 },
+      (scripted) => {
+        const deliver = scripted.publish;
+        scripted.publish = (event) => {
+          deliver?.(event);
+          const rootEnd =
+            event.StackId === scripted.stackId && event.LogicalResourceId === scripted.stackName;
+          if (rootEnd && event.ResourceStatus === 'CREATE_COMPLETE') {
+            // The event is out; DescribeStacks still says CREATE_IN_PROGRESS for 3 s.
+            scripted.status = 'CREATE_IN_PROGRESS';
+            scripted.after(3_000, () => {
+              scripted.status = 'CREATE_COMPLETE';
+            });
+          }
+        };
+      },
+    );
+    assert.equal(result.status, 'CREATE_COMPLETE');
+    assert.ok(lateMs <= 6_000, `noticed ${lateMs} ms late`);
+    assert.ok(cfn.count('DescribeStacks') <= 6, `${cfn.count('DescribeStacks')} DescribeStacks calls`);
+  });
+
   it('falls back to polling, saying so once, when the queue refuses (AccessDenied)', async () => {
     const { result, lines, cfn } = await watchTreeByEvents(
       { children: 2, durationMs: 2 * 60_000 },
