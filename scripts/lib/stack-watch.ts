@@ -483,7 +483,9 @@ class StackWatch {
 
   /** An event of our tree: printed, and what it says about the root and nested stacks. */
   private recordOwn(event: StackEvent): void {
-    if (this.isOld(event)) return;
+    // EventBridge gives whole seconds: compare with `since` rounded down to its second.
+    const sinceSecond = Math.floor(this.options.since.getTime() / 1000) * 1000;
+    if (event.Timestamp !== undefined && event.Timestamp.getTime() < sinceSecond) return;
     this.record(event);
     const stackId = event.StackId ?? '';
     if (stackId === this.rootId) {

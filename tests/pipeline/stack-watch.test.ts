@@ -307,6 +307,27 @@ describe('watchStack in event mode (CloudFormation events through the queue)', (
     assert.ok(cfn.count('DescribeStacks') <= 6, `${cfn.count('DescribeStacks')} DescribeStacks calls`);
   });
 
+  it('keeps the events of the second the watch began in (EventBridge times are whole seconds)', async () => {
+    const clock = fakeClock(Date.parse('2026-11-21T00:00:00.400Z'));
+    const cfn = new ScriptedCloudFormation(clock, 'app-pr-1');
+    const queue = new FakeSqsQueue(clock);
+    connect(cfn, queue);
+    const since = new Date(clock.now());
+    scriptNestedCreate(cfn, { children: 1, durationMs: 60_000 });
+    const result = await watchStack({
+      cfn: cfn.client,
+      stack: cfn.stackId,
+      since,
+      timeoutMs: 60 * 60_000,
+      label: 'app-pr-1 create',
+      log: () => {},
+      clock,
+      events: new StackEventQueue(queue.client('deploy'), queue.url),
+    });
+    assert.equal(result.events[0]?.ResourceStatus, 'CREATE_IN_PROGRESS');
+    assert.equal(result.events.length, 2 + 2 + (2 + 3 * 2));
+  });
+
   it('falls back to polling, saying so once, when the queue refuses (AccessDenied)', async () => {
     const { result, lines, cfn } = await watchTreeByEvents(
       { children: 2, durationMs: 2 * 60_000 },
