@@ -59,6 +59,7 @@ await main(deployCommand, async (values, { ui, signal }) => {
       cfn: clients.cfn,
       s3: clients.s3,
       elbv2: clients.elbv2,
+      sqs: clients.sqs,
       ui,
       github: await gitHubRepoFromEnv(common.context.repository),
       git,

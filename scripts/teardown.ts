@@ -41,6 +41,7 @@ await main(teardownCommand, async (values, { ui, signal }) => {
     ecr: clients.ecr,
     ssm: clients.ssm,
     elbv2: clients.elbv2,
+    ...(clients.sqs ? { sqs: clients.sqs } : {}),
     ui,
   });
   await reportStacksOnInterrupt(tearingDown, {

@@ -35,8 +35,9 @@ import type { Ui } from './ui.ts';
 /**
  * `npm run bootstrap`: the one step run from a laptop with admin credentials. It checks the
  * ECS `dualStackIPv6` account setting, deploys cfn/bootstrap/bootstrap.yml (OIDC provider;
- * per tier a deploy role, a CloudFormation execution role, an ECR repository and an artifact
- * bucket; the permissions boundary) through a change set, explains the upgrade when it finds
+ * per tier a deploy role, a CloudFormation execution role, an ECR repository, an artifact
+ * bucket and the EventBridge rule and SQS queue of the tier's stack events; the permissions
+ * boundary) through a change set, explains the upgrade when it finds
  * the old single-role stack, then hands the workflows what they need as repository
  * variables. Everything after this runs in GitHub Actions through OIDC.
  */

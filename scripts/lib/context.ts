@@ -2,6 +2,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { withCallContext } from './aws-errors.ts';
 import type { Tier } from './environment.ts';
 import { UserError } from './errors.ts';
@@ -217,6 +218,8 @@ export interface AwsClients {
   s3: S3Client;
   ecr: ECRClient;
   elbv2: ElasticLoadBalancingV2Client;
+  /** The tier's queue of CloudFormation events (event-queue.ts). */
+  sqs: SQSClient;
 }
 
 /**
@@ -232,5 +235,6 @@ export function createAwsClients(region: string, env: NodeJS.ProcessEnv = proces
     s3: withCallContext(new S3Client({ ...common, forcePathStyle: emulated })),
     ecr: withCallContext(new ECRClient(common)),
     elbv2: withCallContext(new ElasticLoadBalancingV2Client(common)),
+    sqs: withCallContext(new SQSClient(common)),
   };
 }

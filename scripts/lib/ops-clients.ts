@@ -4,6 +4,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createAwsClients } from './context.ts';
 
@@ -20,6 +21,8 @@ export interface OpsClients {
   elbv2: ElasticLoadBalancingV2Client;
   logs: CloudWatchLogsClient;
   ssm: SSMClient;
+  /** teardown hears CloudFormation's events on the tier's queue (event-queue.ts). */
+  sqs?: SQSClient;
 }
 
 export function createOpsClients(region: string): OpsClients {

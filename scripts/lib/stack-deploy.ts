@@ -15,6 +15,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { changeSetName, createChangeSet, listChangeSets } from './change-set.ts';
 import type { ChangeRow } from './change-summary.ts';
 import { awsErrorName, UserError } from './errors.ts';
+import type { StackEventQueue } from './event-queue.ts';
 import { packageTemplate } from './packaging.ts';
 import { toCfnParameters } from './parameters.ts';
 import { CallBudget } from './poll-budget.ts';
@@ -77,6 +78,8 @@ export interface StackDeployDeps {
   schedule?: PollSchedule;
   /** One API budget for every watch of the deploy (made here when absent). */
   budget?: CallBudget;
+  /** The tier's queue of CloudFormation events: the watches listen instead of polling. */
+  events?: StackEventQueue | undefined;
 }
 
 export type StackDeployStatus = 'created' | 'updated' | 'no-changes' | 'change-set-created';
@@ -92,6 +95,20 @@ export interface StackDeployResult {
   uploaded: string[];
 }
 
+/** What one deployStack call works with across its rounds. */
+interface DeployContext {
+  input: StackDeployInput;
+  deps: StackDeployDeps;
+  clock: Clock;
+  budget: CallBudget;
+  watch: Watch;
+  /** ms left of the deploy's timeout (at least 1 s). */
+  deadline: () => number;
+  packaged: Awaited<ReturnType<typeof packageTemplate>>;
+  parameters: ReturnType<typeof toCfnParameters>;
+  changeSetName: string;
+}
+
 /** Deploy the stack; see the module comment. @throws UserError with the root cause on failure. */
 export async function deployStack(
   input: StackDeployInput,
@@ -102,7 +119,7 @@ export async function deployStack(
   const started = clock.now();
   const deadline = () => Math.max(1_000, input.timeoutMs - (clock.now() - started));
   const budget = deps.budget ?? new CallBudget(deps.schedule?.budget);
-  const watch = (stack: string, label: string, since: Date, operationAlreadyRunning = false) =>
+  const watch: Watch = (stack, label, since, operationAlreadyRunning = false) =>
     watchStack({
       cfn,
       stack,
@@ -113,9 +130,9 @@ export async function deployStack(
       timeoutMs: deadline(),
       operationAlreadyRunning,
       budget,
+      events: deps.events,
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
     });
-
   const packaged = await packageTemplate(input.templatePath, {
     s3: deps.s3,
     bucket: input.artifactBucket,
@@ -125,125 +142,170 @@ export async function deployStack(
   if (packaged.uploaded.length || packaged.reused.length) {
     log(`packaged: ${packaged.uploaded.length} template(s) uploaded, ${packaged.reused.length} unchanged`);
   }
-
-  const parameters = toCfnParameters(input.parameters);
-  const name = changeSetName(input.stackName.slice(0, 40), input.runId);
+  const context: DeployContext = {
+    input,
+    deps,
+    clock,
+    budget,
+    watch,
+    deadline,
+    packaged,
+    parameters: toCfnParameters(input.parameters),
+    changeSetName: changeSetName(input.stackName.slice(0, 40), input.runId),
+  };
   for (let round = 1; ; round++) {
-    // 1. Recover: wait out other operations, never delete a stack another run is creating.
-    let stack = await recoverStack(input, cfn, log, watch, clock, budget);
-    if (
-      stack !== undefined &&
-      (input.compareFirst ?? true) &&
-      (await unchanged(cfn, stack, input, packaged.body))
-    ) {
-      log(`${input.stackName}: template, parameters and tags are unchanged — no changes`);
-      return result('no-changes', stack, [], undefined, packaged.uploaded);
-    }
-
-    // 2. Change set.
-    const changeSetType = stack === undefined ? 'CREATE' : 'UPDATE';
-    let changeSet: Awaited<ReturnType<typeof createChangeSet>>;
-    try {
-      changeSet = await createChangeSet(
-        cfn,
-        {
-          stackName: input.stackName,
-          changeSetName: name,
-          changeSetType,
-          ...(packaged.templateUrl ? { templateUrl: packaged.templateUrl } : { templateBody: packaged.body }),
-          parameters,
-          tags: input.tags,
-          capabilities: packaged.capabilities,
-          ...(input.roleArn ? { roleArn: input.roleArn } : {}),
-        },
-        { clock, timeoutMs: deadline() },
-      );
-    } catch (error) {
-      if (round < RACE_ROUNDS && changeSetType === 'CREATE' && createdMeanwhile(error)) {
-        log(`${input.stackName} was created by another run meanwhile; waiting for it and updating instead`);
-        continue;
-      }
-      throw error;
-    }
-    if (changeSet.kind === 'empty') {
-      log(`${input.stackName}: the change set is empty — no changes`);
-      if (stack === undefined) throw new UserError(`Change set for new stack ${input.stackName} was empty.`);
-      return result('no-changes', stack, [], undefined, packaged.uploaded);
-    }
-    log(`${input.stackName}: change set ${changeSet.id} has ${changeSet.rows.length} change(s)`);
-    if (!input.execute) {
-      return {
-        status: 'change-set-created',
-        stackName: input.stackName,
-        stackId: changeSet.stackId,
-        outputs: {},
-        rows: changeSet.rows,
-        changeSetName: changeSet.id,
-        uploaded: packaged.uploaded,
-      };
-    }
-
-    // 3. Execute and watch.
-    const since = new Date(clock.now() - 2_000);
-    const executed = await executeChangeSet(cfn, input.stackName, changeSet.id, log);
-    if (executed === 'superseded') {
-      if (round >= RACE_ROUNDS) {
-        throw new UserError(
-          `Stack ${input.stackName}: other runs executed their change sets first ${RACE_ROUNDS} times in a row.`,
-          'Let the other deploys finish (the workflows serialize them), then run this one again.',
-        );
-      }
-      log(
-        `${input.stackName}: another run's change set was executed first, which deleted this run's (CloudFormation keeps only the executed one); waiting for that run and deploying on top of it`,
-      );
-      continue;
-    }
-    const watched = await watch(
-      changeSet.stackId,
-      `${input.stackName} ${stack === undefined ? 'create' : 'update'}`,
-      since,
-    );
-    if (!isSuccessStatus(watched.status))
-      throw deployFailure(input.stackName, watched.status, watched.events, log);
-    stack = watched.stack;
-    if (stack === undefined)
-      throw new UserError(`Stack ${input.stackName} disappeared while it was being deployed.`);
-    if (input.terminationProtection && !stack.EnableTerminationProtection) {
-      await cfn.send(
-        new UpdateTerminationProtectionCommand({
-          StackName: input.stackName,
-          EnableTerminationProtection: true,
-        }),
-      );
-      log(`${input.stackName}: termination protection enabled`);
-    }
-    return result(
-      watched.status === 'CREATE_COMPLETE' ? 'created' : 'updated',
-      stack,
-      changeSet.rows,
-      changeSet.id,
-      packaged.uploaded,
-    );
+    const done = await deployRound(context, round);
+    if (done !== 'again') return done;
   }
+}
 
-  function result(
-    status: StackDeployStatus,
-    final: Stack,
-    rows: ChangeRow[],
-    changeSetName: string | undefined,
-    uploaded: string[],
-  ): StackDeployResult {
-    const outputs = stackOutputs(final);
+/**
+ * One round: recover, compare, change set, execute and watch. `again`: another run won a race
+ * on the stack (created it first, or executed its change set first); the next round waits for
+ * that run and deploys on top of it.
+ */
+async function deployRound(context: DeployContext, round: number): Promise<StackDeployResult | 'again'> {
+  const { input, deps, packaged } = context;
+  const { cfn, log } = deps;
+  // 1. Recover: wait out other operations, never delete a stack another run is creating.
+  const stack = await recoverStack(input, cfn, log, context.watch, context.clock, context.budget);
+  if (
+    stack !== undefined &&
+    (input.compareFirst ?? true) &&
+    (await unchanged(cfn, stack, input, packaged.body))
+  ) {
+    log(`${input.stackName}: template, parameters and tags are unchanged — no changes`);
+    return stackResult(input, 'no-changes', stack, [], undefined, packaged.uploaded);
+  }
+  // 2. Change set.
+  const changeSet = await changeSetFor(context, stack, round);
+  if (changeSet === 'again') return 'again';
+  if (changeSet.kind === 'empty') {
+    log(`${input.stackName}: the change set is empty — no changes`);
+    if (stack === undefined) throw new UserError(`Change set for new stack ${input.stackName} was empty.`);
+    return stackResult(input, 'no-changes', stack, [], undefined, packaged.uploaded);
+  }
+  log(`${input.stackName}: change set ${changeSet.id} has ${changeSet.rows.length} change(s)`);
+  if (!input.execute) {
     return {
-      status,
+      status: 'change-set-created',
       stackName: input.stackName,
-      stackId: final.StackId ?? input.stackName,
-      outputs,
-      rows,
-      uploaded,
-      ...(changeSetName ? { changeSetName } : {}),
+      stackId: changeSet.stackId,
+      outputs: {},
+      rows: changeSet.rows,
+      changeSetName: changeSet.id,
+      uploaded: packaged.uploaded,
     };
   }
+  // 3. Execute and watch.
+  return executeAndWatch(context, changeSet, stack === undefined, round);
+}
+
+type ReadyChangeSet = Extract<Awaited<ReturnType<typeof createChangeSet>>, { kind: 'ready' }>;
+
+/** The round's change set (CREATE when there is no stack), or `again` when another run created the stack first. */
+async function changeSetFor(
+  context: DeployContext,
+  stack: Stack | undefined,
+  round: number,
+): Promise<Awaited<ReturnType<typeof createChangeSet>> | 'again'> {
+  const { input, deps, packaged } = context;
+  const changeSetType = stack === undefined ? 'CREATE' : 'UPDATE';
+  try {
+    return await createChangeSet(
+      deps.cfn,
+      {
+        stackName: input.stackName,
+        changeSetName: context.changeSetName,
+        changeSetType,
+        ...(packaged.templateUrl ? { templateUrl: packaged.templateUrl } : { templateBody: packaged.body }),
+        parameters: context.parameters,
+        tags: input.tags,
+        capabilities: packaged.capabilities,
+        ...(input.roleArn ? { roleArn: input.roleArn } : {}),
+      },
+      { clock: context.clock, timeoutMs: context.deadline() },
+    );
+  } catch (error) {
+    if (round < RACE_ROUNDS && changeSetType === 'CREATE' && createdMeanwhile(error)) {
+      deps.log(
+        `${input.stackName} was created by another run meanwhile; waiting for it and updating instead`,
+      );
+      return 'again';
+    }
+    throw error;
+  }
+}
+
+/** Execute the change set and watch it to the end; protect the stack when asked. */
+async function executeAndWatch(
+  context: DeployContext,
+  changeSet: ReadyChangeSet,
+  creating: boolean,
+  round: number,
+): Promise<StackDeployResult | 'again'> {
+  const { input, deps, packaged } = context;
+  const { cfn, log } = deps;
+  const since = new Date(context.clock.now() - 2_000);
+  const executed = await executeChangeSet(cfn, input.stackName, changeSet.id, log);
+  if (executed === 'superseded') {
+    if (round >= RACE_ROUNDS) {
+      throw new UserError(
+        `Stack ${input.stackName}: other runs executed their change sets first ${RACE_ROUNDS} times in a row.`,
+        'Let the other deploys finish (the workflows serialize them), then run this one again.',
+      );
+    }
+    log(
+      `${input.stackName}: another run's change set was executed first, which deleted this run's (CloudFormation keeps only the executed one); waiting for that run and deploying on top of it`,
+    );
+    return 'again';
+  }
+  const watched = await context.watch(
+    changeSet.stackId,
+    `${input.stackName} ${creating ? 'create' : 'update'}`,
+    since,
+  );
+  if (!isSuccessStatus(watched.status))
+    throw deployFailure(input.stackName, watched.status, watched.events, log);
+  const stack = watched.stack;
+  if (stack === undefined)
+    throw new UserError(`Stack ${input.stackName} disappeared while it was being deployed.`);
+  if (input.terminationProtection && !stack.EnableTerminationProtection) {
+    await cfn.send(
+      new UpdateTerminationProtectionCommand({
+        StackName: input.stackName,
+        EnableTerminationProtection: true,
+      }),
+    );
+    log(`${input.stackName}: termination protection enabled`);
+  }
+  return stackResult(
+    input,
+    watched.status === 'CREATE_COMPLETE' ? 'created' : 'updated',
+    stack,
+    changeSet.rows,
+    changeSet.id,
+    packaged.uploaded,
+  );
+}
+
+function stackResult(
+  input: StackDeployInput,
+  status: StackDeployStatus,
+  final: Stack,
+  rows: ChangeRow[],
+  changeSetName: string | undefined,
+  uploaded: string[],
+): StackDeployResult {
+  return {
+    status,
+    stackName: input.stackName,
+    stackId: final.StackId ?? input.stackName,
+    outputs: stackOutputs(final),
+    rows,
+    uploaded,
+    ...(changeSetName ? { changeSetName } : {}),
+  };
 }
 
 /** CreateChangeSet CREATE refused because the stack now exists (another run created it). */
@@ -311,6 +373,21 @@ type Watch = (
   operationAlreadyRunning?: boolean,
 ) => Promise<{ status: string; stack: Stack | undefined; events: StackEvent[] }>;
 
+/** What recovering a stack works with. */
+interface Recovery {
+  input: StackDeployInput;
+  cfn: CloudFormationClient;
+  log: (line: string) => void;
+  watch: Watch;
+  clock: Clock;
+  budget: CallBudget;
+}
+
+/** A recovery step's outcome: `settled` with the stack to update (or undefined: create), or look again. */
+type RecoveryStep = { settled: true; stack: Stack | undefined } | { settled: false };
+
+const AGAIN: RecoveryStep = { settled: false };
+
 /**
  * Bring the stack to a state a change set can start from: refuse a stack this repository does
  * not own, wait out running operations (another run's included), delete stacks whose creation
@@ -326,95 +403,119 @@ async function recoverStack(
   clock: Clock,
   budget: CallBudget,
 ): Promise<Stack | undefined> {
+  const recovery: Recovery = { input, cfn, log, watch, clock, budget };
   let adoptionLogged = false;
   for (let round = 0; round < 8; round++) {
     const stack = await describeStack(cfn, input.stackName);
-    const status = stack?.StackStatus;
-    const recovery = recoveryFor(status);
-    const stackId = stack?.StackId ?? input.stackName;
-    const since = new Date(clock.now() - 2_000);
+    const action = recoveryFor(stack?.StackStatus);
     // A stack in review has no resources to overwrite; its change sets decide (below).
-    if (stack !== undefined && recovery !== 'review' && input.ownershipProblem) {
-      const problem = input.ownershipProblem(stack.Tags ?? []);
-      if (problem !== undefined && !input.adopt) {
-        throw new UserError(
-          `Refusing to deploy onto ${input.stackName}: ${problem}.`,
-          `This stack was not created by this repository for this environment; deploying would replace its resources. Choose another app name in cfn/project.yml, or pass ${input.adoptHint ?? '--adopt'} if this repository should take the stack over.`,
-        );
-      }
-      if (problem !== undefined && !adoptionLogged) {
-        log(
-          `${input.stackName}: ${problem}; adopting it as asked (--adopt): the deploy rewrites its ownership tags`,
-        );
-        adoptionLogged = true;
-      }
-    }
-    switch (recovery) {
-      case 'create':
-        return undefined;
-      case 'update':
-        return stack;
-      case 'wait': {
-        log(`${input.stackName} is ${status}; waiting for that operation to finish first`);
-        await watch(stackId, `${input.stackName} (${status})`, since, true);
-        break;
-      }
-      case 'review': {
-        const prefix = input.stackName.slice(0, 40);
-        const decision = reviewInProgressAction(await listChangeSets(cfn, stackId), {
-          ours: changeSetName(prefix, input.runId),
-          prefix,
-          runId: input.runId,
-          nowMs: clock.now(),
-        });
-        if (decision.action === 'create') {
-          log(
-            `${input.stackName} is REVIEW_IN_PROGRESS and ${decision.reason}; adding this run's CREATE change set to it (nothing is deleted)`,
-          );
-          return undefined;
-        }
-        log(
-          `${input.stackName} is REVIEW_IN_PROGRESS: ${decision.reason}; waiting for that run (at most ${Math.ceil((decision.untilMs - clock.now()) / 1000)}s)`,
-        );
-        await waitWhileInReview(cfn, input.stackName, decision.untilMs, clock, budget);
-        break;
-      }
-      case 'recreate': {
-        if (stack?.EnableTerminationProtection) {
-          throw new UserError(
-            `Stack ${input.stackName} is ${status} and has termination protection.`,
-            'Disable termination protection, delete the stack, and deploy again.',
-          );
-        }
-        log(
-          `${input.stackName} is ${status} (nothing usable was created); deleting it before creating it again`,
-        );
-        await cfn.send(new DeleteStackCommand({ StackName: stackId, ...roleArn(input) }));
-        const deleted = await watch(stackId, `${input.stackName} delete`, since);
-        if (deleted.status !== 'DELETE_COMPLETE') {
-          throw deployFailure(input.stackName, deleted.status, deleted.events, log);
-        }
-        break;
-      }
-      case 'continue-rollback': {
-        log(`${input.stackName} is UPDATE_ROLLBACK_FAILED; continuing the rollback`);
-        await cfn.send(new ContinueUpdateRollbackCommand({ StackName: stackId, ...roleArn(input) }));
-        const rolled = await watch(stackId, `${input.stackName} continue rollback`, since);
-        if (rolled.status !== 'UPDATE_ROLLBACK_COMPLETE') {
-          throw deployFailure(input.stackName, rolled.status, rolled.events, log);
-        }
-        break;
-      }
-      case 'blocked':
-        throw new UserError(
-          `Stack ${input.stackName} is ${status}${stack?.StackStatusReason ? `: "${stack.StackStatusReason}"` : ''}.`,
-          status === 'DELETE_FAILED'
-            ? `Some resources could not be deleted. Remove what blocks them (see the stack events), then run: npm run teardown -- --environment <key>; or delete the stack in the console, retaining the failed resources.`
-            : 'Look at the stack events in the CloudFormation console and fix the stack before deploying again.',
-        );
-    }
+    if (stack !== undefined && action !== 'review')
+      adoptionLogged = checkOwnership(recovery, stack, adoptionLogged);
+    const step = await recoveryStep(recovery, stack, action);
+    if (step.settled) return step.stack;
   }
   throw new UserError(`Stack ${input.stackName} did not settle into a deployable state.`);
+}
+
+/**
+ * Refuse a stack whose ownership tags name someone else, unless adopting (said once).
+ * @returns whether the adoption has been logged.
+ */
+function checkOwnership({ input, log }: Recovery, stack: Stack, adoptionLogged: boolean): boolean {
+  const problem = input.ownershipProblem?.(stack.Tags ?? []);
+  if (problem === undefined) return adoptionLogged;
+  if (!input.adopt) {
+    throw new UserError(
+      `Refusing to deploy onto ${input.stackName}: ${problem}.`,
+      `This stack was not created by this repository for this environment; deploying would replace its resources. Choose another app name in cfn/project.yml, or pass ${input.adoptHint ?? '--adopt'} if this repository should take the stack over.`,
+    );
+  }
+  if (!adoptionLogged) {
+    log(
+      `${input.stackName}: ${problem}; adopting it as asked (--adopt): the deploy rewrites its ownership tags`,
+    );
+  }
+  return true;
+}
+
+/** One recovery action for the stack's status (stack-status.ts recoveryFor). */
+async function recoveryStep(
+  recovery: Recovery,
+  stack: Stack | undefined,
+  action: ReturnType<typeof recoveryFor>,
+): Promise<RecoveryStep> {
+  const { input, cfn, log, watch, clock } = recovery;
+  const status = stack?.StackStatus;
+  const stackId = stack?.StackId ?? input.stackName;
+  const since = new Date(clock.now() - 2_000);
+  switch (action) {
+    case 'create':
+      return { settled: true, stack: undefined };
+    case 'update':
+      return { settled: true, stack };
+    case 'wait':
+      log(`${input.stackName} is ${status}; waiting for that operation to finish first`);
+      await watch(stackId, `${input.stackName} (${status})`, since, true);
+      return AGAIN;
+    case 'review':
+      return reviewStep(recovery, stackId);
+    case 'recreate': {
+      if (stack?.EnableTerminationProtection) {
+        throw new UserError(
+          `Stack ${input.stackName} is ${status} and has termination protection.`,
+          'Disable termination protection, delete the stack, and deploy again.',
+        );
+      }
+      log(
+        `${input.stackName} is ${status} (nothing usable was created); deleting it before creating it again`,
+      );
+      await cfn.send(new DeleteStackCommand({ StackName: stackId, ...roleArn(input) }));
+      const deleted = await watch(stackId, `${input.stackName} delete`, since);
+      if (deleted.status !== 'DELETE_COMPLETE')
+        throw deployFailure(input.stackName, deleted.status, deleted.events, log);
+      return AGAIN;
+    }
+    case 'continue-rollback': {
+      log(`${input.stackName} is UPDATE_ROLLBACK_FAILED; continuing the rollback`);
+      await cfn.send(new ContinueUpdateRollbackCommand({ StackName: stackId, ...roleArn(input) }));
+      const rolled = await watch(stackId, `${input.stackName} continue rollback`, since);
+      if (rolled.status !== 'UPDATE_ROLLBACK_COMPLETE')
+        throw deployFailure(input.stackName, rolled.status, rolled.events, log);
+      return AGAIN;
+    }
+    case 'blocked':
+      throw new UserError(
+        `Stack ${input.stackName} is ${status}${stack?.StackStatusReason ? `: "${stack.StackStatusReason}"` : ''}.`,
+        status === 'DELETE_FAILED'
+          ? `Some resources could not be deleted. Remove what blocks them (see the stack events), then run: npm run teardown -- --environment <key>; or delete the stack in the console, retaining the failed resources.`
+          : 'Look at the stack events in the CloudFormation console and fix the stack before deploying again.',
+      );
+  }
+}
+
+/** REVIEW_IN_PROGRESS: add this run's CREATE change set, or wait for the run whose change set is due. */
+async function reviewStep(
+  { input, cfn, log, clock, budget }: Recovery,
+  stackId: string,
+): Promise<RecoveryStep> {
+  const prefix = input.stackName.slice(0, 40);
+  const decision = reviewInProgressAction(await listChangeSets(cfn, stackId), {
+    ours: changeSetName(prefix, input.runId),
+    prefix,
+    runId: input.runId,
+    nowMs: clock.now(),
+  });
+  if (decision.action === 'create') {
+    log(
+      `${input.stackName} is REVIEW_IN_PROGRESS and ${decision.reason}; adding this run's CREATE change set to it (nothing is deleted)`,
+    );
+    return { settled: true, stack: undefined };
+  }
+  log(
+    `${input.stackName} is REVIEW_IN_PROGRESS: ${decision.reason}; waiting for that run (at most ${Math.ceil((decision.untilMs - clock.now()) / 1000)}s)`,
+  );
+  await waitWhileInReview(cfn, input.stackName, decision.untilMs, clock, budget);
+  return AGAIN;
 }
 
 /**

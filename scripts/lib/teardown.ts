@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { BatchDeleteImageCommand, type ECRClient, paginateListImages } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { PipelineContext } from './context.ts';
 import {
@@ -19,8 +20,10 @@ import {
   type ProjectConfig,
   previewTagPrefix,
   sharedNetworkStackName,
+  tierOf,
 } from './environment.ts';
 import { awsErrorName, describeError, UserError } from './errors.ts';
+import { eventQueueName, openEventQueue, type StackEventQueue } from './event-queue.ts';
 import { CallBudget } from './poll-budget.ts';
 import {
   edgeRouteStackName,
@@ -64,6 +67,9 @@ export interface TeardownDeps {
   schedule?: PollSchedule;
   /** One API budget for every watch of the teardown (made here when absent). */
   budget?: CallBudget;
+  /** Opens the tier's queue of CloudFormation events (event-queue.ts); absent: the watches poll. */
+  sqs?: SQSClient;
+  events?: StackEventQueue | undefined;
 }
 
 export interface RetainedResource {
@@ -99,6 +105,10 @@ export async function teardownEnvironment(
   const { environment } = settings;
   const { ui } = deps;
   deps = { ...deps, budget: deps.budget ?? new CallBudget(deps.schedule?.budget) };
+  if (deps.sqs !== undefined && deps.events === undefined) {
+    const name = eventQueueName(settings.config.app, tierOf(environment.key));
+    deps.events = await openEventQueue(deps.sqs, name, (line) => ui.info(line));
+  }
   const started = Date.now();
   const report: TeardownReport = {
     environment: environment.key,
@@ -270,6 +280,7 @@ async function deleteOwnedStack(
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
       ...(deps.budget ? { budget: deps.budget } : {}),
+      events: deps.events,
     });
   if (!isTerminalStatus(stack.StackStatus ?? '')) {
     ui.info(`${stackName} is ${stack.StackStatus}; waiting for it to finish first`);

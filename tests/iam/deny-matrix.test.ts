@@ -373,6 +373,45 @@ function cases(model: BootstrapModel): { denied: Case[]; allowed: Case[] } {
     'logs:FilterLogEvents',
     `arn:${partition}:logs:${region}:${accountId}:log-group:${app}-production-Service-3GHI-LogGroup-4JKL`,
   );
+  // The tiers' queues of CloudFormation events (event-driven completion): each deploy role
+  // reads, deletes and puts back events on its own tier's queue only; nobody but EventBridge
+  // sends to them, and no deploy role changes or empties them.
+  const queue = (tier: string) => `arn:${partition}:sqs:${region}:${accountId}:${app}-${tier}-stack-events`;
+  const consume = [
+    'sqs:GetQueueUrl',
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:ChangeMessageVisibility',
+  ];
+  for (const action of consume) {
+    deny(`PR role: ${action} on the production events queue`, pr, action, queue('production'));
+    deny(
+      `production role: ${action} on the non-production events queue`,
+      production.deployRole,
+      action,
+      queue('nonproduction'),
+    );
+    allow(`PR role: ${action} on the non-production events queue`, pr, action, queue('nonproduction'));
+    allow(
+      `production role: ${action} on the production events queue`,
+      production.deployRole,
+      action,
+      queue('production'),
+    );
+  }
+  for (const who of [pr, production.deployRole]) {
+    for (const tier of ['production', 'nonproduction']) {
+      for (const action of [
+        'sqs:SendMessage',
+        'sqs:PurgeQueue',
+        'sqs:SetQueueAttributes',
+        'sqs:DeleteQueue',
+        'sqs:AddPermission',
+      ]) {
+        deny(`${who.logicalId}: ${action} on the ${tier} events queue`, who, action, queue(tier));
+      }
+    }
+  }
   return { denied, allowed };
 }
 

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { CreateRepositoryCommand, ECRClient, ListImagesCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients } from '../../scripts/lib/context.ts';
@@ -109,6 +110,44 @@ describe('deploy and teardown against moto', () => {
     assert.deepEqual(again.uploaded, []);
     assert.equal(again.reused.length, 3);
     assert.equal(again.body, packaged.body);
+  });
+
+  it("listens on the tier's event queue when there is one, and says it polls when there is none", async () => {
+    const sqs = new SQSClient(moto.clientConfig);
+    const first = await deployEnvironment(settings('pr-8', 'run-1'), { cfn, s3, sqs, ui: ui() });
+    assert.equal(first.status, 'created');
+    assert.deepEqual(
+      lines.filter((l) => l.includes('stack events:')).map((l) => l.replace(/^\[[ \d.]+s\] /, '')),
+      [
+        'stack events: no queue fixture-nonproduction-stack-events (run npm run bootstrap to create it); polling CloudFormation within its call budget instead',
+      ],
+    );
+    lines.length = 0;
+    await sqs.send(new CreateQueueCommand({ QueueName: 'fixture-nonproduction-stack-events' }));
+    const again = await deployEnvironment(settings('pr-9', 'run-1'), { cfn, s3, sqs, ui: ui() });
+    assert.equal(again.status, 'created');
+    const heard = () =>
+      lines.filter((l) => l.includes('stack events:')).map((l) => l.replace(/^\[[ \d.]+s\] /, ''));
+    assert.deepEqual(heard(), ['stack events: listening on queue fixture-nonproduction-stack-events']);
+    lines.length = 0;
+    const teardown = await teardownEnvironment(
+      {
+        config,
+        environment: parseEnvironmentKey(config, 'pr-9'),
+        context: context('run-2'),
+        confirm: undefined,
+        includeSharedNetwork: false,
+        keepImages: true,
+        timeoutMinutes: 1,
+        outDir: join(out, 'pr-9'),
+      },
+      { cfn, ecr, sqs, ui: ui() },
+    );
+    assert.deepEqual(
+      teardown.stacks.map((stack) => stack.status),
+      ['deleted'],
+    );
+    assert.deepEqual(heard(), ['stack events: listening on queue fixture-nonproduction-stack-events']);
   });
 
   it('creates the nested stack through a change set, then reports no changes on redeploy', async () => {

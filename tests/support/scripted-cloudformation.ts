@@ -126,6 +126,8 @@ export class ScriptedCloudFormation {
   readonly changeSets: ScriptedChangeSet[] = [];
   /** How long CloudFormation takes to compute a change set (CREATE_PENDING until then). */
   changeSetComputeMs = 0;
+  /** Where each new event also goes (EventBridge, in event-mode tests: see sqs-fake.ts). */
+  publish: ((event: StackEvent) => void) | undefined;
   private readonly events: StackEvent[] = [];
   private readonly timeline: { at: number; apply: () => void }[] = [];
   private eventCounter = 0;
@@ -252,7 +254,7 @@ export class ScriptedCloudFormation {
   /** Record an event now (root stack unless stackName/stackId say otherwise). */
   event(spec: ScriptedEvent): void {
     this.eventCounter += 1;
-    this.events.unshift({
+    const event: StackEvent = {
       EventId: `event-${this.eventCounter}`,
       StackName: spec.stackName ?? this.stackName,
       StackId: spec.stackId ?? this.stackId,
@@ -262,7 +264,9 @@ export class ScriptedCloudFormation {
       ...(spec.reason ? { ResourceStatusReason: spec.reason } : {}),
       PhysicalResourceId: spec.physicalId ?? spec.stackId ?? this.stackId,
       Timestamp: new Date(this.clock.now()),
-    });
+    };
+    this.events.unshift(event);
+    this.publish?.(event);
   }
 
   /** Set the root status now, with its stack event. */
@@ -303,7 +307,8 @@ export class ScriptedCloudFormation {
     return this.calls.filter((call) => call === name).length;
   }
 
-  private advance(): void {
+  /** Apply what the timeline holds up to now (every call does; a long poll of the queue too). */
+  advance(): void {
     while (this.timeline.length > 0 && (this.timeline[0]?.at ?? Infinity) <= this.clock.now()) {
       this.timeline.shift()?.apply();
     }

@@ -544,6 +544,9 @@ describe('bootstrap template: artifacts', () => {
       'NonProductionEcrRepositoryName',
       'NonProductionEcrRepositoryUri',
       'NonProductionExecutionRoleArn',
+      // The deploys find the stack events queues by name (event-queue.ts); these are for people.
+      'NonProductionStackEventsQueueArn',
+      'NonProductionStackEventsQueueUrl',
       'OidcProviderArn',
       'PermissionsBoundaryArn',
       'ProductionArtifactBucketName',
@@ -551,6 +554,8 @@ describe('bootstrap template: artifacts', () => {
       'ProductionEcrRepositoryName',
       'ProductionEcrRepositoryUri',
       'ProductionExecutionRoleArn',
+      'ProductionStackEventsQueueArn',
+      'ProductionStackEventsQueueUrl',
     ]);
   });
 });

@@ -127,6 +127,26 @@ function physicalNamer(pseudo: PseudoParameters) {
           },
         };
       }
+      case 'AWS::SQS::Queue': {
+        // Ref is the queue URL, Arn arn:<partition>:sqs:<region>:<account>:<name> (AWS::SQS::Queue, Return values).
+        const name = text('QueueName') ?? generated(logicalId, 80);
+        const url = `https://sqs.${region}.amazonaws.com/${accountId}/${name}`;
+        return {
+          ref: url,
+          attributes: {
+            Arn: `arn:${partition}:sqs:${region}:${accountId}:${name}`,
+            QueueName: name,
+            QueueUrl: url,
+          },
+        };
+      }
+      case 'AWS::Events::Rule': {
+        const name = text('Name') ?? generated(logicalId, 64);
+        return {
+          ref: name,
+          attributes: { Arn: `arn:${partition}:events:${region}:${accountId}:rule/${name}` },
+        };
+      }
       default:
         return { ref: generated(logicalId, 128), attributes: {} };
     }
@@ -275,6 +295,16 @@ export function loadBootstrapModel(path: string, deployment: Deployment): Bootst
       `arn:aws:s3:::${String(resource.Properties?.Bucket)}`,
       resource.Properties?.PolicyDocument as PolicyDocument,
     );
+  }
+  for (const [, resource] of byType('AWS::SQS::QueuePolicy')) {
+    for (const url of asList(resource.Properties?.Queues).map(String)) {
+      const [, queueRegion, account, name] =
+        /^https:\/\/sqs\.([^.]+)\.amazonaws\.com\/(\d+)\/(.+)$/.exec(url) ?? [];
+      resourcePolicies.set(
+        `arn:aws:sqs:${queueRegion}:${account}:${name}`,
+        resource.Properties?.PolicyDocument as PolicyDocument,
+      );
+    }
   }
   for (const [logicalId, resource] of byType('AWS::ECR::Repository')) {
     const text = resource.Properties?.RepositoryPolicyText;

@@ -34,12 +34,14 @@ function boundaryOf(model: BootstrapModel, role: RoleModel): PolicyDocument | un
   return policy;
 }
 
-/** The resource policy that governs `resource`: its bucket's or its repository's. */
+/** The resource policy that governs `resource`: its bucket's, its repository's or its queue's. */
 function resourcePolicyOf(model: BootstrapModel, resource: string): PolicyDocument | undefined {
   const bucket = /^arn:[^:]+:s3:::([^/]+)/.exec(resource);
   if (bucket) return model.resourcePolicies.get(`arn:aws:s3:::${bucket[1]}`);
   const repository = /^(arn:[^:]+:ecr:[^:]+:[^:]+:repository\/.+)$/.exec(resource);
   if (repository) return model.resourcePolicies.get(repository[1] as string);
+  const queue = /^arn:[^:]+:sqs:([^:]+):([^:]+):(.+)$/.exec(resource);
+  if (queue) return model.resourcePolicies.get(`arn:aws:sqs:${queue[1]}:${queue[2]}:${queue[3]}`);
   return undefined;
 }
 

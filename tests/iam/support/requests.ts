@@ -26,6 +26,7 @@ const PREFIX: Record<string, string> = {
   'Service Quotas': 'servicequotas',
   'Elastic Load Balancing v2': 'elasticloadbalancing',
   SSM: 'ssm',
+  SQS: 'sqs',
 };
 
 /**
@@ -40,6 +41,10 @@ const RENAMED: Record<string, string | null> = {
   's3:GetBucketEncryption': 's3:GetEncryptionConfiguration',
   's3:GetPublicAccessBlock': 's3:GetBucketPublicAccessBlock',
   'sts:GetCallerIdentity': null,
+  // A batch call is authorized as its single-message action (Amazon SQS Developer Guide,
+  // "Amazon SQS API permissions: Actions and resource reference").
+  'sqs:DeleteMessageBatch': 'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibilityBatch': 'sqs:ChangeMessageVisibility',
 };
 
 /** `service:Operation` in IAM spelling, or null when the call needs no permission. */
@@ -68,9 +73,19 @@ const lastSegment = (arnOrName: string, marker: string) =>
 
 const stackName = (value: string) => lastSegment(value, ':stack/');
 
+/** The tier and app of a stack events queue, from its name or URL (`<app>-<tier>-stack-events`). */
+function eventQueueOf(input: RecordedCall['input']): { app: string; tier: Tier } | undefined {
+  const value = typeof input.QueueName === 'string' ? input.QueueName : input.QueueUrl;
+  if (typeof value !== 'string') return undefined;
+  const match = /(?:^|\/)([^/]+)-(production|nonproduction)-stack-events$/.exec(value);
+  return match ? { app: match[1] as string, tier: match[2] as Tier } : undefined;
+}
+
 /** What a recorded call says about its tier: a stack, cluster or task-definition name, or a preview image tag. */
 export function tierSignal(call: RecordedCall): Tier | undefined {
   const { input } = call;
+  const queue = eventQueueOf(input);
+  if (queue) return queue.tier;
   const names = [
     input.StackName,
     call.outputStackId,
@@ -282,6 +297,15 @@ export function requestsOf(call: RecordedCall, model: BootstrapModel, tier: Tier
         break;
       }
       requests.push({ action, resource: own.deployRole.arn });
+      break;
+    }
+    case 'sqs': {
+      const queue = eventQueueOf(input);
+      if (queue === undefined) return synthetic(`queue '${text('QueueName') ?? text('QueueUrl')}'`);
+      requests.push({
+        action,
+        resource: `arn:aws:sqs:${region}:${accountId}:${model.scope.appName}-${queue.tier}-stack-events`,
+      });
       break;
     }
     case 'servicequotas':
