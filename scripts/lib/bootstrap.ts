@@ -26,6 +26,7 @@ import {
   type Tier,
 } from './environment.ts';
 import { awsErrorName, describeError, UserError } from './errors.ts';
+import { inlineTemplateBody } from './packaging.ts';
 import { type Clock, poll, realClock } from './retry.ts';
 import { describeStack } from './stack-deploy.ts';
 import { stackOutputs } from './stack-status.ts';
@@ -351,7 +352,8 @@ export async function deployStack(
       StackName: stackName,
       ChangeSetName: changeSetName,
       ChangeSetType: type,
-      TemplateBody: input.templateText,
+      // The YAML file is over the inline limit with its comments; compact JSON is well under.
+      TemplateBody: inlineTemplateBody(input.templateText, 'cfn/bootstrap/bootstrap.yml'),
       Parameters: Object.entries(input.parameters).map(([ParameterKey, ParameterValue]) => ({
         ParameterKey,
         ParameterValue,

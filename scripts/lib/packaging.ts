@@ -13,8 +13,28 @@ import { parseTemplate, repoRelative, type Template } from './templates.ts';
  * root template, which lets deploy detect "no changes" cheaply).
  */
 
-/** CloudFormation's limit for an inline TemplateBody; larger roots go through S3 too. */
+/**
+ * CloudFormation's limit for an inline TemplateBody ("TemplateBody ... Maximum length of 51,200",
+ * CreateChangeSet in the AWS CloudFormation API Reference); larger roots go through S3 too.
+ */
 export const MAX_TEMPLATE_BODY_BYTES = 51_200;
+
+/**
+ * A template as the smallest body CloudFormation accepts: compact JSON (CloudFormation reads
+ * JSON and YAML alike), with comments and indentation gone and the short-form tags written as
+ * their Fn:: forms. For a template that must go inline, with no bucket to upload it to yet
+ * (the bootstrap creates the buckets). Throws, naming the sizes, when even that is too large.
+ */
+export function inlineTemplateBody(text: string, source: string): string {
+  const body = JSON.stringify(parseTemplate(text, source));
+  const bytes = Buffer.byteLength(body, 'utf8');
+  if (bytes > MAX_TEMPLATE_BODY_BYTES)
+    throw new UserError(
+      `${source} is ${bytes.toLocaleString('en-US')} bytes as compact JSON, over CloudFormation's inline TemplateBody limit of ${MAX_TEMPLATE_BODY_BYTES.toLocaleString('en-US')}.`,
+      'Shorten it (descriptions, repeated statements), or split it into nested stacks.',
+    );
+  return body;
+}
 
 export interface LocalTemplateReference {
   logicalId: string;

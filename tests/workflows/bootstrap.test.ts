@@ -34,7 +34,8 @@ import {
 } from '../../scripts/lib/bootstrap.ts';
 import { environmentForBranch, type ProjectConfig } from '../../scripts/lib/environment.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
-import { cfnDir } from '../../scripts/lib/templates.ts';
+import { inlineTemplateBody, MAX_TEMPLATE_BODY_BYTES } from '../../scripts/lib/packaging.ts';
+import { cfnDir, parseTemplate } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import { fakeClock } from '../support/clock.ts';
 
@@ -273,6 +274,25 @@ describe('deployStack', () => {
     assert.deepEqual(create?.Parameters, [{ ParameterKey: 'AppName', ParameterValue: 'ipv6demo' }]);
     assert.deepEqual(create?.Capabilities, ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']);
     assert.ok(lines.some((line) => line.includes('Add DeployRole (AWS::IAM::Role)')));
+  });
+
+  it('sends the real bootstrap template inline as compact JSON, within the TemplateBody limit', async () => {
+    const text = readFileSync(join(cfnDir, 'bootstrap', 'bootstrap.yml'), 'utf8');
+    assert.ok(
+      Buffer.byteLength(text) > MAX_TEMPLATE_BODY_BYTES,
+      'the YAML file itself is over the limit: sent as written, CloudFormation would refuse it',
+    );
+    const body = inlineTemplateBody(text, 'cfn/bootstrap/bootstrap.yml');
+    assert.ok(Buffer.byteLength(body) <= MAX_TEMPLATE_BODY_BYTES, `${Buffer.byteLength(body)} bytes`);
+    assert.deepEqual(JSON.parse(body), parseTemplate(text));
+    assert.throws(
+      () =>
+        inlineTemplateBody(
+          `Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: ${'x'.repeat(60_000)}\n`,
+          'big.yml',
+        ),
+      /big\.yml is [\d,]+ bytes as compact JSON, over CloudFormation's inline TemplateBody limit of 51,200\./,
+    );
   });
 
   it('treats an empty change set as success and deletes it', async () => {
