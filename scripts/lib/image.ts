@@ -349,6 +349,8 @@ export async function buildImage(options: {
   log: (message: string) => void;
   /** A file that remembers the inputs of the last build of `tag`, so an identical build is skipped. */
   inputsRecord?: string;
+  /** Ctrl-C: the build (and everything it started) is killed, and the call rejects. */
+  signal?: AbortSignal;
 }): Promise<BuiltImage> {
   const digest = buildInputsDigest(options.context, options.dockerfile, options.buildArgs);
   const existing = options.inputsRecord
@@ -400,7 +402,10 @@ export async function buildImage(options: {
       if (/^(\[\d+\/\d+\] )?(STEP|COMMIT)|^Successfully|^#\d+ \[|^--> Using cache/.test(line))
         options.log(line.trim());
   };
-  const built = await createShell(onData)(command, argv as string[], { env: BUILDAH_ENV });
+  const built = await createShell(onData)(command, argv as string[], {
+    env: BUILDAH_ENV,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   if (built.exitCode !== 0) throw new Error(`image build failed (exit ${built.exitCode}):\n${tail.trim()}`);
   const inspect =
     options.builder === 'docker'
