@@ -474,7 +474,8 @@ export function runImageInNamespace(options: {
     async stop(graceMs = 10_000) {
       if (child.pid !== undefined && child.exitCode === null) {
         // buildah run does not forward SIGTERM; signal the app process inside the container.
-        const pids = descendants(child.pid);
+        // Stopped while buildah is still setting the container up (Ctrl-C at once), wait for the
+        // app to appear first: buildah killed mid-setup leaves its temporary directory behind.
         const comm = (pid: number) => {
           try {
             return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -482,7 +483,14 @@ export function runImageInNamespace(options: {
             return '';
           }
         };
-        const app = pids.filter((pid) => comm(pid) === 'node').pop();
+        const appPid = () =>
+          descendants(child.pid ?? 0)
+            .filter((pid) => comm(pid) === 'node')
+            .pop();
+        const setupDeadline = Date.now() + 5000;
+        while (appPid() === undefined && child.exitCode === null && Date.now() < setupDeadline)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        const app = appPid();
         if (app !== undefined) process.kill(app, 'SIGTERM');
         else child.kill('SIGTERM');
         const timer = setTimeout(() => {
