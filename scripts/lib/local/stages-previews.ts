@@ -1,12 +1,15 @@
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Environment } from '../environment.ts';
+import { UserError } from '../errors.ts';
 import { type FrontDoorTarget, startSharedFrontDoor } from '../front-door.ts';
 import { createLab, type LabMode } from '../netns.ts';
 import { loadParameterFile, resolveParameters } from '../parameters.ts';
 import {
   allocateSlot,
   type EdgeOutputs,
+  type EdgeRoute,
   PRIORITY_RANGE,
   previewEdgeStackName,
   routeFor,
@@ -156,6 +159,64 @@ async function allocatePorts(keys: string[], range: SlotRange, hosts: string[]):
   return ports;
 }
 
+/** GET `path` at `address`:`port` with `host` as the Host header; the status and the body. */
+function get(
+  address: string,
+  port: number,
+  host: string,
+  path: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: address, port, path, headers: { host }, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer within 5 s from ${address}:${port}`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Prove the routing before verify: over each address of the front door, each preview's route is
+ * answered by that preview's own app (`/` names its environment), and with host routing a host
+ * no preview claims gets the edge's 404. Returns what was checked; throws naming a stray route.
+ */
+async function checkRoutes(
+  hosts: string[],
+  routes: { key: string; hostName: string; port: number }[],
+  routing: 'host' | 'port',
+): Promise<string> {
+  for (const address of hosts) {
+    for (const route of routes) {
+      const answer = await get(address, route.port, `${route.hostName}:${route.port}`, '/');
+      const environment = (() => {
+        try {
+          return String((JSON.parse(answer.body) as { environment?: unknown }).environment);
+        } catch {
+          return `HTTP ${answer.status}`;
+        }
+      })();
+      if (answer.status !== 200 || environment !== route.key)
+        throw new UserError(
+          `The front door sent ${route.key}'s route (${routing === 'host' ? `Host ${route.hostName}` : `port ${route.port}`}, over ${address}) to ${environment} (HTTP ${answer.status}).`,
+          'Each preview must reach its own service, as its listener rule or listener forwards to its own target group.',
+        );
+    }
+    if (routing === 'host') {
+      const stray = await get(address, routes[0]?.port ?? 0, 'no-such-preview.invalid', '/');
+      if (stray.status !== 404)
+        throw new UserError(`A host no preview claims got HTTP ${stray.status} instead of the edge's 404.`);
+    }
+  }
+  const families = hosts.map((host) => (host.includes(':') ? 'IPv6' : 'IPv4')).join(' and ');
+  return `each route answered by its own app over ${families}${routing === 'host' ? '; an unclaimed host gets 404' : ''}`;
+}
+
 /** The edge as its outputs would describe it, for routeFor (the URL and host of each preview). */
 function edgeStandIn(c: Context, range: SlotRange): EdgeOutputs {
   const edge = c.edge as NonNullable<Context['edge']>;
@@ -170,28 +231,34 @@ function edgeStandIn(c: Context, range: SlotRange): EdgeOutputs {
   };
 }
 
+/** Each preview's route on the edge: its host name and rule priority, or its listener port. */
+async function previewRoutes(c: Context, keys: string[], hosts: string[]): Promise<EdgeRoute[]> {
+  const edge = c.edge as NonNullable<Context['edge']>;
+  const range = edgeSettings(c).range;
+  const ports = edge.routing === 'port' ? await allocatePorts(keys, range, hosts) : [];
+  const standIn = edgeStandIn(c, range);
+  return keys.map((key, index) =>
+    routeFor(
+      key,
+      standIn,
+      edge.routing === 'port'
+        ? (ports[index] as number)
+        : allocateSlot(key, PRIORITY_RANGE, new Set(), 'rule priority'),
+    ),
+  );
+}
+
 export const startPreviews: Stage<Context> = {
   name: 'Start the services behind one front door',
   async run(c) {
     const previews = c.previews as EnvironmentRun[];
     const edge = c.edge as NonNullable<Context['edge']>;
-    const settings = edgeSettings(c);
-    const publicIpv4 = settings.albIpAddressType === 'dualstack';
+    const publicIpv4 = edgeSettings(c).albIpAddressType === 'dualstack';
     const hosts = publicIpv4 ? ['127.0.0.1', '::1'] : ['::1'];
     const targets: FrontDoorTarget[] = [];
     for (const run of previews) targets.push(targetOf(run, await startEnvironmentApps(c, run)));
     const keys = previews.map((run) => (run.environment as Environment).key);
-    const ports = edge.routing === 'port' ? await allocatePorts(keys, settings.range, hosts) : [];
-    const standIn = edgeStandIn(c, settings.range);
-    const routes = keys.map((key, index) =>
-      routeFor(
-        key,
-        standIn,
-        edge.routing === 'port'
-          ? (ports[index] as number)
-          : allocateSlot(key, PRIORITY_RANGE, new Set(), 'rule priority'),
-      ),
-    );
+    const routes = await previewRoutes(c, keys, hosts);
     const door = await startSharedFrontDoor({
       routing: edge.routing,
       hosts,
@@ -201,24 +268,34 @@ export const startPreviews: Stage<Context> = {
       })),
     });
     c.cleanups.add('the front door', () => door.stop());
-    const dns = await startDns(c, [...new Set(routes.map((route) => route.hostName))], publicIpv4);
+    const names = [...new Set(routes.map((route) => route.hostName))];
+    const dns = await startDns(c, names, publicIpv4);
     const shown: string[] = [];
     for (const [index, run] of previews.entries()) {
-      const route = routes[index] as (typeof routes)[number];
+      const route = routes[index] as EdgeRoute;
       run.port = door.ports[index] as number;
       run.url = `http://${route.hostName}:${run.port}`;
       const health = `http://[::1]:${run.port}${(run.facts as DataPathFacts).healthCheckPath}`;
       await waitEnvironmentHealthy(c, run, health, edge.routing === 'host' ? { host: route.hostName } : {});
       const target = targets[index] as FrontDoorTarget;
-      const where = run.lab ? `in ${run.lab.namespace}` : 'on loopback';
       const rule =
         edge.routing === 'host' ? `Host ${route.hostName} (rule priority ${route.slot})` : `port ${run.port}`;
+      const at = target.host.includes(':') ? `[${target.host}]` : target.host;
       shown.push(
-        `${keys[index]}: ${rule} → ${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port} ${where}`,
+        `${keys[index]}: ${rule} → ${at}:${target.port} ${run.lab ? `in ${run.lab.namespace}` : 'on loopback'}`,
       );
     }
+    const checked = await checkRoutes(
+      hosts,
+      previews.map((run, index) => ({
+        key: keys[index] as string,
+        hostName: (routes[index] as EdgeRoute).hostName,
+        port: run.port as number,
+      })),
+      edge.routing,
+    );
     return {
-      detail: `front door ${hosts.join(' + ')}${edge.routing === 'host' ? `:${door.ports[0]}` : ''}: ${shown.join('; ')}; app ${c.imageTag ? `from image ${c.imageTag}` : 'from the bundle'}; DNS ${dns.address} serves ${[...new Set(routes.map((route) => route.hostName))].join(', ')}`,
+      detail: `front door ${hosts.join(' + ')}${edge.routing === 'host' ? `:${door.ports[0]}` : ''}: ${shown.join('; ')}; ${checked}; app ${c.imageTag ? `from image ${c.imageTag}` : 'from the bundle'}; DNS ${dns.address} serves ${names.join(', ')}`,
     };
   },
 };
