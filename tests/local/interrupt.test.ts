@@ -62,6 +62,8 @@ interface Interrupted {
   before: { pid: number; command: string }[];
   tmp: string;
   mark: string;
+  /** From the SIGINT to the exit. */
+  exitMs: number;
 }
 
 /** Run the rehearsal, wait for `stage` to begin and `ready` to hold, then press Ctrl-C. */
@@ -112,15 +114,17 @@ async function interruptDuring(
   const value = mark.split('=')[1] as string;
   await until(`'${stage}' to be under way`, () => ready(markedProcesses(value)), 60_000);
   const before = markedProcesses(value);
+  const sent = Date.now();
   child.kill('SIGINT');
   const code = await closed;
-  return { code, output, before, tmp, mark: value };
+  return { code, output, before, tmp, mark: value, exitMs: Date.now() - sent };
 }
 
 /** Everything the interrupted run started is gone (processes within a few seconds of its exit). */
-async function assertNothingSurvives(run: Interrupted): Promise<void> {
+async function assertNothingSurvives(run: Interrupted, namespaced = true): Promise<void> {
   const namespace = /namespace (ecs6-\d+)/.exec(run.output)?.[1];
-  if (namespaces.available) assert.ok(namespace, `no namespace in the output:\n${run.output.slice(-2000)}`);
+  if (namespaces.available && namespaced)
+    assert.ok(namespace, `no namespace in the output:\n${run.output.slice(-2000)}`);
   // The app and moto end on SIGTERM at once; allow a slow machine a moment for the last exits.
   await until('no marked process', () => markedProcesses(run.mark).length === 0, 15_000).catch(() => {});
   assert.deepEqual(markedProcesses(run.mark), [], 'a process the rehearsal started survived it');
@@ -146,6 +150,20 @@ function assertOneLine(run: Interrupted, stage: string, stopped: RegExp): void {
 describe(`Ctrl-C in npm run local (${namespaces.available ? 'namespaces' : `loopback: ${namespaces.reason}`}; ${builder.kind === 'none' ? 'no image' : builder.kind})`, {
   concurrency: false,
 }, () => {
+  it('while cfn-lint runs: the long external command is killed, not waited for', async () => {
+    const run = await interruptDuring('lint', 'Lint and render the templates', (marked) =>
+      marked.some((p) => /cfn-lint|cfnlint/.test(p.command)),
+    );
+    assert.ok(
+      run.before.some((p) => /cfn-lint|cfnlint/.test(p.command)),
+      'cfn-lint was running when Ctrl-C came',
+    );
+    assertOneLine(run, 'Lint and render the templates', /nothing had been started\.$/);
+    // Waiting for cfn-lint instead of killing it would take the rest of its run (~7 s here).
+    assert.ok(run.exitMs < 4000, `exited ${run.exitMs} ms after Ctrl-C`);
+    await assertNothingSurvives(run, false);
+  });
+
   it('while the emulator starts: moto is stopped before it answers, and the namespace removed', async () => {
     const run = await interruptDuring('emulator', 'Start the AWS emulator', (marked) =>
       marked.some((p) => p.command.includes('moto.server')),

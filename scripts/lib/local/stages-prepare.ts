@@ -87,7 +87,7 @@ export const resolveEnvironment: Stage<Context> = {
 /** Lint every template once; throws with cfn-lint's findings. Returns how many were linted. */
 export async function lintTemplates(c: Context): Promise<number> {
   const paths = templatePaths();
-  const lint = await cfnLint(paths, (m) => c.ui.info(m));
+  const lint = await cfnLint(paths, (m) => c.ui.info(m), c.signal);
   if (!lint.ok)
     throw new UserError(`cfn-lint found problems:\n${lint.output}`, 'Fix the templates, then run again.');
   return paths.length;
