@@ -96,35 +96,35 @@ describe('front door split (ALB weighted forward and pinning rules)', () => {
   });
 });
 
-describe('shared front door (the preview edge stand-in)', () => {
-  /** Two targets that answer with their own name. */
-  async function targets(): Promise<{ ports: number[]; close(): void }> {
-    const servers = ['pr-1', 'pr-2'].map((name) => createServer((_req, res) => res.end(name)));
-    for (const server of servers)
-      await new Promise<void>((resolve) => server.listen({ host: '::1', port: 0 }, resolve));
-    return {
-      ports: servers.map((server) => (server.address() as AddressInfo).port),
-      close: () => {
-        for (const server of servers) server.close();
-      },
-    };
-  }
+/** Two targets that answer with their own name. */
+async function targets(): Promise<{ ports: number[]; close(): void }> {
+  const servers = ['pr-1', 'pr-2'].map((name) => createServer((_req, res) => res.end(name)));
+  for (const server of servers)
+    await new Promise<void>((resolve) => server.listen({ host: '::1', port: 0 }, resolve));
+  return {
+    ports: servers.map((server) => (server.address() as AddressInfo).port),
+    close: () => {
+      for (const server of servers) server.close();
+    },
+  };
+}
 
-  /** GET / at address:port with a Host header (fetch would drop it). */
-  function get(address: string, port: number, host: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = request({ host: address, port, path: '/', headers: { host } }, (res) => {
-        let body = '';
-        res.on('data', (chunk) => {
-          body += String(chunk);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+/** GET / at address:port with a Host header (fetch would drop it). */
+function get(address: string, port: number, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: address, port, path: '/', headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => {
+        body += String(chunk);
       });
-      req.on('error', reject);
-      req.end();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
-  }
+    req.on('error', reject);
+    req.end();
+  });
+}
 
+describe('shared front door (the preview edge stand-in)', () => {
   it('routes by Host header on one listener (port ignored, case-insensitive), 404 for a host no rule claims', async () => {
     const backends = await targets();
     const door = await startSharedFrontDoor({
