@@ -132,7 +132,10 @@ export async function runLocal(settings: LocalSettings, ui: Ui, signal?: AbortSi
       await runStages(localStages(settings), context, ui, Date.now, outcomes, abort);
     } catch (error) {
       failure = failureLine(error);
-      if (abort.aborted && error instanceof StageError) interruptedStage = error.stage;
+      if (abort.aborted && error instanceof StageError) {
+        interruptedStage = error.stage;
+        failure = `Interrupted during '${error.stage}'; everything the rehearsal had started was stopped.`;
+      }
     }
     const markdown = writeReports(context, outcomes, failure);
     if (!abort.aborted) {

@@ -37,6 +37,9 @@ export class StageError extends UserError {
   }
 }
 
+const describeReason = (reason: unknown): string =>
+  reason instanceof Error ? reason.message.replace(/\.$/, '') : String(reason);
+
 /** Wait for `work` to settle, at most `ms`. */
 function settled(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -89,7 +92,7 @@ export async function runStages<C>(
       outcomes.push({
         name: stage.name,
         status: 'failed',
-        detail: interrupted ? `interrupted: ${failure.message}` : failure.message,
+        detail: interrupted ? `interrupted (${describeReason(signal?.reason)})` : failure.message,
         durationMs,
       });
       if (!interrupted) ui.error(`${label}: FAILED (${formatDuration(durationMs)})`);
