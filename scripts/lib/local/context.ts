@@ -75,6 +75,10 @@ export interface PreviewEdgeRun {
   routing: 'host' | 'port';
   /** Host routing: the preview domain. Port routing: the edge's DNS name. */
   domain: string;
+  /** The edge ALB's address type (cfn/environments/preview-edge.yml, or --alb). */
+  albIpAddressType: string;
+  /** The edge's listener ports for port routing (PortRangeStart-PortRangeEnd). */
+  range: { start: number; end: number };
 }
 
 /** The whole run: its settings, what it shares, and (one environment) that environment. */

@@ -70,9 +70,15 @@ export const resolvePreviews: Stage<Context> = {
     }
     c.previews = previews;
     const edge = edgeSettings(c);
+    const { albIpAddressType, range } = edge;
     c.edge = edge.domain
-      ? { routing: 'host', domain: edge.domain }
-      : { routing: 'port', domain: `${previewEdgeStackName(c.config)}.${c.config.app}.local.test` };
+      ? { routing: 'host', domain: edge.domain, albIpAddressType, range }
+      : {
+          routing: 'port',
+          domain: `${previewEdgeStackName(c.config)}.${c.config.app}.local.test`,
+          albIpAddressType,
+          range,
+        };
     const stacks = previews.map((run) => `${run.environment?.key} → stack ${run.environment?.stackName}`);
     const routing =
       c.edge.routing === 'host'
@@ -90,7 +96,7 @@ export const lintAndRenderPreviews: Stage<Context> = {
     const previews = c.previews as EnvironmentRun[];
     const modes = previews.map((run) => renderEnvironment(c, run));
     const linted = await lintTemplates(c);
-    const albIpAddressType = edgeSettings(c).albIpAddressType;
+    const albIpAddressType = (c.edge as NonNullable<Context['edge']>).albIpAddressType;
     for (const run of previews) {
       renderStacks(run);
       // Behind the edge, the edge's address type is the one clients meet.
@@ -234,7 +240,7 @@ function edgeStandIn(c: Context, range: SlotRange): EdgeOutputs {
 /** Each preview's route on the edge: its host name and rule priority, or its listener port. */
 async function previewRoutes(c: Context, keys: string[], hosts: string[]): Promise<EdgeRoute[]> {
   const edge = c.edge as NonNullable<Context['edge']>;
-  const range = edgeSettings(c).range;
+  const range = edge.range;
   const ports = edge.routing === 'port' ? await allocatePorts(keys, range, hosts) : [];
   const standIn = edgeStandIn(c, range);
   return keys.map((key, index) =>
@@ -253,7 +259,7 @@ export const startPreviews: Stage<Context> = {
   async run(c) {
     const previews = c.previews as EnvironmentRun[];
     const edge = c.edge as NonNullable<Context['edge']>;
-    const publicIpv4 = edgeSettings(c).albIpAddressType === 'dualstack';
+    const publicIpv4 = edge.albIpAddressType === 'dualstack';
     const hosts = publicIpv4 ? ['127.0.0.1', '::1'] : ['::1'];
     const targets: FrontDoorTarget[] = [];
     for (const run of previews) targets.push(targetOf(run, await startEnvironmentApps(c, run)));
