@@ -39,13 +39,23 @@ function markedProcesses(mark: string): { pid: number; command: string }[] {
   return found;
 }
 
+/** The app runs from the image in a buildah container (else from its bundle). */
+const withImage = builder.kind === 'buildah' && namespaces.available;
 const netnsList = (): string => runSync('ip', ['netns', 'list']).stdout;
-const buildahImages = (): string =>
-  builder.kind === 'buildah'
-    ? runSync('buildah', ['containers', '--format', '{{.ImageName}}'], {
-        env: { ...process.env, BUILDAH_ISOLATION: 'chroot' },
-      }).stdout
-    : '';
+const BUILDAH_ENV = { ...process.env, BUILDAH_ISOLATION: 'chroot' };
+
+/** buildah working containers whose configured environment holds `mark` (the app's, via --app-env). */
+function markedContainers(mark: string): string[] {
+  if (builder.kind !== 'buildah') return [];
+  const names = runSync('buildah', ['containers', '--format', '{{.ContainerName}}'], { env: BUILDAH_ENV })
+    .stdout.split('\n')
+    .filter(Boolean);
+  return names.filter((name) =>
+    runSync('buildah', ['inspect', '--type', 'container', '--format', '{{.OCIv1.Config.Env}}', name], {
+      env: BUILDAH_ENV,
+    }).stdout.includes(mark),
+  );
+}
 
 async function until(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -64,6 +74,8 @@ interface Interrupted {
   mark: string;
   /** From the SIGINT to the exit. */
   exitMs: number;
+  /** Its buildah containers just before the SIGINT. */
+  containers: string[];
 }
 
 /** Run the rehearsal, wait for `stage` to begin and `ready` to hold, then press Ctrl-C. */
@@ -71,6 +83,7 @@ async function interruptDuring(
   name: string,
   stage: string,
   ready: (marked: { command: string }[]) => boolean,
+  args: string[] = ['--mode', 'ipv6-only', '--environment', 'pr-7'],
 ): Promise<Interrupted> {
   const mark = `REHEARSAL_INTERRUPT_MARK=${randomUUID()}`;
   const tmp = mkdtempSync(join(outRoot, `${name}-tmp-`));
@@ -81,10 +94,7 @@ async function interruptDuring(
       'local',
       '--out-dir',
       join(outRoot, name),
-      '--mode',
-      'ipv6-only',
-      '--environment',
-      'pr-7',
+      ...args,
       '--app-env',
       mark,
     ],
@@ -114,23 +124,27 @@ async function interruptDuring(
   const value = mark.split('=')[1] as string;
   await until(`'${stage}' to be under way`, () => ready(markedProcesses(value)), 60_000);
   const before = markedProcesses(value);
+  const containers = markedContainers(value);
   const sent = Date.now();
   child.kill('SIGINT');
   const code = await closed;
-  return { code, output, before, tmp, mark: value, exitMs: Date.now() - sent };
+  return { code, output, before, tmp, mark: value, exitMs: Date.now() - sent, containers };
 }
 
 /** Everything the interrupted run started is gone (processes within a few seconds of its exit). */
 async function assertNothingSurvives(run: Interrupted, namespaced = true): Promise<void> {
-  const namespace = /namespace (ecs6-\d+)/.exec(run.output)?.[1];
+  const started = new Set(
+    [...run.output.matchAll(/namespace (ecs6-\d+)/g)].map((match) => match[1] as string),
+  );
   if (namespaces.available && namespaced)
-    assert.ok(namespace, `no namespace in the output:\n${run.output.slice(-2000)}`);
+    assert.ok(started.size > 0, `no namespace in the output:\n${run.output.slice(-2000)}`);
   // The app and moto end on SIGTERM at once; allow a slow machine a moment for the last exits.
   await until('no marked process', () => markedProcesses(run.mark).length === 0, 15_000).catch(() => {});
   assert.deepEqual(markedProcesses(run.mark), [], 'a process the rehearsal started survived it');
-  if (namespace) assert.doesNotMatch(netnsList(), new RegExp(`\\b${namespace}\\b`), 'its namespace remains');
-  if (namespace)
-    assert.doesNotMatch(buildahImages(), new RegExp(`local-${namespace}\\b`), 'a buildah container remains');
+  for (const namespace of started) {
+    assert.doesNotMatch(netnsList(), new RegExp(`\\b${namespace}\\b`), `namespace ${namespace} remains`);
+  }
+  assert.deepEqual(markedContainers(run.mark), [], 'a buildah container it created remains');
   assert.deepEqual(readdirSync(run.tmp), [], 'its temporary files remain');
 }
 
@@ -190,6 +204,28 @@ describe(`Ctrl-C in npm run local (${namespaces.available ? 'namespaces' : `loop
       `rehearsal, moto and the app were marked: ${JSON.stringify(run.before)}`,
     );
     assertOneLine(run, 'Start the service', /the emulator.*the pr-7 app/);
+    if (withImage) assert.equal(run.containers.length, 1, 'the app ran in a buildah container');
+    await assertNothingSurvives(run);
+  });
+
+  it('with two previews behind one front door: both apps, both namespaces and the front door are stopped', async () => {
+    const apps = (marked: { command: string }[]) =>
+      marked.filter((p) => /server\.mjs|buildah run/.test(p.command)).length;
+    const run = await interruptDuring(
+      'previews',
+      'Start the services behind one front door',
+      (marked) => apps(marked) >= 2,
+      ['--previews', '2', '--preview-domain', 'previews.example.test'],
+    );
+    assert.ok(apps(run.before) >= 2, `both apps ran: ${JSON.stringify(run.before)}`);
+    if (withImage) assert.equal(run.containers.length, 2, 'each app ran in its own buildah container');
+    assertOneLine(
+      run,
+      'Start the services behind one front door',
+      namespaces.available
+        ? /stopped namespace ecs6-\d+, namespace ecs6-\d+, the emulator, .*the pr-1 app.*, the pr-2 app/
+        : /the emulator, .*the pr-1 app.*, the pr-2 app/,
+    );
     await assertNothingSurvives(run);
   });
 });
