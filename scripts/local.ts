@@ -1,8 +1,51 @@
 /** `npm run local`: see `npm run local -- --help` (option table in scripts/lib/commands.ts). */
 import { main, type Values } from './lib/cli.ts';
 import { localCommand } from './lib/commands.ts';
-import { UsageError } from './lib/errors.ts';
-import { type LocalSettings, runLocal } from './lib/local.ts';
+import { UsageError, UserError } from './lib/errors.ts';
+import { type LocalResult, type LocalSettings, runLocal } from './lib/local.ts';
+
+/** `--previews <n>` and `--preview-domain`, checked against the flags they cannot go with. */
+function previewSettings(values: Values<typeof localCommand.options>): Partial<LocalSettings> {
+  const { previews, 'preview-domain': domain } = values;
+  if (previews === undefined) {
+    if (domain !== undefined)
+      throw new UsageError('--preview-domain needs --previews.', 'Add e.g. --previews 2.');
+    return {};
+  }
+  if (!/^([2-9]|10)$/.test(previews))
+    throw new UsageError(
+      `Invalid --previews '${previews}'.`,
+      'Expected a number of previews from 2 to 10, e.g. --previews 2.',
+    );
+  for (const flag of ['environment', 'ipv6-only-percent'] as const) {
+    if (values[flag] !== undefined)
+      throw new UsageError(
+        `--previews cannot go with --${flag}.`,
+        'The previews are pr-1 … pr-N, without a migration split; drop one of the two flags.',
+      );
+  }
+  if (
+    domain !== undefined &&
+    domain !== '' &&
+    !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(domain)
+  )
+    throw new UsageError(
+      `Invalid --preview-domain '${domain}'.`,
+      'Expected a DNS name such as previews.example.com, or "" for port routing.',
+    );
+  return { previews: Number(previews), ...(domain !== undefined ? { previewDomain: domain } : {}) };
+}
+
+/** The one line a Ctrl-C ends with: where it stopped and what it stopped. Pure. */
+export function interruptLine(reason: unknown, interrupted: NonNullable<LocalResult['interrupted']>): string {
+  const why = reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Interrupted';
+  const where = interrupted.stage ? ` during '${interrupted.stage}'` : '';
+  const what =
+    interrupted.stopped.length > 0
+      ? `: stopped ${interrupted.stopped.join(', ')}`
+      : ': nothing had been started';
+  return `${why}${where}${what}.`;
+}
 
 function settingsFromFlags(values: Values<typeof localCommand.options>): LocalSettings {
   if (values.mode !== undefined && values.mode !== 'dualstack' && values.mode !== 'ipv6-only') {
@@ -56,11 +99,13 @@ function settingsFromFlags(values: Values<typeof localCommand.options>): LocalSe
     ...(values['out-dir'] ? { outDir: values['out-dir'] } : {}),
     keep: values.keep,
     ...(percent !== undefined ? { ipv6OnlyPercent: Number(percent) } : {}),
+    ...previewSettings(values),
   } as LocalSettings;
 }
 
 await main(localCommand, async (values, { ui, signal }) => {
   const result = await runLocal(settingsFromFlags(values), ui, signal);
+  if (result.interrupted) throw new UserError(interruptLine(signal.reason, result.interrupted));
   signal.throwIfAborted();
   if (!result.ok) {
     ui.error(`Local rehearsal failed: ${result.failure}`);

@@ -17,6 +17,8 @@ export interface CfnLintResult {
 export async function cfnLint(
   paths: string[],
   log: (message: string) => void = () => {},
+  /** Ctrl-C: cfn-lint is killed and the call rejects. */
+  signal?: AbortSignal,
 ): Promise<CfnLintResult> {
   if (paths.length === 0) return { exitCode: 0, output: 'no templates', ok: true };
   const [command, ...args] = pythonTools(log).cfnLint;
@@ -24,7 +26,7 @@ export async function cfnLint(
   let output = '';
   const { exitCode } = await createShell((chunk) => {
     output += chunk;
-  })(command, [...args, '--format', 'parseable', '--', ...paths]);
+  })(command, [...args, '--format', 'parseable', '--', ...paths], signal ? { signal } : {});
   // cfn-lint's own exit codes are a bitmask below 64; 127 and "No module named" mean it is not there.
   const missing = missingTool('cfn-lint', command, { exitCode, output });
   if (missing) throw missing;

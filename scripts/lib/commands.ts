@@ -427,9 +427,22 @@ export const localCommand = {
       description:
         'Rehearse the migration to IPv6-only at this Ipv6OnlyTrafficPercent: a second app in an IPv6-only namespace, the front door splitting by the weight, verify checking each side and the split.',
     },
+    previews: {
+      type: 'string',
+      valueName: '2-10',
+      description:
+        'Rehearse this many previews (pr-1 … pr-N) at once behind one front door standing in for the shared preview edge, each verified over IPv4 and IPv6 through it.',
+    },
+    'preview-domain': {
+      type: 'string',
+      valueName: 'domain',
+      description:
+        'With --previews: route by host name (pr-1.<domain>); "" routes by listener port (default: cfn/environments/preview-edge.yml PreviewDomain).',
+    },
   },
   examples: [
     'npm run local',
+    'npm run local -- --previews 2 --preview-domain previews.example.com',
     'npm run local -- --mode ipv6-only --alb dualstack-without-public-ipv4',
     'npm run local -- --ipv6-only-percent 25 --environment br-demo',
   ],

@@ -37,6 +37,8 @@ export interface EmulatorOptions {
   env?: Record<string, string>;
   /** How long to wait for it to answer (default 30 s). */
   startTimeoutMs?: number;
+  /** Ctrl-C while it starts: the server is stopped, and the call rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 /** A TCP port that is free on `host` right now (the OS picks it). */
@@ -82,6 +84,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
+    if (options.signal?.aborted) {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && spawnError === undefined) await exited;
+      throw options.signal.reason;
+    }
     if (spawnError !== undefined || child.exitCode !== null) {
       if (spawnError === undefined) await closed;
       const failure = { exitCode: child.exitCode, output: stderr, error: spawnError };

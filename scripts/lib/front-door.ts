@@ -110,13 +110,17 @@ function forward(dualStack: FrontDoorTarget, timeoutMs: number, split?: FrontDoo
   };
 }
 
-/** Start the front door on every address in `hosts` (same port). Always pair with `stop()`. */
-export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDoor> {
-  const handler = forward(options.target, options.timeoutMs ?? 30_000, options.split);
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Listen with `handler` on every address in `hosts`, one port (0: the OS picks it for all). */
+async function listenAll(
+  hosts: string[],
+  port: number,
+  handler: Handler,
+): Promise<{ port: number; servers: Server[] }> {
   const servers: Server[] = [];
-  let port = options.port ?? 0;
   try {
-    for (const host of options.hosts) {
+    for (const host of hosts) {
       const server = createServer({ keepAliveTimeout: 5_000 }, handler);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -126,23 +130,110 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       servers.push(server);
     }
   } catch (error) {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    await closeAll(servers);
     throw error;
   }
+  return { port, servers };
+}
+
+function closeAll(servers: Server[]): Promise<unknown> {
+  return Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    ),
+  );
+}
+
+/** Start the front door on every address in `hosts` (same port). Always pair with `stop()`. */
+export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDoor> {
+  const handler = forward(options.target, options.timeoutMs ?? 30_000, options.split);
+  const { port, servers } = await listenAll(options.hosts, options.port ?? 0, handler);
   return {
     port,
     listening: [...options.hosts],
     target: options.target,
-    async stop() {
-      await Promise.all(
-        servers.map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.close(() => resolve());
-              server.closeAllConnections();
-            }),
-        ),
+    stop: async () => {
+      await closeAll(servers);
+    },
+  };
+}
+
+/**
+ * One environment behind the shared front door (the preview edge's stand-in): by host name
+ * (a host-header rule, `pr-1.<domain>`) or by its own listener port.
+ */
+export interface EdgeRouteSpec {
+  target: FrontDoorTarget;
+  /** Host routing: the host name its rule matches (the port of a Host header is ignored). */
+  hostName?: string;
+  /** Port routing: its listener port. */
+  port?: number;
+}
+
+export interface SharedFrontDoor {
+  routing: 'host' | 'port';
+  /** Each route's listener port, in the order of `routes` (all the same with host routing). */
+  ports: number[];
+  listening: string[];
+  stop(): Promise<void>;
+}
+
+/** The host a request names, without the port, lowercased (what a host-header rule compares). Pure. */
+export function requestHost(header: string | undefined): string {
+  const host = (header ?? '').toLowerCase();
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  return host.replace(/:\d+$/, '');
+}
+
+/**
+ * The shared preview edge's stand-in: with host routing one listener (port `port`, 0 = any)
+ * whose rules forward by Host header and whose default answers 404 as cfn/edge.yml's does;
+ * with port routing one listener per route on its port, forwarding to its target.
+ */
+export async function startSharedFrontDoor(options: {
+  routing: 'host' | 'port';
+  hosts: string[];
+  routes: EdgeRouteSpec[];
+  port?: number;
+  timeoutMs?: number;
+}): Promise<SharedFrontDoor> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const servers: Server[] = [];
+  const ports: number[] = [];
+  try {
+    if (options.routing === 'host') {
+      const byHost = new Map(
+        options.routes.map((route) => [route.hostName?.toLowerCase(), forward(route.target, timeoutMs)]),
       );
+      const listener = await listenAll(options.hosts, options.port ?? 0, (req, res) => {
+        const handler = byHost.get(requestHost(req.headers.host));
+        if (handler) return handler(req, res);
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('No environment is deployed at this host name.');
+      });
+      servers.push(...listener.servers);
+      ports.push(...options.routes.map(() => listener.port));
+    } else {
+      for (const route of options.routes) {
+        const listener = await listenAll(options.hosts, route.port ?? 0, forward(route.target, timeoutMs));
+        servers.push(...listener.servers);
+        ports.push(listener.port);
+      }
+    }
+  } catch (error) {
+    await closeAll(servers);
+    throw error;
+  }
+  return {
+    routing: options.routing,
+    ports,
+    listening: [...options.hosts],
+    stop: async () => {
+      await closeAll(servers);
     },
   };
 }

@@ -349,6 +349,8 @@ export async function buildImage(options: {
   log: (message: string) => void;
   /** A file that remembers the inputs of the last build of `tag`, so an identical build is skipped. */
   inputsRecord?: string;
+  /** Ctrl-C: the build (and everything it started) is killed, and the call rejects. */
+  signal?: AbortSignal;
 }): Promise<BuiltImage> {
   const digest = buildInputsDigest(options.context, options.dockerfile, options.buildArgs);
   const existing = options.inputsRecord
@@ -400,7 +402,10 @@ export async function buildImage(options: {
       if (/^(\[\d+\/\d+\] )?(STEP|COMMIT)|^Successfully|^#\d+ \[|^--> Using cache/.test(line))
         options.log(line.trim());
   };
-  const built = await createShell(onData)(command, argv as string[], { env: BUILDAH_ENV });
+  const built = await createShell(onData)(command, argv as string[], {
+    env: BUILDAH_ENV,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   if (built.exitCode !== 0) throw new Error(`image build failed (exit ${built.exitCode}):\n${tail.trim()}`);
   const inspect =
     options.builder === 'docker'
@@ -469,7 +474,8 @@ export function runImageInNamespace(options: {
     async stop(graceMs = 10_000) {
       if (child.pid !== undefined && child.exitCode === null) {
         // buildah run does not forward SIGTERM; signal the app process inside the container.
-        const pids = descendants(child.pid);
+        // Stopped while buildah is still setting the container up (Ctrl-C at once), wait for the
+        // app to appear first: buildah killed mid-setup leaves its temporary directory behind.
         const comm = (pid: number) => {
           try {
             return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -477,7 +483,14 @@ export function runImageInNamespace(options: {
             return '';
           }
         };
-        const app = pids.filter((pid) => comm(pid) === 'node').pop();
+        const appPid = () =>
+          descendants(child.pid ?? 0)
+            .filter((pid) => comm(pid) === 'node')
+            .pop();
+        const setupDeadline = Date.now() + 5000;
+        while (appPid() === undefined && child.exitCode === null && Date.now() < setupDeadline)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        const app = appPid();
         if (app !== undefined) process.kill(app, 'SIGTERM');
         else child.kill('SIGTERM');
         const timer = setTimeout(() => {

@@ -19,6 +19,11 @@ export interface ShellOptions {
   cwd?: string;
   /** The child's whole environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Ctrl-C: on abort the child and every process below it get SIGTERM (SIGKILL 5 s later), and
+   * the call rejects with the signal's reason once they are gone (createShell only).
+   */
+  signal?: AbortSignal;
 }
 
 export type Shell = (
@@ -55,6 +60,7 @@ export function commandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
  */
 export function createShell(write: (chunk: string) => void = (chunk) => process.stderr.write(chunk)): Shell {
   return async (command, args, options = {}) => {
+    options.signal?.throwIfAborted();
     const child = $({
       nothrow: true,
       quiet: true,
@@ -73,9 +79,42 @@ export function createShell(write: (chunk: string) => void = (chunk) => process.
       stderr = keep(stderr + chunk.toString('utf8'));
       write(chunk.toString('utf8'));
     });
-    const result = await child;
+    const result = await killOnAbort(child, options.signal);
     return { exitCode: result.exitCode ?? 1, stdout, stderr };
   };
+}
+
+/**
+ * Wait for a zx process; when `signal` aborts first, kill its whole tree (zx's `kill` walks the
+ * descendants: a build's own children too), wait for it to end, and reject with the reason.
+ */
+async function killOnAbort<T>(
+  child: Promise<T> & { kill(signal?: NodeJS.Signals): Promise<void> },
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  if (signal === undefined) return child;
+  let timer: NodeJS.Timeout | undefined;
+  const kill = (name: NodeJS.Signals) => {
+    try {
+      child.kill(name).catch(() => {});
+    } catch {
+      // already ended (zx refuses to kill a settled process)
+    }
+  };
+  const onAbort = () => {
+    kill('SIGTERM');
+    timer = setTimeout(() => kill('SIGKILL'), 5000);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const result = await child;
+    signal.throwIfAborted();
+    return result;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -37,9 +37,28 @@ export class StageError extends UserError {
   }
 }
 
+const describeReason = (reason: unknown): string =>
+  reason instanceof Error ? reason.message.replace(/\.$/, '') : String(reason);
+
+/** Wait for `work` to settle, at most `ms`. */
+function settled(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /**
- * Run the stages in order. Returns every outcome; throws StageError at the first failure, and
- * at once when `signal` aborts (Ctrl-C), naming the stage that was interrupted.
+ * Run the stages in order. Returns every outcome; throws StageError at the first failure. When
+ * `signal` aborts (Ctrl-C), the running stage (which should pass the signal on) is given up to
+ * `settleMs` to stop what it was doing, so that whatever it started is known to the caller's
+ * cleanup; then StageError names the interrupted stage, printed as such rather than as a failure.
  */
 export async function runStages<C>(
   stages: Stage<C>[],
@@ -48,12 +67,17 @@ export async function runStages<C>(
   now: () => number = Date.now,
   outcomes: StageOutcome[] = [],
   signal?: AbortSignal,
+  settleMs = 10_000,
 ): Promise<StageOutcome[]> {
   for (const [index, stage] of stages.entries()) {
     const label = `[${index + 1}/${stages.length}] ${stage.name}`;
     const started = now();
     try {
-      const result = await ui.group(label, () => untilAborted(stage.run(context), signal));
+      signal?.throwIfAborted();
+      const result = await ui.group(label, () => {
+        const work = stage.run(context);
+        return untilAborted(work, signal, () => settled(work, settleMs));
+      });
       const durationMs = now() - started;
       const status = result?.skipped ? 'skipped' : 'ok';
       const detail = result?.skipped ?? result?.detail ?? '';
@@ -63,9 +87,15 @@ export async function runStages<C>(
       );
     } catch (error) {
       const durationMs = now() - started;
-      const failure = new StageError(stage.name, error);
-      outcomes.push({ name: stage.name, status: 'failed', detail: failure.message, durationMs });
-      ui.error(`${label}: FAILED (${formatDuration(durationMs)})`);
+      const interrupted = signal?.aborted === true;
+      const failure = new StageError(stage.name, interrupted ? signal?.reason : error);
+      outcomes.push({
+        name: stage.name,
+        status: 'failed',
+        detail: interrupted ? `interrupted (${describeReason(signal?.reason)})` : failure.message,
+        durationMs,
+      });
+      if (!interrupted) ui.error(`${label}: FAILED (${formatDuration(durationMs)})`);
       throw failure;
     }
   }

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { freePort } from '../../scripts/lib/emulator.ts';
-import { chooseSide, startFrontDoor } from '../../scripts/lib/front-door.ts';
+import {
+  chooseSide,
+  requestHost,
+  startFrontDoor,
+  startSharedFrontDoor,
+} from '../../scripts/lib/front-door.ts';
 
 describe('front door (ALB stand-in)', () => {
   it('serves IPv4 and IPv6 clients and forwards to an IPv6 target with the Host header', async () => {
@@ -88,5 +93,96 @@ describe('front door split (ALB weighted forward and pinning rules)', () => {
       v6.close();
       v4.close();
     }
+  });
+});
+
+/** Two targets that answer with their own name. */
+async function targets(): Promise<{ ports: number[]; close(): void }> {
+  const servers = ['pr-1', 'pr-2'].map((name) => createServer((_req, res) => res.end(name)));
+  for (const server of servers)
+    await new Promise<void>((resolve) => server.listen({ host: '::1', port: 0 }, resolve));
+  return {
+    ports: servers.map((server) => (server.address() as AddressInfo).port),
+    close: () => {
+      for (const server of servers) server.close();
+    },
+  };
+}
+
+/** GET / at address:port with a Host header (fetch would drop it). */
+function get(address: string, port: number, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: address, port, path: '/', headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => {
+        body += String(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('shared front door (the preview edge stand-in)', () => {
+  it('routes by Host header on one listener (port ignored, case-insensitive), 404 for a host no rule claims', async () => {
+    const backends = await targets();
+    const door = await startSharedFrontDoor({
+      routing: 'host',
+      hosts: ['127.0.0.1', '::1'],
+      routes: backends.ports.map((port, index) => ({
+        target: { host: '::1', port },
+        hostName: `pr-${index + 1}.previews.example.com`,
+      })),
+    });
+    try {
+      assert.equal(door.ports[0], door.ports[1]);
+      const port = door.ports[0] as number;
+      for (const address of ['127.0.0.1', '::1']) {
+        assert.deepEqual(await get(address, port, `pr-1.previews.example.com:${port}`), {
+          status: 200,
+          body: 'pr-1',
+        });
+        assert.deepEqual(await get(address, port, 'PR-2.previews.example.com'), {
+          status: 200,
+          body: 'pr-2',
+        });
+        assert.deepEqual(await get(address, port, 'pr-3.previews.example.com'), {
+          status: 404,
+          body: 'No environment is deployed at this host name.',
+        });
+      }
+    } finally {
+      await door.stop();
+      backends.close();
+    }
+  });
+
+  it('routes by listener port, each port to its own target, whatever the Host', async () => {
+    const backends = await targets();
+    const first = await freePort('::1');
+    const second = await freePort('::1');
+    const door = await startSharedFrontDoor({
+      routing: 'port',
+      hosts: ['::1'],
+      routes: backends.ports.map((port, index) => ({
+        target: { host: '::1', port },
+        port: [first, second][index] as number,
+      })),
+    });
+    try {
+      assert.deepEqual(door.ports, [first, second]);
+      assert.equal((await get('::1', first, 'edge.example.com')).body, 'pr-1');
+      assert.equal((await get('::1', second, 'edge.example.com')).body, 'pr-2');
+    } finally {
+      await door.stop();
+      backends.close();
+    }
+  });
+
+  it('reads the host a rule compares: no port, lowercased, IPv6 literals kept whole', () => {
+    assert.equal(requestHost('PR-1.Example.com:8080'), 'pr-1.example.com');
+    assert.equal(requestHost('[::1]:8080'), '[::1]');
+    assert.equal(requestHost(undefined), '');
   });
 });
