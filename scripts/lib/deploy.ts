@@ -18,6 +18,7 @@ import { type EdgeDeployResult, provisionEdge, usesPreviewEdge } from './edge-de
 import {
   type Environment,
   environmentForBranch,
+  eventQueueName,
   ownershipProblem,
   ownershipTags,
   type ProjectConfig,
@@ -26,7 +27,7 @@ import {
   tierOf,
 } from './environment.ts';
 import { UserError } from './errors.ts';
-import { eventQueueName, openEventQueue } from './event-queue.ts';
+import { openEventQueue } from './event-queue.ts';
 import type { GitHubRepo } from './github-repo.ts';
 import {
   loadParameterFile,

@@ -118,6 +118,11 @@ export function ecrRepositoryName(config: Pick<ProjectConfig, 'ecrRepository'>, 
   return tier === 'production' ? config.ecrRepository : `${config.ecrRepository}-nonproduction`;
 }
 
+/** The tier's queue of CloudFormation events; bootstrap.yml names StackEventsQueue the same way. Pure. */
+export function eventQueueName(app: string, tier: Tier): string {
+  return `${app}-${tier}-stack-events`;
+}
+
 /** IAM path of the roles an environment's stacks create: `/<app>/<tier>/` (see cfn/parent.yml Tier). */
 export function appRolePath(config: Pick<ProjectConfig, 'app'>, tier: Tier): string {
   return `/${config.app}/${tier}/`;

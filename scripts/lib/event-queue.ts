@@ -6,7 +6,6 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Tier } from './environment.ts';
 import { awsErrorName } from './errors.ts';
 
 /**
@@ -30,11 +29,6 @@ import { awsErrorName } from './errors.ts';
  *   (a console update, an unwatched teardown) do not keep every consumer busy;
  * - nothing foreign is ever deleted: events nobody owns expire with the queue's retention.
  */
-
-/** The tier's queue name; bootstrap.yml names StackEventsQueue the same way. Pure. */
-export function eventQueueName(app: string, tier: Tier): string {
-  return `${app}-${tier}-stack-events`;
-}
 
 /**
  * Seconds a foreign event stays hidden when put back after its `receiveCount`-th receive, at

@@ -16,6 +16,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { PipelineContext } from './context.ts';
 import {
   type Environment,
+  eventQueueName,
   ownershipProblem,
   type ProjectConfig,
   previewTagPrefix,
@@ -23,7 +24,7 @@ import {
   tierOf,
 } from './environment.ts';
 import { awsErrorName, describeError, UserError } from './errors.ts';
-import { eventQueueName, openEventQueue, type StackEventQueue } from './event-queue.ts';
+import { openEventQueue, type StackEventQueue } from './event-queue.ts';
 import { CallBudget } from './poll-budget.ts';
 import {
   edgeRouteStackName,

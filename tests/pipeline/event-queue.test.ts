@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { eventQueueName } from '../../scripts/lib/environment.ts';
 import {
-  eventQueueName,
   openEventQueue,
   releaseDelaySeconds,
   stackNameOf,
