@@ -727,10 +727,16 @@ async function placeIpv6Checks(run: VerifyRun, aaaa: DnsOutcome): Promise<Ipv6Pl
   });
   if (settings.inVpc === 'always') return inVpc('in the VPC (--in-vpc always)', '--in-vpc always');
   const internal = probedInternal(settings);
-  const withInternal = (plan: Ipv6Plan, detail: string): Ipv6Plan =>
+  const withInternal = (plan: Ipv6Plan, detail: (host: string) => string): Ipv6Plan =>
     internal === undefined
       ? plan
-      : { ...plan, rows: plan.rows.then((rows) => [...rows, ...internalNotChecked(internal.host, detail)]) };
+      : {
+          ...plan,
+          rows: plan.rows.then((rows) => [
+            ...rows,
+            ...internalNotChecked(internal.host, detail(internal.host)),
+          ]),
+        };
   if (aaaa.addresses.length === 0) {
     return withInternal(
       {
@@ -738,13 +744,14 @@ async function placeIpv6Checks(run: VerifyRun, aaaa: DnsOutcome): Promise<Ipv6Pl
         onRunner: false,
         rows: Promise.resolve(couldNotRun(settings.paths, aaaa.check.detail)),
       },
-      `not checked: the in-VPC probe was not started (${aaaa.check.detail})`,
+      () => `not checked: the in-VPC probe was not started (${aaaa.check.detail})`,
     );
   }
   if (settings.inVpc === 'never') {
     return withInternal(
       onRunner('on this machine (--in-vpc never)'),
-      `not checked: ${internal?.host} resolves only inside the VPC (a Cloud Map private namespace) and --in-vpc never runs no probe there; run verify with --in-vpc auto or always`,
+      (host) =>
+        `not checked: ${host} resolves only inside the VPC (a Cloud Map private namespace) and --in-vpc never runs no probe there; run verify with --in-vpc auto or always`,
     );
   }
   if (internal !== undefined) {
@@ -782,8 +789,9 @@ async function internalChecksHere(run: VerifyRun): Promise<VerifyCheck[]> {
   }
   const { settings, clock, deadlineAt } = run;
   const aaaa = await dnsCheck(host, 6, true, settings, run.resolve, clock, deadlineAt);
+  const dnsRow: VerifyCheck = { ...aaaa.check, host };
   if (aaaa.addresses.length === 0)
-    return [aaaa.check, ...internalNotChecked(host, `not run: ${aaaa.check.detail}`, false)];
+    return [dnsRow, ...internalNotChecked(host, `not run: ${aaaa.check.detail}`, false)];
   const tagged: typeof defaultHttpCheck = async (input) => ({ ...(await run.check(input)), host });
   const http = await httpChecksOnRunner(
     internalUrl(host, port),
@@ -795,7 +803,7 @@ async function internalChecksHere(run: VerifyRun): Promise<VerifyCheck[]> {
     deadlineAt,
     host,
   );
-  return [{ ...aaaa.check, host }, ...http];
+  return [dnsRow, ...http];
 }
 
 /**

@@ -297,6 +297,32 @@ describe('verify with AAAA service discovery (ECS and CloudWatch Logs mocked)', 
       ],
     );
   });
+
+  test('fromHere without an AAAA record fails the DNS row and the HTTP rows did not run', async () => {
+    const report = await verifyService(
+      { ...settings, inVpc: 'never', internal: { host: INTERNAL, port: 8080, fromHere: true } },
+      {
+        ...deps(),
+        resolveAddresses: async (host: string, family: 4 | 6) =>
+          host === INTERNAL ? [] : family === 4 ? ['192.0.2.10'] : [V6],
+      },
+    );
+
+    assert.equal(report.ok, false);
+    assert.deepEqual(
+      report.checks.filter((c) => c.host === INTERNAL).map((c) => [c.name, c.where, c.status, c.detail]),
+      [
+        [`DNS AAAA ${INTERNAL}`, 'runner', 'fail', `AAAA record missing for ${INTERNAL}`],
+        [
+          `GET /healthz over IPv6 ${INTERNAL}`,
+          'skipped',
+          'fail',
+          `not run: AAAA record missing for ${INTERNAL}`,
+        ],
+        [`GET / over IPv6 ${INTERNAL}`, 'skipped', 'fail', `not run: AAAA record missing for ${INTERNAL}`],
+      ],
+    );
+  });
 });
 
 describe('verify inputs with AAAA service discovery', () => {
