@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, test } from 'node:test';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
@@ -7,8 +11,10 @@ import {
   ECSClient,
   RunTaskCommand,
 } from '@aws-sdk/client-ecs';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CheckResult } from '../../app/src/checks.ts';
+import { parseEnvironmentKey } from '../../scripts/lib/environment.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import {
   DEFAULT_PATHS,
@@ -16,9 +22,13 @@ import {
   verifyService,
   verifyTargetFromOutputs,
 } from '../../scripts/lib/verify.ts';
+import { verifyEnvironment } from '../../scripts/lib/verify-command.ts';
 import { probeCommand } from '../../scripts/lib/verify-in-vpc.ts';
+import type { VerifyReport } from '../../scripts/lib/verify-report.ts';
 import { formatVerifyMarkdown } from '../../scripts/lib/verify-report.ts';
 import { fakeClock } from '../support/clock.ts';
+import { startDns } from '../support/dns.ts';
+import { fixtureConfig } from '../support/pipeline-fixtures.ts';
 
 /** AAAA service discovery (ServiceDiscovery 'true'): the internal name in verify and the in-VPC probe. */
 
@@ -362,5 +372,57 @@ describe('verify inputs with AAAA service discovery', () => {
       '--internal-url',
       `http://${INTERNAL}:8080`,
     ]);
+  });
+});
+
+describe('npm run verify with InternalServiceName in outputs.json', () => {
+  test('--in-vpc never: the public name passes from here, the internal rows fail as not checked, in verify.json', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"status":"ok"}');
+    });
+    const port = await new Promise<number>((resolve) =>
+      server.listen({ port: 0, host: '::', ipv6Only: false }, () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      }),
+    );
+    const dns = await startDns({ 'svc.test': { a: ['127.0.0.1'], aaaa: ['::1'] } });
+    const outDir = mkdtempSync(join(tmpdir(), 'verify-internal-'));
+    const ssm = mockClient(SSMClient);
+    ssm.on(PutParameterCommand).resolves({});
+    try {
+      writeFileSync(
+        join(outDir, 'outputs.json'),
+        JSON.stringify({ ServiceUrl: `http://svc.test:${port}`, InternalServiceName: INTERNAL }),
+      );
+      const lines: string[] = [];
+      await assert.rejects(
+        verifyEnvironment(
+          fixtureConfig('shop'),
+          parseEnvironmentKey(fixtureConfig('shop'), 'pr-12'),
+          outDir,
+          { resolver: `${dns.host}:${dns.port}`, deadlineSeconds: '5', inVpc: 'never', region: 'us-east-1' },
+          createUi({ write: (line) => lines.push(line) }),
+          {},
+        ),
+        new RegExp(`GET /healthz over IPv6 ${INTERNAL.replace(/\./g, '\\.')} → not checked: `),
+      );
+      const report = JSON.parse(readFileSync(join(outDir, 'verify.json'), 'utf8')) as VerifyReport;
+      assert.deepEqual(
+        report.checks.filter((c) => c.status !== 'pass').map((c) => [c.name, c.where, c.status]),
+        [
+          [`DNS AAAA ${INTERNAL}`, 'skipped', 'fail'],
+          [`GET /healthz over IPv6 ${INTERNAL}`, 'skipped', 'fail'],
+          [`GET / over IPv6 ${INTERNAL}`, 'skipped', 'fail'],
+        ],
+      );
+      assert.equal(report.checks.filter((c) => c.host === undefined && c.status === 'pass').length, 8);
+    } finally {
+      ssm.restore();
+      await dns.stop();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(outDir, { recursive: true, force: true });
+    }
   });
 });
