@@ -160,6 +160,7 @@ function isCheckResult(value: unknown): value is CheckResult {
   return (
     (v.check === 'dns' || v.check === 'http' || v.check === 'split') &&
     (v.family === 4 || v.family === 6) &&
+    (v.host === undefined || typeof v.host === 'string') &&
     typeof v.ok === 'boolean' &&
     typeof v.latencyMs === 'number' &&
     typeof v.detail === 'string'

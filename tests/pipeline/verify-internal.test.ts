@@ -23,7 +23,7 @@ import {
   verifyTargetFromOutputs,
 } from '../../scripts/lib/verify.ts';
 import { verifyEnvironment } from '../../scripts/lib/verify-command.ts';
-import { probeCommand } from '../../scripts/lib/verify-in-vpc.ts';
+import { parseProbeLines, probeCommand } from '../../scripts/lib/verify-in-vpc.ts';
 import type { VerifyReport } from '../../scripts/lib/verify-report.ts';
 import { formatVerifyMarkdown } from '../../scripts/lib/verify-report.ts';
 import { fakeClock } from '../support/clock.ts';
@@ -356,6 +356,14 @@ describe('verify inputs with AAAA service discovery', () => {
       () => verifyTargetFromOutputs({ ...base, InternalServiceName: INTERNAL, ContainerPort: '0' }, 'o'),
       { message: "o: ContainerPort is '0'." },
     );
+  });
+  test('PROBE_RESULT lines keep host; a host that is not a string makes the line unparsable', () => {
+    const parsed = parseProbeLines([
+      probeLine(internalDns),
+      'PROBE_RESULT {"check":"dns","family":6,"host":7,"ok":true,"latencyMs":1,"detail":""}',
+    ]);
+    assert.deepEqual(parsed.results, [internalDns]);
+    assert.equal(parsed.invalid.length, 1);
   });
   test('probeCommand passes --internal-url last', () => {
     assert.deepEqual(probeCommand('http://x/', 6, ['/'], 5000, {}, `http://${INTERNAL}:8080`), [
