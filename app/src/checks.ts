@@ -25,6 +25,11 @@ export type Side = (typeof SIDES)[number];
 export interface CheckResult {
   check: 'dns' | 'http' | 'split';
   family: Family;
+  /**
+   * The host checked, set when it is not the host of the probe's --url: the service's internal
+   * (Cloud Map) name of an --internal-url run.
+   */
+  host?: string;
   /** The side a pinned request asked for (TARGET_HEADER). */
   target?: Side;
   /** The task network the app reported (`/`'s taskNetwork), when it said. */
@@ -38,6 +43,12 @@ export interface CheckResult {
   latencyMs: number;
   detail: string;
 }
+
+/**
+ * What the probe asks of the service's internal name (--internal-url), over IPv6 only: /healthz
+ * says the task is healthy, / that the app answered the caller (it reports the client family).
+ */
+export const INTERNAL_PATHS = ['/healthz', '/'] as const;
 
 /** A DNS server to ask instead of the system's, e.g. `{ host: '::1', port: 5353 }`. */
 export interface ResolverAddress {

@@ -4,13 +4,18 @@
  *   node dist/probe.mjs --url http://name --family 6 --paths /,/list-buckets,/list-ec2 --timeout-ms 60000
  * During a migration to IPv6-only, --pin sends GET / pinned to each side of the split and
  * --split-percent counts which side answers many unpinned requests (checks.ts splitCheck).
+ * With AAAA service discovery, --internal-url http://app.<app>-<env>.internal:<port> also
+ * resolves that name's AAAA records and GETs INTERNAL_PATHS from each address over IPv6 only;
+ * those results carry `host` (the internal name).
  * Prints one `PROBE_RESULT {json}` line per check on stdout, exits 0 when all pass, 1 otherwise.
  */
+import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   type CheckResult,
   type Family,
+  INTERNAL_PATHS,
   parseResolverAddress,
   type RunChecksInput,
   runChecks,
@@ -19,7 +24,7 @@ import {
 } from './checks.ts';
 
 export const USAGE =
-  'Usage: node dist/probe.mjs --url URL [--family 4|6|4,6] [--paths /,/healthz] [--timeout-ms 60000] [--retry-delay-ms 2000] [--resolver HOST:PORT] [--pin ipv6-only,dualstack] [--split-percent 0-100 [--split-requests 1000]]';
+  'Usage: node dist/probe.mjs --url URL [--family 4|6|4,6] [--paths /,/healthz] [--timeout-ms 60000] [--retry-delay-ms 2000] [--resolver HOST:PORT] [--pin ipv6-only,dualstack] [--split-percent 0-100 [--split-requests 1000]] [--internal-url http://app.NAMESPACE:PORT]';
 
 /** Bad command-line input; the message names the flag and the expected form. */
 export class ProbeUsageError extends Error {
@@ -52,6 +57,7 @@ function readFlags(argv: string[]): ProbeFlags {
         pin: { type: 'string' },
         'split-percent': { type: 'string' },
         'split-requests': { type: 'string', default: '1000' },
+        'internal-url': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -73,6 +79,24 @@ function parseUrl(url: string | undefined): string {
     throw new ProbeUsageError(`Invalid --url '${url}'. Expected an http:// or https:// URL.`);
   }
   return url;
+}
+
+/** The internal (Cloud Map) name's URL: http(s), and a DNS name, since its AAAA records are the point. */
+function parseInternalUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const expected =
+    'Expected the internal name and the container port, e.g. http://app.shop-pr-12.internal:8080.';
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ProbeUsageError(`Invalid --internal-url '${raw}'. ${expected}`);
+  }
+  const literal = isIP(parsed.hostname.replace(/^\[|\]$/g, '')) !== 0;
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || literal) {
+    throw new ProbeUsageError(`Invalid --internal-url '${raw}'. ${expected}`);
+  }
+  return raw;
 }
 
 function parseFamilies(raw: string | undefined): Family[] {
@@ -126,8 +150,11 @@ function parseSplit(values: ProbeFlags): RunChecksInput['split'] {
   };
 }
 
-/** Parse the probe's flags into the input of runChecks. */
-export function parseProbeArgs(argv: string[]): RunChecksInput {
+/** The probe's input: the checks of --url, and the internal name's URL when one is given. */
+export type ProbeInput = RunChecksInput & { internalUrl?: string };
+
+/** Parse the probe's flags into the input of runChecks (and --internal-url). */
+export function parseProbeArgs(argv: string[]): ProbeInput {
   const values = readFlags(argv);
   // In this order: the first bad flag is the one named.
   const url = parseUrl(values.url);
@@ -136,7 +163,9 @@ export function parseProbeArgs(argv: string[]): RunChecksInput {
   const resolver = parseResolver(values.resolver);
   const pins = parsePins(values.pin);
   const split = parseSplit(values);
+  const internalUrl = parseInternalUrl(values['internal-url']);
   return {
+    ...(internalUrl ? { internalUrl } : {}),
     ...(pins.length > 0 ? { pins: [...new Set(pins)] } : {}),
     ...(split ? { split } : {}),
     url,
@@ -153,10 +182,30 @@ export function formatProbeLine(result: CheckResult): string {
   return `PROBE_RESULT ${JSON.stringify(result)}`;
 }
 
+/**
+ * The checks of the internal name, in parallel with --url's and on the same deadline and
+ * resolver: AAAA, then INTERNAL_PATHS over IPv6 from each address, every result tagged with
+ * the name (`host`). No pins or split: those are the load balancer's.
+ */
+async function internalChecks(input: ProbeInput): Promise<CheckResult[]> {
+  if (input.internalUrl === undefined) return [];
+  const host = new URL(input.internalUrl).hostname;
+  const results = await runChecks({
+    url: input.internalUrl,
+    families: [6],
+    paths: [...INTERNAL_PATHS],
+    deadlineMs: input.deadlineMs,
+    retryDelayMs: input.retryDelayMs,
+    ...(input.resolver ? { resolver: input.resolver } : {}),
+  });
+  return results.map((result) => ({ ...result, host }));
+}
+
 /** Run the probe: parse, check, print, and return the exit code (0 all ok, 1 otherwise). */
 export async function probe(argv: string[], write: (line: string) => void): Promise<number> {
   const input = parseProbeArgs(argv);
-  const results = await runChecks(input);
+  const [own, internal] = await Promise.all([runChecks(input), internalChecks(input)]);
+  const results = [...own, ...internal];
   for (const result of results) write(`${formatProbeLine(result)}\n`);
   return results.length > 0 && results.every((r) => r.ok) ? 0 : 1;
 }

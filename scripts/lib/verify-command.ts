@@ -75,6 +75,8 @@ export async function verifyEnvironment(
   };
   if (flags.resolver !== undefined) settings.resolver = parseResolver(flags.resolver);
   if (target.task !== undefined) settings.task = target.task;
+  // AAAA service discovery: the in-VPC probe checks the internal name too (verify.ts).
+  if (target.internal !== undefined) settings.internal = target.internal;
   const region = resolveRegion(
     flags.region ?? (typeof outputs.Region === 'string' ? outputs.Region : undefined),
     env,

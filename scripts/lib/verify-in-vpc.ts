@@ -45,6 +45,17 @@ export interface InVpcProbeSettings {
   waitTimeoutMs: number;
   /** Pinned and split checks of a migration to IPv6-only. */
   migration?: ProbeMigration;
+  /** The service's internal (Cloud Map) name to check too (probe.ts --internal-url). */
+  internal?: InternalName;
+}
+
+/**
+ * An internal name registered by AAAA service discovery, e.g. app.shop-pr-12.internal. Its
+ * port is the container's: when absent, the containerPort of the task definition the probe runs.
+ */
+export interface InternalName {
+  host: string;
+  port?: number;
 }
 
 export interface InVpcProbeDeps {
@@ -83,6 +94,7 @@ export function probeCommand(
   paths: string[],
   timeoutMs: number,
   migration: ProbeMigration = {},
+  internalUrl?: string,
 ): string[] {
   const pins = migration.pins ?? [];
   return [
@@ -105,7 +117,36 @@ export function probeCommand(
           String(migration.split.requests),
         ]
       : []),
+    ...(internalUrl === undefined ? [] : ['--internal-url', internalUrl]),
   ];
+}
+
+/** `http://host:port` of an internal name (the container serves plain HTTP). Pure. */
+export function internalUrl(host: string, port: number): string {
+  return `http://${host}:${port}`;
+}
+
+/**
+ * The container port of the probe's task definition (its first TCP port mapping): the port
+ * internal callers use, since an AAAA record carries none. Throws UserError when there is none.
+ */
+export async function containerPort(ecs: ECSClient, target: InVpcTaskTarget): Promise<number> {
+  const described = await ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: target.taskDefinitionArn }),
+  );
+  const container = described.taskDefinition?.containerDefinitions?.find(
+    (c) => c.name === target.containerName,
+  );
+  const port = container?.portMappings?.find(
+    (m) => m.containerPort !== undefined && (m.protocol ?? 'tcp') === 'tcp',
+  )?.containerPort;
+  if (port === undefined) {
+    throw new UserError(
+      `Task definition ${target.taskDefinitionArn} has no TCP port mapping on container ${target.containerName}, so the internal name's port is unknown.`,
+      'Deploy again: the service template maps ContainerPort on the app container.',
+    );
+  }
+  return port;
 }
 
 /** The awslogs stream of one container of one task: `<prefix>/<container>/<task-id>`. Pure. */
@@ -119,6 +160,7 @@ function isCheckResult(value: unknown): value is CheckResult {
   return (
     (v.check === 'dns' || v.check === 'http' || v.check === 'split') &&
     (v.family === 4 || v.family === 6) &&
+    (v.host === undefined || typeof v.host === 'string') &&
     typeof v.ok === 'boolean' &&
     typeof v.latencyMs === 'number' &&
     typeof v.detail === 'string'
@@ -244,12 +286,16 @@ export async function runInVpcProbe(
 async function startProbeTask(settings: InVpcProbeSettings, deps: InVpcProbeDeps): Promise<string> {
   const { ecs, clock, ui } = deps;
   const { target } = settings;
+  const internal = settings.internal;
   const command = probeCommand(
     settings.url,
     settings.family,
     settings.paths,
     settings.probeTimeoutMs,
     settings.migration,
+    internal === undefined
+      ? undefined
+      : internalUrl(internal.host, internal.port ?? (await internalPort(ecs, target))),
   );
   try {
     const run = await retry(
@@ -295,6 +341,20 @@ async function startProbeTask(settings: InVpcProbeSettings, deps: InVpcProbeDeps
       awsErrorName(error) === 'AccessDeniedException'
         ? 'The deploy role needs ecs:RunTask, ecs:DescribeTasks, ecs:StopTask, iam:PassRole on the task roles and logs:GetLogEvents.'
         : 'Check the cluster, task definition and network settings in outputs.json.',
+      { cause: error },
+    );
+  }
+}
+
+/** containerPort, with a UserError that says it was wanted for the internal name. */
+async function internalPort(ecs: ECSClient, target: InVpcTaskTarget): Promise<number> {
+  try {
+    return await containerPort(ecs, target);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(
+      `Could not read the container port of ${target.taskDefinitionArn} for the internal name: ${describeError(error)}`,
+      'The deploy role needs ecs:DescribeTaskDefinition.',
       { cause: error },
     );
   }

@@ -21,6 +21,8 @@ export interface VerifyCheck {
   latencyMs?: number;
   path?: string;
   address?: string;
+  /** The internal (Cloud Map) name a row checked, when it is not the service URL's host. */
+  host?: string;
   httpStatus?: number;
   detail: string;
 }
@@ -40,10 +42,20 @@ export interface VerifyReport {
   failures: string[];
 }
 
-/** `GET /path over IPv6 [addr]` / `GET / pinned to ipv6-only over IPv4 127.0.0.1`. Pure. */
-export function httpCheckName(path: string, family: Family, address?: string, pin?: Side): string {
+/**
+ * `GET /path over IPv6 [addr]` / `GET / pinned to ipv6-only over IPv4 127.0.0.1`; with `host`
+ * (a name other than the service URL's, i.e. the internal one) `GET /healthz over IPv6
+ * app.shop-pr-12.internal [addr]`. Pure.
+ */
+export function httpCheckName(
+  path: string,
+  family: Family,
+  address?: string,
+  pin?: Side,
+  host?: string,
+): string {
   const where = address === undefined ? '' : family === 6 ? ` [${address}]` : ` ${address}`;
-  return `GET ${path}${pin ? ` pinned to ${pin}` : ''} over IPv${family}${where}`;
+  return `GET ${path}${pin ? ` pinned to ${pin}` : ''} over IPv${family}${host ? ` ${host}` : ''}${where}`;
 }
 
 /** `Traffic split over IPv4 (1000 unpinned requests)`. Pure. */
@@ -56,12 +68,12 @@ export function dnsCheckName(host: string, family: Family): string {
   return `DNS ${family === 6 ? 'AAAA' : 'A'} ${host}`;
 }
 
-/** A check primitive's result as a report row. Pure. */
+/** A check primitive's result as a report row; a result's own `host` (the internal name) wins. Pure. */
 export function fromCheckResult(result: CheckResult, host: string, where: CheckLocation): VerifyCheck {
   const check: VerifyCheck =
     result.check === 'dns'
       ? {
-          name: dnsCheckName(host, result.family),
+          name: dnsCheckName(result.host ?? host, result.family),
           kind: 'dns',
           family: result.family,
           where,
@@ -78,7 +90,13 @@ export function fromCheckResult(result: CheckResult, host: string, where: CheckL
             detail: '',
           }
         : {
-            name: httpCheckName(result.path ?? '/', result.family, result.address, result.target),
+            name: httpCheckName(
+              result.path ?? '/',
+              result.family,
+              result.address,
+              result.target,
+              result.host,
+            ),
             kind: 'http',
             family: result.family,
             where,
@@ -90,6 +108,7 @@ export function fromCheckResult(result: CheckResult, host: string, where: CheckL
   check.detail = result.detail;
   if (result.path !== undefined) check.path = result.path;
   if (result.address !== undefined) check.address = result.address;
+  if (result.host !== undefined) check.host = result.host;
   if (result.status !== undefined) check.httpStatus = result.status;
   return check;
 }

@@ -9,6 +9,7 @@ import {
   resolveAddresses as defaultResolveAddresses,
   splitCheck as defaultSplitCheck,
   type Family,
+  INTERNAL_PATHS,
   type ResolverAddress,
   type Side,
 } from '../../app/src/checks.ts';
@@ -16,7 +17,13 @@ import { describeError, UserError } from './errors.ts';
 import { type Clock, realClock } from './retry.ts';
 import type { Ui } from './ui.ts';
 import { decideIpv6Egress, type Ipv6EgressProbe } from './verify-egress.ts';
-import { type InVpcProbeOutcome, type InVpcTaskTarget, runInVpcProbe } from './verify-in-vpc.ts';
+import {
+  type InternalName,
+  type InVpcProbeOutcome,
+  type InVpcTaskTarget,
+  internalUrl,
+  runInVpcProbe,
+} from './verify-in-vpc.ts';
 import {
   dnsCheckName,
   formatVerifyMarkdown,
@@ -64,6 +71,20 @@ export interface VerifySettings {
    * pinned (TARGET_HEADER), and `requests` unpinned requests must split by the weight.
    */
   split?: SplitSettings;
+  /**
+   * AAAA service discovery (ServiceDiscovery 'true'): the internal name, checked over IPv6 by
+   * the in-VPC probe, since only the VPC's resolver serves the private namespace.
+   */
+  internal?: InternalTarget;
+}
+
+/** The InternalServiceName output, and where its checks can run. */
+export interface InternalTarget extends InternalName {
+  /**
+   * This machine sits on the service's network and `resolver` serves the name (the local
+   * rehearsal): check it from here, on `port`, instead of from the in-VPC probe.
+   */
+  fromHere?: boolean;
 }
 
 export interface SplitSettings {
@@ -99,6 +120,8 @@ export interface VerifyTarget {
   task?: InVpcTaskTarget;
   /** Ipv6OnlyTrafficPercent when a migration is under way (1-100). */
   ipv6OnlyPercent?: number;
+  /** InternalServiceName (and ContainerPort when the outputs carry it): AAAA service discovery is on. */
+  internal?: InternalName;
 }
 
 /**
@@ -139,6 +162,8 @@ export function verifyTargetFromOutputs(
     }
     target.ipv6OnlyPercent = Number(percent);
   }
+  const internal = internalFromOutputs(text('InternalServiceName'), text('ContainerPort'), source);
+  if (internal !== undefined) target.internal = internal;
   const cluster = text('ClusterName');
   const taskDefinitionArn = text('TaskDefinitionArn');
   const containerName = text('ContainerName');
@@ -161,6 +186,30 @@ export function verifyTargetFromOutputs(
     if (logGroupName !== undefined) target.task.logGroupName = logGroupName;
   }
   return target;
+}
+
+/** InternalServiceName (and ContainerPort, when the outputs have it) → the internal name to check. Pure. */
+function internalFromOutputs(
+  host: string | undefined,
+  port: string | undefined,
+  source: string,
+): InternalName | undefined {
+  if (host === undefined) return undefined;
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(host)) {
+    throw new UserError(
+      `${source}: InternalServiceName is '${host}'.`,
+      'Expected a DNS name such as app.shop-pr-12.internal; deploy again to refresh outputs.json.',
+    );
+  }
+  if (port === undefined) return { host };
+  const number = Number(port);
+  if (!Number.isInteger(number) || number < 1 || number > 65_535) {
+    throw new UserError(
+      `${source}: ContainerPort is '${port}'.`,
+      'Expected a port from 1 to 65535; deploy again to refresh outputs.json.',
+    );
+  }
+  return { host, port: number };
 }
 
 /** Read outputs.json written by deploy. */
@@ -314,6 +363,48 @@ async function httpChecksOnRunner(
   return results.map((r) => fromCheckResult(r, host, 'runner'));
 }
 
+/** The internal name the in-VPC probe must check: ServiceDiscovery on, and not checked from here. */
+function probedInternal(settings: VerifySettings): InternalName | undefined {
+  const internal = settings.internal;
+  if (internal === undefined || internal.fromHere) return undefined;
+  return { host: internal.host, ...(internal.port === undefined ? {} : { port: internal.port }) };
+}
+
+/**
+ * Rows for the internal name's checks that did not run: failures (a name that cannot be
+ * checked is not proven), DNS AAAA (unless the probe reported it) and one per INTERNAL_PATHS.
+ */
+function internalNotChecked(host: string, detail: string, withDns = true): VerifyCheck[] {
+  const dns: VerifyCheck[] = withDns
+    ? [
+        {
+          name: dnsCheckName(host, 6),
+          kind: 'dns',
+          family: 6,
+          where: 'skipped',
+          status: 'fail',
+          host,
+          detail,
+        },
+      ]
+    : [];
+  return [
+    ...dns,
+    ...INTERNAL_PATHS.map(
+      (path): VerifyCheck => ({
+        name: httpCheckName(path, 6, undefined, undefined, host),
+        kind: 'http',
+        family: 6,
+        where: 'skipped',
+        status: 'fail',
+        path,
+        host,
+        detail,
+      }),
+    ),
+  ];
+}
+
 /** Rows for IPv6 HTTP checks that could not run: failures, one per path, saying why. */
 function couldNotRun(paths: string[], reason: string): VerifyCheck[] {
   return paths.map((path) => ({
@@ -337,15 +428,19 @@ async function ipv6ChecksInVpc(
   splitInVpc: boolean,
 ): Promise<VerifyCheck[]> {
   const { task } = settings;
+  const internal = probedInternal(settings);
+  const notRun = (reason: string): VerifyCheck[] => [
+    ...couldNotRun(settings.paths, reason),
+    ...(internal ? internalNotChecked(internal.host, `could not run anywhere: ${reason}`) : []),
+  ];
   if (task === undefined) {
-    return couldNotRun(
-      settings.paths,
+    return notRun(
       `${reasonForVpc}, and outputs.json has no task settings (ClusterName, TaskDefinitionArn, ContainerName, TaskSubnetIds, TaskSecurityGroupId) for the in-VPC probe`,
     );
   }
   const { aws } = deps;
   if (aws === undefined) {
-    return couldNotRun(settings.paths, `${reasonForVpc}, and no AWS clients were given for the in-VPC probe`);
+    return notRun(`${reasonForVpc}, and no AWS clients were given for the in-VPC probe`);
   }
   try {
     const outcome = await deps.ui.group('IPv6 checks from inside the VPC', () =>
@@ -357,6 +452,7 @@ async function ipv6ChecksInVpc(
           paths: settings.paths,
           probeTimeoutMs: settings.deadlineMs,
           waitTimeoutMs: settings.deadlineMs + settings.taskLaunchAllowanceMs,
+          ...(internal ? { internal } : {}),
           ...(settings.split
             ? {
                 migration: {
@@ -369,18 +465,21 @@ async function ipv6ChecksInVpc(
         { ecs: aws.ecs, logs: aws.logs, clock, ui: deps.ui },
       ),
     );
-    return probeRows(outcome, host, settings);
+    return probeRows(outcome, host, settings, internal?.host);
   } catch (error) {
-    return couldNotRun(
-      settings.paths,
-      `${reasonForVpc}, and the in-VPC probe failed: ${describeError(error)}`,
-    );
+    return notRun(`${reasonForVpc}, and the in-VPC probe failed: ${describeError(error)}`);
   }
 }
 
 /** The probe task's own row (how it ended) first, then a row per result it printed. Pure. */
-function probeRows(outcome: InVpcProbeOutcome, host: string, settings: VerifySettings): VerifyCheck[] {
+function probeRows(
+  outcome: InVpcProbeOutcome,
+  host: string,
+  settings: VerifySettings,
+  internalHost?: string,
+): VerifyCheck[] {
   const rows = outcome.results.map((r) => fromCheckResult(r, host, 'in-vpc-task'));
+  const own = outcome.results.filter((r) => r.host === undefined);
   const problems: string[] = [];
   if (outcome.timedOut)
     problems.push(
@@ -394,9 +493,10 @@ function probeRows(outcome: InVpcProbeOutcome, host: string, settings: VerifySet
     problems.push(`exited ${outcome.exitCode}${outcome.stoppedReason ? ` (${outcome.stoppedReason})` : ''}`);
   if (outcome.results.length === 0)
     problems.push(`printed no PROBE_RESULT lines${outcome.logStream ? ` in ${outcome.logStream}` : ''}`);
-  if (!outcome.results.some((r) => r.check === 'http')) {
+  if (!own.some((r) => r.check === 'http')) {
     rows.push(...couldNotRun(settings.paths, 'the in-VPC probe reported no HTTP results'));
   }
+  if (internalHost !== undefined) rows.push(...missingInternalRows(outcome, internalHost));
   problems.push(...outcome.problems);
   const probeRow: VerifyCheck = {
     name: `In-VPC probe task ${outcome.taskId}`,
@@ -411,6 +511,16 @@ function probeRows(outcome: InVpcProbeOutcome, host: string, settings: VerifySet
         : problems.join('; '),
   };
   return [probeRow, ...rows];
+}
+
+/** Failures for what the probe did not report of the internal name: its AAAA lookup, its HTTP checks. Pure. */
+function missingInternalRows(outcome: InVpcProbeOutcome, internalHost: string): VerifyCheck[] {
+  const mine = outcome.results.filter((r) => r.host === internalHost);
+  if (mine.some((r) => r.check === 'http')) return [];
+  const dns = mine.find((r) => r.check === 'dns');
+  const why =
+    dns === undefined ? `the in-VPC probe reported no results for ${internalHost}` : `not run: ${dns.detail}`;
+  return internalNotChecked(internalHost, why, dns === undefined);
 }
 
 /** The sides a split serves: both while it runs, the IPv6-only one at 100% (dual-stack scaled to zero). Pure. */
@@ -473,6 +583,7 @@ interface VerifyRun {
   deps: VerifyDeps;
   clock: Clock;
   check: typeof defaultHttpCheck;
+  resolve: typeof defaultResolveAddresses;
   url: URL;
   host: string;
   deadlineAt: number;
@@ -502,6 +613,7 @@ export async function verifyService(settings: VerifySettings, deps: VerifyDeps):
     deps,
     clock,
     check: deps.httpCheck ?? defaultHttpCheck,
+    resolve,
     url,
     host: url.hostname,
     deadlineAt: startedAt + settings.deadlineMs,
@@ -520,11 +632,17 @@ export async function verifyService(settings: VerifySettings, deps: VerifyDeps):
   ]);
   // The IPv4 checks start first; the IPv6 placement may wait for the egress probe meanwhile.
   const ipv4 = ipv4Checks(run, a);
+  const internalHere = internalChecksHere(run);
   const ipv6 = await placeIpv6Checks(run, aaaa);
   const migration = migrationChecks(run, a, aaaa, ipv6.onRunner);
 
-  const [ipv4Rows, ipv6Rows, migrationRows] = await Promise.all([ipv4, ipv6.rows, migration]);
-  const checks = [a.check, aaaa.check, ...ipv4Rows, ...ipv6Rows, ...migrationRows];
+  const [ipv4Rows, ipv6Rows, migrationRows, internalRows] = await Promise.all([
+    ipv4,
+    ipv6.rows,
+    migration,
+    internalHere,
+  ]);
+  const checks = [a.check, aaaa.check, ...ipv4Rows, ...ipv6Rows, ...migrationRows, ...internalRows];
   const verdict = summarize(checks);
   const report: VerifyReport = {
     ok: verdict.ok,
@@ -608,14 +726,43 @@ async function placeIpv6Checks(run: VerifyRun, aaaa: DnsOutcome): Promise<Ipv6Pl
     rows: ipv6ChecksInVpc(url.href, host, settings, deps, run.clock, reason, splitInVpc),
   });
   if (settings.inVpc === 'always') return inVpc('in the VPC (--in-vpc always)', '--in-vpc always');
+  const internal = probedInternal(settings);
+  const withInternal = (plan: Ipv6Plan, detail: (host: string) => string): Ipv6Plan =>
+    internal === undefined
+      ? plan
+      : {
+          ...plan,
+          rows: plan.rows.then((rows) => [
+            ...rows,
+            ...internalNotChecked(internal.host, detail(internal.host)),
+          ]),
+        };
   if (aaaa.addresses.length === 0) {
-    return {
-      placement: `not run: ${aaaa.check.detail}`,
-      onRunner: false,
-      rows: Promise.resolve(couldNotRun(settings.paths, aaaa.check.detail)),
-    };
+    return withInternal(
+      {
+        placement: `not run: ${aaaa.check.detail}`,
+        onRunner: false,
+        rows: Promise.resolve(couldNotRun(settings.paths, aaaa.check.detail)),
+      },
+      () => `not checked: the in-VPC probe was not started (${aaaa.check.detail})`,
+    );
   }
-  if (settings.inVpc === 'never') return onRunner('on this machine (--in-vpc never)');
+  if (settings.inVpc === 'never') {
+    return withInternal(
+      onRunner('on this machine (--in-vpc never)'),
+      (host) =>
+        `not checked: ${host} resolves only inside the VPC (a Cloud Map private namespace) and --in-vpc never runs no probe there; run verify with --in-vpc auto or always`,
+    );
+  }
+  if (internal !== undefined) {
+    deps.ui.info(
+      `AAAA service discovery is on: ${internal.host} resolves only inside the VPC, so the IPv6 checks run from the in-VPC probe.`,
+    );
+    return inVpc(
+      `in the VPC: the internal name ${internal.host} resolves only there`,
+      `the internal name ${internal.host} resolves only inside the VPC`,
+    );
+  }
   if (deps.ipv6EgressProbe === undefined) throw new Error('verifyService: inVpc auto needs ipv6EgressProbe');
   const port = Number(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : url.port);
   const first = aaaa.addresses[0] as string;
@@ -627,6 +774,36 @@ async function placeIpv6Checks(run: VerifyRun, aaaa: DnsOutcome): Promise<Ipv6Pl
         `in the VPC: this machine has no IPv6 egress (${decision.reason})`,
         `this machine has no IPv6 egress (${decision.reason})`,
       );
+}
+
+/**
+ * The internal name checked from this machine (InternalTarget.fromHere, the local rehearsal):
+ * AAAA through `resolver`, then INTERNAL_PATHS over IPv6 from each address on `port`.
+ */
+async function internalChecksHere(run: VerifyRun): Promise<VerifyCheck[]> {
+  const internal = run.settings.internal;
+  if (internal?.fromHere !== true) return [];
+  const { host, port } = internal;
+  if (port === undefined) {
+    return internalNotChecked(host, 'not checked: no container port was given for the internal name');
+  }
+  const { settings, clock, deadlineAt } = run;
+  const aaaa = await dnsCheck(host, 6, true, settings, run.resolve, clock, deadlineAt);
+  const dnsRow: VerifyCheck = { ...aaaa.check, host };
+  if (aaaa.addresses.length === 0)
+    return [dnsRow, ...internalNotChecked(host, `not run: ${aaaa.check.detail}`, false)];
+  const tagged: typeof defaultHttpCheck = async (input) => ({ ...(await run.check(input)), host });
+  const http = await httpChecksOnRunner(
+    internalUrl(host, port),
+    6,
+    aaaa.addresses,
+    { ...settings, paths: [...INTERNAL_PATHS] },
+    tagged,
+    clock,
+    deadlineAt,
+    host,
+  );
+  return [dnsRow, ...http];
 }
 
 /**

@@ -2,12 +2,23 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { formatProbeLine, parseProbeArgs, probe } from '../../app/src/probe.ts';
+import { startDns, type TestDns } from '../support/dns.ts';
+
+const parseLines = (lines: string[]) =>
+  lines.map((l) => JSON.parse(l.slice('PROBE_RESULT '.length)) as Record<string, unknown>);
 
 describe('probe', () => {
   let server: Server;
   let port: number;
+  let dns: TestDns;
+  const seen: { url: string; host: string; family: string }[] = [];
   before(async () => {
+    dns = await startDns({
+      'app.shop-pr-12.internal': { aaaa: ['::1'] },
+      'v4only.internal': { a: ['127.0.0.1'] },
+    });
     server = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', host: req.headers.host ?? '', family: req.socket.remoteFamily ?? '' });
       res.writeHead(req.url === '/list-ec2' ? 503 : 200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify(
@@ -24,7 +35,10 @@ describe('probe', () => {
       }),
     );
   });
-  after(() => new Promise((resolve) => server.close(resolve)));
+  after(async () => {
+    await dns.stop();
+    await new Promise((resolve) => server.close(resolve));
+  });
 
   it('parses the flags of the ECS command override', () => {
     assert.deepEqual(
@@ -50,6 +64,92 @@ describe('probe', () => {
       host: '::1',
       port: 5353,
     });
+  });
+
+  it('parses --internal-url, a DNS name with the container port', () => {
+    assert.equal(
+      parseProbeArgs(['--url', 'http://a.example', '--internal-url', 'http://app.shop-pr-12.internal:8080'])
+        .internalUrl,
+      'http://app.shop-pr-12.internal:8080',
+    );
+    assert.equal('internalUrl' in parseProbeArgs(['--url', 'http://a.example']), false);
+    for (const bad of ['app.internal:8080', 'ftp://app.internal', 'http://[::1]:8080', 'http://10.0.0.1'])
+      assert.throws(
+        () => parseProbeArgs(['--url', 'http://a.example', '--internal-url', bad]),
+        new RegExp(
+          `^ProbeUsageError: Invalid --internal-url '${bad.replace(/[.[\]]/g, '\\$&')}'\\. Expected the internal name and the container port, e\\.g\\. http://app\\.shop-pr-12\\.internal:8080\\.\\nUsage:`,
+        ),
+      );
+  });
+
+  it('checks the internal name over IPv6 only: AAAA, then /healthz and / on each address, tagged with the name', async () => {
+    seen.length = 0;
+    const lines: string[] = [];
+    const code = await probe(
+      [
+        '--url',
+        `http://[::1]:${port}`,
+        '--family',
+        '6',
+        '--resolver',
+        `${dns.host}:${dns.port}`,
+        '--internal-url',
+        `http://app.shop-pr-12.internal:${port}`,
+      ],
+      (l) => lines.push(l),
+    );
+    assert.equal(code, 0, lines.join(''));
+    const parsed = parseLines(lines);
+    assert.deepEqual(
+      parsed.map((r) => [r.host ?? null, r.check, r.family, r.address ?? null, r.path ?? null, r.ok]),
+      [
+        [null, 'dns', 6, null, null, true],
+        [null, 'http', 6, '::1', '/', true],
+        ['app.shop-pr-12.internal', 'dns', 6, null, null, true],
+        ['app.shop-pr-12.internal', 'http', 6, '::1', '/healthz', true],
+        ['app.shop-pr-12.internal', 'http', 6, '::1', '/', true],
+      ],
+    );
+    assert.match(String(parsed[2]?.detail), /^AAAA app\.shop-pr-12\.internal via 127\.0\.0\.1:\d+: ::1$/);
+    const internal = seen.filter((r) => r.host.startsWith('app.shop-pr-12.internal'));
+    assert.deepEqual(internal.map((r) => [r.url, r.host, r.family]).sort(), [
+      ['/', `app.shop-pr-12.internal:${port}`, 'IPv6'],
+      ['/healthz', `app.shop-pr-12.internal:${port}`, 'IPv6'],
+    ]);
+  });
+
+  it('fails when the internal name has no AAAA record, naming it, even though --url passes', async () => {
+    const lines: string[] = [];
+    const code = await probe(
+      [
+        '--url',
+        `http://[::1]:${port}`,
+        '--family',
+        '6',
+        '--paths',
+        '/healthz',
+        '--resolver',
+        `${dns.host}:${dns.port}`,
+        '--internal-url',
+        `http://v4only.internal:${port}`,
+        '--timeout-ms',
+        '300',
+        '--retry-delay-ms',
+        '100',
+      ],
+      (l) => lines.push(l),
+    );
+    assert.equal(code, 1);
+    const parsed = parseLines(lines);
+    assert.deepEqual(
+      parsed.map((r) => [r.host ?? null, r.check, r.ok]),
+      [
+        [null, 'dns', true],
+        [null, 'http', true],
+        ['v4only.internal', 'dns', false],
+      ],
+    );
+    assert.match(String(parsed[2]?.detail), /^no AAAA record for v4only\.internal via /);
   });
 
   it('rejects bad flags with a message naming the flag and the expected form', () => {

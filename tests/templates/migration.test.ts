@@ -233,6 +233,15 @@ describe('stickiness and service discovery', () => {
       ]);
     }
     assert.ok(service.Resources.TaskFromTasksIngress);
+    // The task group's egress is 80/443 only: internal callers need the container port out, to the group itself.
+    assert.deepEqual(props(service, 'TaskToTasksEgress'), {
+      GroupId: { 'Fn::GetAtt': ['TaskSecurityGroup', 'GroupId'] },
+      IpProtocol: 'tcp',
+      FromPort: '8080',
+      ToPort: '8080',
+      DestinationSecurityGroupId: { 'Fn::GetAtt': ['TaskSecurityGroup', 'GroupId'] },
+      Description: 'Container port to the tasks (Cloud Map name)',
+    });
     assert.deepEqual(service.Outputs?.InternalServiceName?.Value, {
       'Fn::Sub': 'app.${AppName}-${EnvironmentKey}.internal',
     });
