@@ -434,3 +434,91 @@ describe('npm run verify with InternalServiceName in outputs.json', () => {
     }
   });
 });
+
+describe('npm run verify with Ipv6OnlyTrafficPercent in outputs.json', () => {
+  /**
+   * A stand-in for the weighted listener: the pinning header picks the side, every fourth
+   * unpinned request goes to the IPv6-only side (25%), and the answer says which task served it.
+   */
+  async function startSplitFrontDoor(ipv6OnlyBroken: boolean) {
+    let unpinned = 0;
+    const server = createServer((req, res) => {
+      const pin = req.headers['x-gitops-target'];
+      const side =
+        pin === 'ipv6-only' || pin === 'dualstack' ? pin : unpinned++ % 4 === 0 ? 'ipv6-only' : 'dualstack';
+      if (side === 'ipv6-only' && ipv6OnlyBroken) {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end('502 Bad Gateway');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ status: 'ok', taskNetwork: side }));
+    });
+    const port = await new Promise<number>((resolve) =>
+      server.listen({ port: 0, host: '::', ipv6Only: false }, () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      }),
+    );
+    return { port, stop: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  async function verifySplit(ipv6OnlyBroken: boolean) {
+    const door = await startSplitFrontDoor(ipv6OnlyBroken);
+    const dns = await startDns({ 'svc.test': { a: ['127.0.0.1'], aaaa: ['::1'] } });
+    const outDir = mkdtempSync(join(tmpdir(), 'verify-split-'));
+    const ssm = mockClient(SSMClient);
+    ssm.on(PutParameterCommand).resolves({});
+    try {
+      writeFileSync(
+        join(outDir, 'outputs.json'),
+        JSON.stringify({ ServiceUrl: `http://svc.test:${door.port}`, Ipv6OnlyTrafficPercent: '25' }),
+      );
+      const run = verifyEnvironment(
+        fixtureConfig('shop'),
+        parseEnvironmentKey(fixtureConfig('shop'), 'br-staging'),
+        outDir,
+        { resolver: `${dns.host}:${dns.port}`, deadlineSeconds: '5', inVpc: 'never', region: 'us-east-1' },
+        createUi({ write: () => {} }),
+        {},
+      );
+      const outcome = await run.then(
+        () => 'passed',
+        (error: Error) => error.message,
+      );
+      const report = JSON.parse(readFileSync(join(outDir, 'verify.json'), 'utf8')) as VerifyReport;
+      return { outcome, report };
+    } finally {
+      ssm.restore();
+      await dns.stop();
+      await door.stop();
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  }
+
+  test('pins each side on purpose and counts the split against the weight', async () => {
+    const { outcome, report } = await verifySplit(false);
+    assert.equal(outcome, 'passed');
+    const names = report.checks.map((c) => c.name);
+    for (const family of [4, 6])
+      for (const side of ['ipv6-only', 'dualstack'])
+        assert.ok(
+          names.some((name) => name.startsWith(`GET / pinned to ${side} over IPv${family}`)),
+          `a ${side} row over IPv${family}: ${names.join(' | ')}`,
+        );
+    const split = report.checks.find((c) => c.kind === 'split');
+    assert.equal(split?.status, 'pass', split?.detail);
+    assert.match(split?.name ?? '', /^Traffic split over IPv\d \(1000 unpinned requests\)$/);
+  });
+
+  test('a broken IPv6-only side fails verify, naming that side', async () => {
+    const { outcome, report } = await verifySplit(true);
+    assert.notEqual(outcome, 'passed');
+    const failed = report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+    assert.ok(
+      failed.some((name) => name.startsWith('GET / pinned to ipv6-only')),
+      failed.join(' | '),
+    );
+    assert.ok(!failed.some((name) => name.startsWith('GET / pinned to dualstack')), failed.join(' | '));
+  });
+});
