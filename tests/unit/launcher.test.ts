@@ -170,11 +170,16 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     assert.match(unknown.stderr, /Unknown option '--bogus'/);
   });
 
-  it('points stack traces at the TypeScript source, not at the bundle', async () => {
-    const result = await launch(root, ['hello', '--throw']);
+  it('with DEBUG set, points stack traces at the TypeScript source, not at the bundle', async () => {
+    const result = await launch(root, ['hello', '--throw'], { DEBUG: '1' });
     assert.equal(result.exitCode, 1);
     assert.match(result.stderr, /greet was asked to fail/);
     assert.match(result.stderr, /scripts\/lib\/greet\.ts:8/);
+    // Without it no source map is read (the cost of every start-up otherwise).
+    const plain = await launch(root, ['hello', '--throw'], { DEBUG: '' });
+    assert.equal(plain.exitCode, 1);
+    assert.match(plain.stderr, /greet was asked to fail/);
+    assert.doesNotMatch(plain.stderr, /greet\.ts:8/);
   });
 
   it('names the scripts it can run when the one asked for does not exist', async () => {
