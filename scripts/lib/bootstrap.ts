@@ -340,7 +340,8 @@ export async function deployBootstrapStack(
       capabilities: BOOTSTRAP_CAPABILITIES,
       parameters: input.parameters,
       tags: input.tags,
-      runId: `bootstrap-${clock.now()}`,
+      // The change set is <stack>-<timestamp>: one per run.
+      runId: String(clock.now()),
       region: input.region,
       artifactBucket: undefined,
       timeoutMs: input.timeoutMs,
