@@ -1,11 +1,7 @@
+import { join } from 'node:path';
 import {
   type CloudFormationClient,
-  CreateChangeSetCommand,
-  DeleteChangeSetCommand,
-  DescribeChangeSetCommand,
-  DescribeStackEventsCommand,
   DescribeStackResourcesCommand,
-  ExecuteChangeSetCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeRepositoriesCommand, type ECRClient } from '@aws-sdk/client-ecr';
@@ -16,6 +12,7 @@ import {
   type SettingName,
 } from '@aws-sdk/client-ecs';
 import { type IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
+import type { ChangeRow } from './change-summary.ts';
 import { repositoryFromRemote, TIER_VARIABLES, type TierSetting, tierVariable } from './context.ts';
 import {
   ecrRepositoryName,
@@ -26,11 +23,11 @@ import {
   type Tier,
 } from './environment.ts';
 import { awsErrorName, describeError, UserError } from './errors.ts';
-import { inlineTemplateBody } from './packaging.ts';
-import { type Clock, poll, realClock } from './retry.ts';
-import { describeStack } from './stack-deploy.ts';
+import { type Clock, realClock } from './retry.ts';
+import type { Shell } from './shell.ts';
+import { deployStack, describeStack } from './stack-deploy.ts';
 import { stackOutputs } from './stack-status.ts';
-import { parseTemplate } from './templates.ts';
+import { cfnDir, parseTemplate } from './templates.ts';
 import type { Ui } from './ui.ts';
 
 /**
@@ -62,18 +59,13 @@ export interface BootstrapSettings {
   timeoutMs: number;
 }
 
-/** Short process runner (argv, never a shell string) for `gh`; injectable for tests. */
-export type Exec = (
-  command: string,
-  args: string[],
-) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
-
 export interface BootstrapDeps {
   cfn: CloudFormationClient;
   iam: IAMClient;
   ecr: ECRClient;
   ecs: ECSClient;
-  exec: Exec;
+  /** Runs `gh` (scripts/lib/shell.ts createShell); tests capture its argv. */
+  shell: Shell;
   ui: Ui;
   clock?: Clock;
 }
@@ -312,108 +304,69 @@ export async function ensureDualStackIpv6(
 
 const outputsOf = stackOutputs;
 
-/** 2 s for the first half minute, then 5 s: quick for small updates, gentle on Describe* limits. */
-const interval = (elapsedMs: number) => (elapsedMs < 30_000 ? 2_000 : 5_000);
-const NO_CHANGES = /didn't contain changes|No updates are to be performed/;
+/** The template the bootstrap deploys. */
+export const BOOTSTRAP_TEMPLATE = join(cfnDir, 'bootstrap', 'bootstrap.yml');
+
+/** The bootstrap creates named IAM roles and policies (the deploy and execution roles, the boundary). */
+export const BOOTSTRAP_CAPABILITIES = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'];
 
 export type StackResult = { status: 'created' | 'updated' | 'no-changes'; outputs: Record<string, string> };
 
-/** Create or update the stack through a change set, wait for it, and return its outputs. */
-export async function deployStack(
+/**
+ * Create or update the bootstrap stack through stack-deploy.ts, the code every deploy uses
+ * (change set, no-op detection, recovery of a failed or busy stack, the watch with its root
+ * cause), and return its outputs. The template goes inline as compact JSON: it has no nested
+ * stacks, and no artifact bucket exists before it (it creates them).
+ */
+export async function deployBootstrapStack(
   cfn: CloudFormationClient,
   input: {
     stackName: string;
     templateText: string;
     parameters: Record<string, string>;
     tags: { Key: string; Value: string }[];
+    region: string;
     timeoutMs: number;
   },
   ui: Ui,
   clock: Clock = realClock,
 ): Promise<StackResult> {
-  const { stackName } = input;
-  const existing = await describeStack(cfn, stackName);
-  if (existing?.StackStatus === 'ROLLBACK_COMPLETE') {
-    throw new UserError(
-      `Stack ${stackName} is in ROLLBACK_COMPLETE (its first create failed) and cannot be updated.`,
-      `Delete it (aws cloudformation delete-stack --stack-name ${stackName}), then run npm run bootstrap again.`,
-    );
-  }
-  if (existing?.StackStatus?.endsWith('_IN_PROGRESS') && existing.StackStatus !== 'REVIEW_IN_PROGRESS') {
-    throw new UserError(
-      `Stack ${stackName} is busy (${existing.StackStatus}).`,
-      'Wait for it to finish, then run npm run bootstrap again.',
-    );
-  }
-  const type = existing && existing.StackStatus !== 'REVIEW_IN_PROGRESS' ? 'UPDATE' : 'CREATE';
-  const changeSetName = `bootstrap-${clock.now()}`;
-  await cfn.send(
-    new CreateChangeSetCommand({
-      StackName: stackName,
-      ChangeSetName: changeSetName,
-      ChangeSetType: type,
-      // The YAML file is over the inline limit with its comments; compact JSON is well under.
-      TemplateBody: inlineTemplateBody(input.templateText, 'cfn/bootstrap/bootstrap.yml'),
-      Parameters: Object.entries(input.parameters).map(([ParameterKey, ParameterValue]) => ({
-        ParameterKey,
-        ParameterValue,
-      })),
-      Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-      Tags: input.tags,
-    }),
-  );
-  const changeSet = await poll(
-    async () => {
-      const cs = await cfn.send(
-        new DescribeChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetName }),
-      );
-      return cs.Status === 'CREATE_COMPLETE' || cs.Status === 'FAILED' ? cs : undefined;
+  const result = await deployStack(
+    {
+      stackName: input.stackName,
+      templatePath: BOOTSTRAP_TEMPLATE,
+      templateText: input.templateText,
+      inline: true,
+      capabilities: BOOTSTRAP_CAPABILITIES,
+      parameters: input.parameters,
+      tags: input.tags,
+      // The change set is <stack>-<timestamp>: one per run.
+      runId: String(clock.now()),
+      region: input.region,
+      artifactBucket: undefined,
+      timeoutMs: input.timeoutMs,
+      execute: true,
+      terminationProtection: false,
+      failureHint: 'Fix the cause above, then run npm run bootstrap again.',
     },
-    { label: `change set ${changeSetName} of ${stackName}`, timeoutMs: input.timeoutMs, interval, clock },
+    { cfn, log: (line) => ui.info(line), clock },
   );
-  if (changeSet.Status === 'FAILED') {
-    await cfn.send(new DeleteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetName }));
-    if (NO_CHANGES.test(changeSet.StatusReason ?? '')) {
-      ui.info(`${stackName}: no changes`);
-      return { status: 'no-changes', outputs: outputsOf(existing) };
-    }
-    throw new UserError(
-      `CloudFormation could not create a change set for ${stackName}: ${changeSet.StatusReason ?? 'no reason given'}`,
-    );
-  }
-  for (const change of changeSet.Changes ?? []) {
-    const rc = change.ResourceChange;
-    if (rc)
-      ui.info(
-        `  ${rc.Action} ${rc.LogicalResourceId} (${rc.ResourceType})${rc.Replacement === 'True' ? ' — replaced' : ''}`,
-      );
-  }
-  await cfn.send(new ExecuteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetName }));
-  const stack = await poll(
-    async () => {
-      const current = await describeStack(cfn, stackName);
-      return current?.StackStatus?.endsWith('_IN_PROGRESS') === false ? current : undefined;
-    },
-    { label: `${type.toLowerCase()} of ${stackName}`, timeoutMs: input.timeoutMs, interval, clock },
-  );
-  if (stack.StackStatus !== 'CREATE_COMPLETE' && stack.StackStatus !== 'UPDATE_COMPLETE') {
-    const { StackEvents = [] } = await cfn.send(new DescribeStackEventsCommand({ StackName: stackName }));
-    const reasons = StackEvents.filter((e) => e.ResourceStatus?.endsWith('_FAILED'))
-      .slice(0, 5)
-      .map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason ?? e.ResourceStatus}`);
-    throw new UserError(
-      `Stack ${stackName} ended in ${stack.StackStatus}.${reasons.length ? `\n  ${reasons.join('\n  ')}` : ''}`,
-      'Fix the cause above, then run npm run bootstrap again.',
-    );
-  }
-  return { status: type === 'CREATE' ? 'created' : 'updated', outputs: outputsOf(stack) };
+  for (const row of result.rows) ui.info(`  ${formatChange(row)}`);
+  if (result.status === 'change-set-created')
+    throw new Error(`deployStack left ${input.stackName} at its change set although asked to execute it.`);
+  return { status: result.status, outputs: result.outputs };
+}
+
+/** One change of the change set as a log line: `Add DeployRole (AWS::IAM::Role)`. Pure. */
+export function formatChange(row: ChangeRow): string {
+  return `${row.action} ${row.logicalId} (${row.type})${row.replacement === 'True' ? ' — replaced' : ''}`;
 }
 
 /** Set the variables with the gh CLI when it is logged in; otherwise say how to set them. */
 export async function setVariablesWithGh(
   variables: [string, string][],
   repository: string,
-  exec: Exec,
+  shell: Shell,
   ui: Ui,
   dryRun: boolean,
 ): Promise<boolean> {
@@ -426,7 +379,7 @@ export async function setVariablesWithGh(
     '--repo',
     repository,
   ]);
-  const auth = await exec('gh', ['auth', 'status']).catch(() => ({ exitCode: 127, stdout: '', stderr: '' }));
+  const auth = await shell('gh', ['auth', 'status']).catch(() => ({ exitCode: 127, stdout: '', stderr: '' }));
   if (auth.exitCode !== 0 || dryRun) {
     ui.info(
       `${dryRun ? 'Would run' : 'gh is not logged in; set them in Settings > Secrets and variables > Actions > Variables, or run'}:`,
@@ -436,7 +389,7 @@ export async function setVariablesWithGh(
     return false;
   }
   for (const args of commands) {
-    const result = await exec('gh', args);
+    const result = await shell('gh', args);
     if (result.exitCode !== 0) {
       throw new UserError(
         `gh ${args.slice(0, 3).join(' ')} failed: ${result.stderr.trim()}`,
@@ -464,8 +417,8 @@ export interface BootstrapResult {
  * API (`GET /repos/{owner}/{repo}`: `owner.id` and `id`), through the gh CLI.
  * @throws UserError when gh cannot answer.
  */
-export async function immutableSubjectRepository(repository: string, exec: Exec): Promise<string> {
-  const result = await exec('gh', ['api', `repos/${repository}`]).catch((error: unknown) => ({
+export async function immutableSubjectRepository(repository: string, shell: Shell): Promise<string> {
+  const result = await shell('gh', ['api', `repos/${repository}`]).catch((error: unknown) => ({
     exitCode: 127,
     stdout: '',
     stderr: describeError(error),
@@ -500,17 +453,25 @@ async function stackResourceIds(cfn: CloudFormationClient, stackName: string): P
   }
 }
 
+/** What the bootstrap found in the account before deciding the parameters. */
+interface AccountSurvey {
+  dualStackIpv6: BootstrapResult['dualStackIpv6'];
+  existingProvider: string | undefined;
+  /** The bootstrap stack as it is now (undefined: none yet, or unreadable in a dry run). */
+  existing: Stack | undefined;
+  existingRepositories: Partial<Record<Tier, string>>;
+}
+
 /**
- * The whole bootstrap: the ECS dual-stack setting, the OIDC provider, repositories retained
- * from an earlier bootstrap, the upgrade from the single role, the stack, the variables.
+ * The ECS dual-stack setting, the OIDC provider, the stack and the repositories retained from
+ * an earlier bootstrap. A dry run goes on, with a warning, when it may not read something.
  */
-export async function runBootstrap(
+async function surveyAccount(
   settings: BootstrapSettings,
   deps: BootstrapDeps,
-): Promise<BootstrapResult> {
-  const { config, repository } = settings;
+  stackName: string,
+): Promise<AccountSurvey> {
   const { ui } = deps;
-  const stackName = bootstrapStackName(config);
   const dualStackIpv6 = await ensureDualStackIpv6(deps.ecs, ui, settings.dryRun);
   let existingProvider: string | undefined;
   try {
@@ -533,59 +494,89 @@ export async function runBootstrap(
   }
   const existingRepositories = await findExistingRepositories(
     deps.ecr,
-    config,
+    settings.config,
     existing ? await stackResourceIds(deps.cfn, stackName) : new Set(),
   );
   for (const [tier, name] of Object.entries(existingRepositories))
     ui.info(`ECR repository ${name} already exists outside ${stackName}: the stack uses it as ${tier}'s.`);
+  return { dualStackIpv6, existingProvider, existing, existingRepositories };
+}
+
+/** The stack's parameters from the survey, printed; the upgrade notes when the stack is the single-role one. */
+async function planStack(
+  settings: BootstrapSettings,
+  deps: BootstrapDeps,
+  stackName: string,
+  survey: AccountSurvey,
+): Promise<{ parameters: Record<string, string>; upgrade: boolean }> {
+  const { config, repository } = settings;
+  const { ui } = deps;
   const subjectRepository =
     settings.oidcSubjectRepository ??
     (config.oidcSubjectFormat === 'immutable'
-      ? await immutableSubjectRepository(repository, deps.exec)
+      ? await immutableSubjectRepository(repository, deps.shell)
       : undefined);
   const parameters = bootstrapParameters(
     config,
     repository,
-    { existingOidcProviderArn: existingProvider, existingRepositories },
+    { existingOidcProviderArn: survey.existingProvider, existingRepositories: survey.existingRepositories },
     subjectRepository,
   );
   checkParameters(settings.templateText, parameters);
   ui.info(`Stack ${stackName} in ${settings.region} for ${repository}`);
   for (const [name, value] of Object.entries(parameters)) ui.info(`  ${name} = ${value || "''"}`);
-  const upgrade = existing !== undefined && isSingleRoleStack(outputsOf(existing));
+  const upgrade = survey.existing !== undefined && isSingleRoleStack(outputsOf(survey.existing));
   if (upgrade)
     ui.group('Upgrade from the single-role bootstrap', async () => {
       for (const line of upgradeNotes(config, repository)) ui.warn(line);
     });
+  return { parameters, upgrade };
+}
 
+/**
+ * The whole bootstrap: the ECS dual-stack setting, the OIDC provider, repositories retained
+ * from an earlier bootstrap, the upgrade from the single role, the stack, the variables.
+ */
+export async function runBootstrap(
+  settings: BootstrapSettings,
+  deps: BootstrapDeps,
+): Promise<BootstrapResult> {
+  const stackName = bootstrapStackName(settings.config);
+  const survey = await surveyAccount(settings, deps, stackName);
+  const { parameters, upgrade } = await planStack(settings, deps, stackName, survey);
+  const found = { stackName, parameters, upgrade, dualStackIpv6: survey.dualStackIpv6 };
   if (settings.dryRun) {
     const placeholder = (name: string) => `<${name} output of ${stackName}>`;
     const variables = repositoryVariables(
       Object.fromEntries(REPOSITORY_VARIABLES.map(([, output]) => [output, placeholder(output)])),
       settings.region,
     );
-    const verb = existing ? `update (now ${existing.StackStatus})` : 'create';
-    ui.info(`Would ${verb} ${stackName} through a change set, then set the repository variables:`);
-    await setVariablesWithGh(variables, repository, deps.exec, ui, true);
-    return {
-      stackName,
-      parameters,
-      status: 'dry-run',
-      variables,
-      variablesSet: false,
-      upgrade,
-      dualStackIpv6,
-    };
+    const verb = survey.existing ? `update (now ${survey.existing.StackStatus})` : 'create';
+    deps.ui.info(`Would ${verb} ${stackName} through a change set, then set the repository variables:`);
+    await setVariablesWithGh(variables, settings.repository, deps.shell, deps.ui, true);
+    return { ...found, status: 'dry-run', variables, variablesSet: false };
   }
+  return deployAndHandOver(settings, deps, found);
+}
 
+/** Deploy the stack, then hand its outputs to the workflows as repository variables. */
+async function deployAndHandOver(
+  settings: BootstrapSettings,
+  deps: BootstrapDeps,
+  found: Pick<BootstrapResult, 'stackName' | 'parameters' | 'upgrade' | 'dualStackIpv6'>,
+): Promise<BootstrapResult> {
+  const { config, repository } = settings;
+  const { ui } = deps;
+  const { stackName, upgrade } = found;
   const result = await ui.group(`Deploy ${stackName}`, () =>
-    deployStack(
+    deployBootstrapStack(
       deps.cfn,
       {
         stackName,
         templateText: settings.templateText,
-        parameters,
+        parameters: found.parameters,
         tags: ownershipTags(config, { key: 'bootstrap' }, { repository }),
+        region: settings.region,
         timeoutMs: settings.timeoutMs,
       },
       ui,
@@ -596,7 +587,7 @@ export async function runBootstrap(
   const variables = repositoryVariables(result.outputs, settings.region);
   ui.info('Repository variables:');
   for (const [name, value] of variables) ui.info(`  ${name}=${value}`);
-  const variablesSet = await setVariablesWithGh(variables, repository, deps.exec, ui, false);
+  const variablesSet = await setVariablesWithGh(variables, repository, deps.shell, ui, false);
   if (upgrade)
     ui.warn(
       `Now delete the single-role variables nothing reads any more: ${LEGACY_VARIABLES.map((name) => `gh variable delete ${name} --repo ${repository}`).join('; ')}`,
@@ -605,11 +596,11 @@ export async function runBootstrap(
     [
       `## Bootstrap \`${stackName}\`: ${result.status}`,
       '',
-      `- ECS ${DUAL_STACK_SETTING}: ${dualStackIpv6 === 'set' ? 'account default set to enabled' : 'enabled'}`,
+      `- ECS ${DUAL_STACK_SETTING}: ${found.dualStackIpv6 === 'set' ? 'account default set to enabled' : 'enabled'}`,
       `- Repository variables ${variablesSet ? 'set' : 'to set by hand'}: ${variables.map(([name]) => `\`${name}\``).join(', ')}`,
       ...(upgrade ? ['- Upgraded from the single-role bootstrap: see docs/security.md'] : []),
       '',
     ].join('\n'),
   );
-  return { stackName, parameters, status: result.status, variables, variablesSet, upgrade, dualStackIpv6 };
+  return { ...found, status: result.status, variables, variablesSet };
 }

@@ -36,6 +36,32 @@ export function inlineTemplateBody(text: string, source: string): string {
   return body;
 }
 
+/**
+ * A template that must go inline with no bucket (the bootstrap creates the buckets), packaged
+ * as compact JSON (inlineTemplateBody). It may not reference local nested templates: those
+ * would need a bucket to be uploaded to.
+ * @throws UserError naming the nested stacks, or the sizes when even compact JSON is too large.
+ */
+export function packageInline(
+  path: string,
+  text: string = readTemplate(path, undefined, 'Run from a checkout of this repository.'),
+): PackagedTemplate {
+  const source = repoRelative(resolve(path));
+  const template = parseTemplate(text, source);
+  const nested = localTemplateReferences(template);
+  if (nested.length > 0)
+    throw new UserError(
+      `${source} has nested stacks with local TemplateURLs (${nested.map((n) => n.logicalId).join(', ')}), which need an artifact bucket to be uploaded to.`,
+      'Deploy it with an artifact bucket, or inline the nested stacks into it.',
+    );
+  return {
+    body: inlineTemplateBody(text, source),
+    uploaded: [],
+    reused: [],
+    capabilities: requiredCapabilities([template]),
+  };
+}
+
 export interface LocalTemplateReference {
   logicalId: string;
   /** The TemplateURL as written (a relative or absolute local path). */
@@ -172,16 +198,7 @@ export async function packageTemplate(path: string, options: PackageOptions): Pr
     if (chain.includes(file)) {
       throw new UserError(`Nested templates form a cycle: ${[...chain, file].join(' → ')}.`);
     }
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new UserError(
-        `Cannot read template ${file}${chain.length ? ` (referenced by ${chain.at(-1)})` : ''}.`,
-        'TemplateURL paths are relative to the template that references them.',
-        { cause: error },
-      );
-    }
+    const text = readTemplate(file, chain.at(-1));
     const template = parseTemplate(text, repoRelative(file));
     parsed.push(template);
     const references = localTemplateReferences(template);
@@ -202,6 +219,22 @@ export async function packageTemplate(path: string, options: PackageOptions): Pr
     result.templateUrl = await upload(body);
   }
   return result;
+}
+
+function readTemplate(
+  file: string,
+  referencedBy?: string,
+  hint = 'TemplateURL paths are relative to the template that references them.',
+): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UserError(
+      `Cannot read template ${file}${referencedBy ? ` (referenced by ${referencedBy})` : ''}.`,
+      hint,
+      { cause: error },
+    );
+  }
 }
 
 async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {

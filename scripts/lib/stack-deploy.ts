@@ -16,7 +16,7 @@ import { changeSetName, createChangeSet, listChangeSets } from './change-set.ts'
 import type { ChangeRow } from './change-summary.ts';
 import { awsErrorName, UserError } from './errors.ts';
 import type { StackEventQueue } from './event-queue.ts';
-import { packageTemplate } from './packaging.ts';
+import { type PackagedTemplate, packageInline, packageTemplate } from './packaging.ts';
 import { toCfnParameters } from './parameters.ts';
 import { CallBudget } from './poll-budget.ts';
 import { type Clock, PollTimeoutError, poll, realClock } from './retry.ts';
@@ -34,6 +34,18 @@ export interface StackDeployInput {
   stackName: string;
   /** Local path of the root template; nested local TemplateURLs are packaged. */
   templatePath: string;
+  /**
+   * Send the root inline as compact JSON and upload nothing (packaging.ts packageInline), for
+   * a template without nested stacks deployed before any artifact bucket exists (the
+   * bootstrap, which creates the buckets). Over CloudFormation's TemplateBody limit it fails.
+   */
+  inline?: boolean;
+  /** The template's text when it is already read (inline only; default: read templatePath). */
+  templateText?: string;
+  /** Capabilities to acknowledge (default: what the template tree needs, packaging.ts requiredCapabilities). */
+  capabilities?: string[];
+  /** What to do after a failed create or update (default: fix the cause and push again). */
+  failureHint?: string;
   parameters: Record<string, string>;
   tags: { Key: string; Value: string }[];
   /** Unique per run (GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT or a timestamp); part of the change-set name. */
@@ -82,6 +94,9 @@ export interface StackDeployDeps {
   events?: StackEventQueue | undefined;
 }
 
+/** The deps of an inline deploy (StackDeployInput.inline), which uploads nothing: no S3 client. */
+export type InlineStackDeployDeps = Omit<StackDeployDeps, 's3'> & { s3?: undefined };
+
 export type StackDeployStatus = 'created' | 'updated' | 'no-changes' | 'change-set-created';
 
 export interface StackDeployResult {
@@ -98,7 +113,7 @@ export interface StackDeployResult {
 /** What one deployStack call works with across its rounds. */
 interface DeployContext {
   input: StackDeployInput;
-  deps: StackDeployDeps;
+  deps: StackDeployDeps | InlineStackDeployDeps;
   clock: Clock;
   budget: CallBudget;
   watch: Watch;
@@ -112,7 +127,7 @@ interface DeployContext {
 /** Deploy the stack; see the module comment. @throws UserError with the root cause on failure. */
 export async function deployStack(
   input: StackDeployInput,
-  deps: StackDeployDeps,
+  deps: StackDeployDeps | InlineStackDeployDeps,
 ): Promise<StackDeployResult> {
   const { cfn, log } = deps;
   const clock = deps.clock ?? realClock;
@@ -133,12 +148,7 @@ export async function deployStack(
       events: deps.events,
       ...(deps.schedule ? { schedule: deps.schedule } : {}),
     });
-  const packaged = await packageTemplate(input.templatePath, {
-    s3: deps.s3,
-    bucket: input.artifactBucket,
-    region: input.region,
-    log,
-  });
+  const packaged = await packageFor(input, deps);
   if (packaged.uploaded.length || packaged.reused.length) {
     log(`packaged: ${packaged.uploaded.length} template(s) uploaded, ${packaged.reused.length} unchanged`);
   }
@@ -157,6 +167,27 @@ export async function deployStack(
     const done = await deployRound(context, round);
     if (done !== 'again') return done;
   }
+}
+
+/** The root template as CloudFormation gets it: inline, or packaged (nested templates uploaded). */
+async function packageFor(
+  input: StackDeployInput,
+  deps: StackDeployDeps | InlineStackDeployDeps,
+): Promise<PackagedTemplate> {
+  let packaged: PackagedTemplate;
+  if (input.inline) {
+    packaged = packageInline(input.templatePath, input.templateText);
+  } else {
+    if (deps.s3 === undefined)
+      throw new Error(`deployStack ${input.stackName}: packaging a template needs an S3 client (deps.s3).`);
+    packaged = await packageTemplate(input.templatePath, {
+      s3: deps.s3,
+      bucket: input.artifactBucket,
+      region: input.region,
+      log: deps.log,
+    });
+  }
+  return input.capabilities ? { ...packaged, capabilities: [...input.capabilities] } : packaged;
 }
 
 /**
@@ -266,7 +297,7 @@ async function executeAndWatch(
     since,
   );
   if (!isSuccessStatus(watched.status))
-    throw deployFailure(input.stackName, watched.status, watched.events, log);
+    throw deployFailure(input.stackName, watched.status, watched.events, log, input.failureHint);
   const stack = watched.stack;
   if (stack === undefined)
     throw new UserError(`Stack ${input.stackName} disappeared while it was being deployed.`);
@@ -472,7 +503,7 @@ async function recoveryStep(
       await cfn.send(new DeleteStackCommand({ StackName: stackId, ...roleArn(input) }));
       const deleted = await watch(stackId, `${input.stackName} delete`, since);
       if (deleted.status !== 'DELETE_COMPLETE')
-        throw deployFailure(input.stackName, deleted.status, deleted.events, log);
+        throw deployFailure(input.stackName, deleted.status, deleted.events, log, input.failureHint);
       return AGAIN;
     }
     case 'continue-rollback': {
@@ -480,7 +511,7 @@ async function recoveryStep(
       await cfn.send(new ContinueUpdateRollbackCommand({ StackName: stackId, ...roleArn(input) }));
       const rolled = await watch(stackId, `${input.stackName} continue rollback`, since);
       if (rolled.status !== 'UPDATE_ROLLBACK_COMPLETE')
-        throw deployFailure(input.stackName, rolled.status, rolled.events, log);
+        throw deployFailure(input.stackName, rolled.status, rolled.events, log, input.failureHint);
       return AGAIN;
     }
     case 'blocked':
@@ -583,12 +614,10 @@ export function deployFailure(
   status: string,
   events: readonly StackEvent[],
   log: (line: string) => void,
+  hint = 'Fix the cause above and push again; the stack was rolled back and the next deploy recovers it.',
 ): UserError {
   const cause = findRootCause(events);
   const line = cause ? formatRootCause(cause) : undefined;
   if (line) log(line);
-  return new UserError(
-    `Stack ${stackName} ended in ${status}.${line ? ` ${line}` : ''}`,
-    'Fix the cause above and push again; the stack was rolled back and the next deploy recovers it.',
-  );
+  return new UserError(`Stack ${stackName} ended in ${status}.${line ? ` ${line}` : ''}`, hint);
 }

@@ -430,7 +430,9 @@ class StackWatch {
 
   async runPolling(): Promise<WatchResult> {
     const remaining = Math.max(0, this.options.timeoutMs - (this.clock.now() - this.started));
-    return poll<WatchResult>(
+    // Awaited, not returned: a returned promise cuts the async stack trace the IAM proof reads
+    // (tests/support/aws-calls.ts attributes a call to every pipeline frame above it).
+    return await poll<WatchResult>(
       async () => {
         try {
           return await this.pollStep();

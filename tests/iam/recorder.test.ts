@@ -5,7 +5,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { mockClient } from 'aws-sdk-client-mock';
 import { describeStack } from '../../scripts/lib/stack-deploy.ts';
 import { repoRoot } from '../../scripts/lib/templates.ts';
-import { installRecorder, pipelineCaller, type RecordedCall } from '../support/aws-calls.ts';
+import { installRecorder, pipelineCaller, pipelineFiles, type RecordedCall } from '../support/aws-calls.ts';
 
 // The recorder behind the IAM proof of recorded calls (tests/support/aws-calls.ts).
 
@@ -29,6 +29,24 @@ describe('the AWS call recorder', () => {
       'scripts/lib/plan.ts:5',
     );
     assert.equal(pipelineCaller(stack(sdk)), 'unknown');
+  });
+
+  it("lists every pipeline file on the stack, so a call stack-deploy.ts makes for bootstrap.ts is the bootstrap's", () => {
+    const frame = (path: string, line = 10) => `    at async fn (${join(repoRoot, path)}:${line}:5)`;
+    const stack = [
+      'Error',
+      frame('scripts/lib/change-set.ts', 63),
+      frame('scripts/lib/stack-deploy.ts', 200),
+      frame('scripts/lib/stack-deploy.ts', 167),
+      frame('scripts/lib/bootstrap.ts', 334),
+      frame('tests/workflows/bootstrap.test.ts'),
+      frame('scripts/lib/teardown.ts'),
+    ].join('\n');
+    assert.deepEqual(pipelineFiles(stack), [
+      'scripts/lib/change-set.ts',
+      'scripts/lib/stack-deploy.ts',
+      'scripts/lib/bootstrap.ts',
+    ]);
   });
 
   it("records a mocked client's calls from pipeline code, not the test's own, and keeps the mock working", async () => {

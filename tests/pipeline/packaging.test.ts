@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   localTemplateReferences,
+  packageInline,
   packageTemplate,
   requiredCapabilities,
   rewriteTemplateUrls,
@@ -126,5 +127,23 @@ describe('packaging expands YAML aliases (CloudFormation rejects them)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('packages an inline template as compact JSON with no bucket, and refuses one with local nested stacks', () => {
+    const text =
+      'Resources:\n  Role: # a comment\n    Type: AWS::IAM::Role\n    Properties: { RoleName: r, Path: !Ref AWS::StackName }\n';
+    const packaged = packageInline('cfn/bootstrap/bootstrap.yml', text);
+    assert.equal(packaged.body, JSON.stringify(parseTemplate(text)));
+    assert.deepEqual(packaged.capabilities, ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']);
+    assert.deepEqual([packaged.templateUrl, packaged.uploaded, packaged.reused], [undefined, [], []]);
+    assert.throws(
+      () =>
+        packageInline(
+          'parent.yml',
+          'Resources:\n  Network:\n    Type: AWS::CloudFormation::Stack\n    Properties: { TemplateURL: ./network.yml }\n',
+        ),
+      /parent\.yml has nested stacks with local TemplateURLs \(Network\), which need an artifact bucket/,
+    );
+    assert.throws(() => packageInline(join(tmpdir(), 'no-such-template.yml')), /Cannot read template/);
   });
 });

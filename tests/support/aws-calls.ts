@@ -26,6 +26,11 @@ export interface RecordedCall {
   outputStackId?: string;
   /** Pipeline frame that made the call, `scripts/lib/x.ts:LINE`; `unknown` when no frame is ours. */
   caller: string;
+  /**
+   * Every pipeline file on the call's stack (async frames included), nearest first: a call
+   * stack-deploy.ts makes for bootstrap.ts counts as the bootstrap's (recorded-calls.check.ts).
+   */
+  via?: string[];
   /** The test file of the process. */
   file: string;
 }
@@ -48,18 +53,38 @@ function copyInput(input: unknown): Record<string, string | string[]> {
   return out;
 }
 
-/** `scripts/...:LINE` of the nearest repository frame when it is pipeline code, else undefined. */
-export function pipelineCaller(stack: string): string | undefined {
+/** The repository frames of a stack trace, nearest first: [repository-relative path, line]. */
+function repositoryFrames(stack: string): [string, string][] {
+  const frames: [string, string][] = [];
   for (const line of stack.split('\n').slice(1)) {
     const match = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/.exec(line.trim());
     if (!match) continue;
     const path = (match[1] as string).replace(/^file:\/\//, '');
     if (!path.startsWith(root + sep) || path.includes(`${sep}node_modules${sep}`)) continue;
     const rel = relative(root, path);
-    if (rel === join('tests', 'support', 'aws-calls.ts')) continue;
-    return rel.startsWith(`scripts${sep}`) ? `${rel}:${match[2]}` : undefined;
+    if (rel !== join('tests', 'support', 'aws-calls.ts')) frames.push([rel, match[2] as string]);
   }
-  return 'unknown';
+  return frames;
+}
+
+/** `scripts/...:LINE` of the nearest repository frame when it is pipeline code, else undefined. */
+export function pipelineCaller(stack: string): string | undefined {
+  const nearest = repositoryFrames(stack)[0];
+  if (nearest === undefined) return 'unknown';
+  return nearest[0].startsWith(`scripts${sep}`) ? `${nearest[0]}:${nearest[1]}` : undefined;
+}
+
+/**
+ * Every pipeline file (`scripts/...`) on the stack, nearest first, each once, up to the first
+ * frame that is not pipeline code (the test that called it). Pure.
+ */
+export function pipelineFiles(stack: string): string[] {
+  const files: string[] = [];
+  for (const [file] of repositoryFrames(stack)) {
+    if (!file.startsWith(`scripts${sep}`)) break;
+    if (!files.includes(file)) files.push(file);
+  }
+  return files;
 }
 
 type Send = (this: unknown, command: unknown, ...rest: unknown[]) => unknown;
@@ -83,6 +108,7 @@ export function recordingSend(original: Send, record: (call: Omit<RecordedCall, 
         operation: String((command as object).constructor.name).replace(/Command$/, ''),
         input: copyInput((command as { input?: unknown }).input),
         caller,
+        via: pipelineFiles(stack),
       };
       record(call);
       if (result instanceof Promise) {

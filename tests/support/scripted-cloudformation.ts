@@ -102,6 +102,8 @@ export class ScriptedCloudFormation {
   terminationProtection = false;
   templateBody = 'deployed: true';
   parameters: Record<string, string> = {};
+  /** The stack's Outputs in DescribeStacks. */
+  outputs: Record<string, string> = { ServiceUrl: 'http://example.test' };
   /** Status of resources reported by ListStackResources. */
   resources: StackResourceSummary[] = [];
   /** What ExecuteChangeSet does (default: the stack completes immediately). */
@@ -407,7 +409,10 @@ export class ScriptedCloudFormation {
             ParameterKey,
             ParameterValue,
           })),
-          Outputs: [{ OutputKey: 'ServiceUrl', OutputValue: 'http://example.test' }],
+          Outputs: Object.entries(this.outputs).map(([OutputKey, OutputValue]) => ({
+            OutputKey,
+            OutputValue,
+          })),
         },
       ],
     };

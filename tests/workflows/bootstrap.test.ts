@@ -5,6 +5,7 @@ import { beforeEach, describe, it } from 'node:test';
 import {
   CloudFormationClient,
   CreateChangeSetCommand,
+  type CreateChangeSetCommandInput,
   DeleteChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
@@ -20,8 +21,7 @@ import {
   bootstrapParameters,
   branchEnvironmentSubjects,
   checkParameters,
-  deployStack,
-  type Exec,
+  deployBootstrapStack,
   ensureDualStackIpv6,
   findExistingRepositories,
   findGitHubOidcProvider,
@@ -35,9 +35,11 @@ import {
 import { environmentForBranch, type ProjectConfig } from '../../scripts/lib/environment.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
 import { inlineTemplateBody, MAX_TEMPLATE_BODY_BYTES } from '../../scripts/lib/packaging.ts';
+import type { Shell } from '../../scripts/lib/shell.ts';
 import { cfnDir, parseTemplate } from '../../scripts/lib/templates.ts';
 import { createUi } from '../../scripts/lib/ui.ts';
 import { fakeClock } from '../support/clock.ts';
+import { ScriptedCloudFormation } from '../support/scripted-cloudformation.ts';
 
 const config: ProjectConfig = {
   app: 'ipv6demo',
@@ -109,6 +111,8 @@ const cfn = new CloudFormationClient({ region: 'us-east-1' });
 const iam = new IAMClient({ region: 'us-east-1' });
 beforeEach(() => {
   cfnMock.reset();
+  // The stack watch reads the events of the operation it follows (none here).
+  cfnMock.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
   iamMock.reset();
   ecrMock.reset();
   ecsMock.reset();
@@ -225,55 +229,47 @@ const deployInput = {
   templateText: TEMPLATE,
   parameters: { AppName: 'ipv6demo' },
   tags: [{ Key: 'gitops:app', Value: 'ipv6demo' }],
+  region: 'us-east-1',
   timeoutMs: 60_000,
 };
 
-describe('deployStack', () => {
-  it('creates a new stack through a change set and returns its outputs', async () => {
-    cfnMock
-      .on(DescribeStacksCommand)
-      .rejectsOnce(notFound)
-      .resolvesOnce({
-        Stacks: [
-          { StackName: 'ipv6demo-bootstrap', StackStatus: 'CREATE_IN_PROGRESS', CreationTime: new Date() },
-        ],
-      })
-      .resolves({
-        Stacks: [
-          {
-            StackName: 'ipv6demo-bootstrap',
-            StackStatus: 'CREATE_COMPLETE',
-            CreationTime: new Date(),
-            Outputs: stackOutputs,
-          },
-        ],
-      });
-    cfnMock.on(CreateChangeSetCommand).resolves({ Id: 'cs' });
-    cfnMock
-      .on(DescribeChangeSetCommand)
-      .resolvesOnce({ Status: 'CREATE_PENDING' })
-      .resolves({
-        Status: 'CREATE_COMPLETE',
-        Changes: [
-          {
-            ResourceChange: {
-              Action: 'Add',
-              LogicalResourceId: 'DeployRole',
-              ResourceType: 'AWS::IAM::Role',
-            },
-          },
-        ],
-      });
-    cfnMock.on(ExecuteChangeSetCommand).resolves({});
+/** A scripted bootstrap stack (tests/support/scripted-cloudformation.ts) with the bootstrap's outputs. */
+function scripted() {
+  const clock = fakeClock();
+  const stack = new ScriptedCloudFormation(clock, 'ipv6demo-bootstrap');
+  stack.outputs = OUTPUTS;
+  const created = () => stack.inputs.CreateChangeSet as CreateChangeSetCommandInput[] | undefined;
+  return { clock, stack, created };
+}
 
-    const result = await deployStack(cfn, deployInput, ui, fakeClock());
+describe('deployBootstrapStack (through stack-deploy.ts)', () => {
+  it('creates a new stack through a change set and returns its outputs', async () => {
+    const { clock, stack, created } = scripted();
+
+    const result = await deployBootstrapStack(stack.client, deployInput, ui, clock);
 
     assert.deepEqual(result, { status: 'created', outputs: OUTPUTS });
-    const create = cfnMock.commandCalls(CreateChangeSetCommand)[0]?.args[0].input;
+    const create = created()?.[0];
     assert.equal(create?.ChangeSetType, 'CREATE');
     assert.deepEqual(create?.Parameters, [{ ParameterKey: 'AppName', ParameterValue: 'ipv6demo' }]);
     assert.deepEqual(create?.Capabilities, ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']);
-    assert.ok(lines.some((line) => line.includes('Add DeployRole (AWS::IAM::Role)')));
+    assert.ok(
+      lines.some((line) => line.includes('Add Topic (AWS::SNS::Topic)')),
+      lines.join('\n'),
+    );
+  });
+
+  it('the change set carries the real template as compact JSON and both IAM capabilities, with no bucket', async () => {
+    const { clock, stack, created } = scripted();
+    const text = readFileSync(join(cfnDir, 'bootstrap', 'bootstrap.yml'), 'utf8');
+
+    await deployBootstrapStack(stack.client, { ...deployInput, templateText: text }, ui, clock);
+
+    const create = created()?.[0];
+    assert.equal(create?.TemplateBody, inlineTemplateBody(text, 'cfn/bootstrap/bootstrap.yml'));
+    assert.equal(create?.TemplateURL, undefined);
+    assert.ok(Buffer.byteLength(create?.TemplateBody ?? '') <= MAX_TEMPLATE_BODY_BYTES);
+    assert.deepEqual(create?.Capabilities, ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']);
   });
 
   it('sends the real bootstrap template inline as compact JSON, within the TemplateBody limit', async () => {
@@ -295,6 +291,19 @@ describe('deployStack', () => {
     );
   });
 
+  it('skips the change set when template, parameters and tags are those deployed', async () => {
+    const { clock, stack } = scripted();
+    stack.status = 'UPDATE_COMPLETE';
+    stack.parameters = deployInput.parameters;
+    stack.tags = deployInput.tags;
+    stack.templateBody = inlineTemplateBody(TEMPLATE, 'cfn/bootstrap/bootstrap.yml');
+
+    const result = await deployBootstrapStack(stack.client, deployInput, ui, clock);
+
+    assert.deepEqual(result, { status: 'no-changes', outputs: OUTPUTS });
+    assert.equal(stack.count('CreateChangeSet'), 0);
+  });
+
   it('treats an empty change set as success and deletes it', async () => {
     cfnMock.on(DescribeStacksCommand).resolves({
       Stacks: [
@@ -314,7 +323,7 @@ describe('deployStack', () => {
     });
     cfnMock.on(DeleteChangeSetCommand).resolves({});
 
-    const result = await deployStack(cfn, deployInput, ui, fakeClock());
+    const result = await deployBootstrapStack(cfn, deployInput, ui, fakeClock());
 
     assert.deepEqual(result, { status: 'no-changes', outputs: OUTPUTS });
     assert.equal(cfnMock.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.ChangeSetType, 'UPDATE');
@@ -322,54 +331,56 @@ describe('deployStack', () => {
     assert.equal(cfnMock.commandCalls(ExecuteChangeSetCommand).length, 0);
   });
 
-  it('reports the failed resources when the stack rolls back', async () => {
-    cfnMock
-      .on(DescribeStacksCommand)
-      .rejectsOnce(notFound)
-      .resolves({
-        Stacks: [
-          { StackName: 'ipv6demo-bootstrap', StackStatus: 'ROLLBACK_COMPLETE', CreationTime: new Date() },
-        ],
+  it('names the root cause when the stack rolls back, and says to run the bootstrap again', async () => {
+    const { clock, stack } = scripted();
+    stack.onExecute = () => {
+      stack.event({
+        logicalId: 'GitHubOidcProvider',
+        type: 'AWS::IAM::OIDCProvider',
+        status: 'CREATE_FAILED',
+        reason: 'Provider with url https://token.actions.githubusercontent.com already exists.',
       });
-    cfnMock.on(CreateChangeSetCommand).resolves({ Id: 'cs' });
-    cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', Changes: [] });
-    cfnMock.on(ExecuteChangeSetCommand).resolves({});
-    cfnMock.on(DescribeStackEventsCommand).resolves({
-      StackEvents: [
-        {
-          StackId: 's',
-          EventId: 'e',
-          StackName: 'ipv6demo-bootstrap',
-          Timestamp: new Date(),
-          LogicalResourceId: 'GitHubOidcProvider',
-          ResourceStatus: 'CREATE_FAILED',
-          ResourceStatusReason:
-            'Provider with url https://token.actions.githubusercontent.com already exists.',
-        },
-      ],
-    });
+      stack.transition('ROLLBACK_COMPLETE');
+    };
 
     await assert.rejects(
-      deployStack(cfn, deployInput, ui, fakeClock()),
+      deployBootstrapStack(stack.client, deployInput, ui, clock),
       (error: unknown) =>
         error instanceof UserError &&
-        error.message ===
-          'Stack ipv6demo-bootstrap ended in ROLLBACK_COMPLETE.\n  GitHubOidcProvider: Provider with url https://token.actions.githubusercontent.com already exists.',
+        error.message.startsWith('Stack ipv6demo-bootstrap ended in ROLLBACK_COMPLETE.') &&
+        error.message.includes(
+          'GitHubOidcProvider (AWS::IAM::OIDCProvider) in stack ipv6demo-bootstrap is CREATE_FAILED: "Provider with url https://token.actions.githubusercontent.com already exists."',
+        ) &&
+        error.hint === 'Fix the cause above, then run npm run bootstrap again.',
     );
   });
 
-  it('refuses a stack left in ROLLBACK_COMPLETE, saying how to recover', async () => {
-    cfnMock.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        { StackName: 'ipv6demo-bootstrap', StackStatus: 'ROLLBACK_COMPLETE', CreationTime: new Date() },
-      ],
-    });
-    await assert.rejects(
-      deployStack(cfn, deployInput, ui, fakeClock()),
-      (error: unknown) =>
-        error instanceof UserError && /delete-stack --stack-name ipv6demo-bootstrap/.test(error.hint ?? ''),
+  it('deletes a stack left in ROLLBACK_COMPLETE by a failed first create, then creates it again', async () => {
+    const { clock, stack, created } = scripted();
+    stack.status = 'ROLLBACK_COMPLETE';
+
+    const result = await deployBootstrapStack(stack.client, deployInput, ui, clock);
+
+    assert.equal(result.status, 'created');
+    assert.deepEqual(
+      stack.calls.filter((call) => !call.startsWith('Describe')),
+      ['DeleteStack', 'CreateChangeSet', 'ExecuteChangeSet'],
     );
-    assert.equal(cfnMock.commandCalls(CreateChangeSetCommand).length, 0);
+    assert.equal(created()?.[0]?.ChangeSetType, 'CREATE');
+  });
+
+  it('waits for a busy stack, then updates it', async () => {
+    const { clock, stack, created } = scripted();
+    stack.status = 'UPDATE_IN_PROGRESS';
+    stack.after(20_000, () => stack.transition('UPDATE_COMPLETE'));
+
+    const result = await deployBootstrapStack(stack.client, deployInput, ui, clock);
+
+    assert.equal(result.status, 'updated');
+    assert.equal(created()?.[0]?.ChangeSetType, 'UPDATE');
+    assert.ok(
+      lines.some((line) => line.includes('is UPDATE_IN_PROGRESS; waiting for that operation to finish')),
+    );
   });
 });
 
@@ -400,7 +411,7 @@ describe('repository variables', () => {
 
   it('are set with gh as argv (no shell) when gh is logged in', async () => {
     const calls: string[][] = [];
-    const exec: Exec = async (command, args) => {
+    const exec: Shell = async (command, args) => {
       calls.push([command, ...args]);
       return { exitCode: 0, stdout: '', stderr: '' };
     };
@@ -416,7 +427,7 @@ describe('repository variables', () => {
 
   it('are printed as commands when gh is missing or logged out', async () => {
     const calls: string[][] = [];
-    const exec: Exec = async (command, args) => {
+    const exec: Shell = async (command, args) => {
       calls.push([command, ...args]);
       if (args[0] === 'auth') throw Object.assign(new Error('spawn gh ENOENT'), { code: 'ENOENT' });
       return { exitCode: 0, stdout: '', stderr: '' };
@@ -436,7 +447,7 @@ describe('runBootstrap', () => {
       .resolves({ OpenIDConnectProviderList: [{ Arn: PROVIDER }] });
     cfnMock.on(DescribeStacksCommand).rejects(notFound);
     const calls: string[][] = [];
-    const exec: Exec = async (command, args) => {
+    const exec: Shell = async (command, args) => {
       calls.push([command, ...args]);
       return { exitCode: 0, stdout: '', stderr: '' };
     };
@@ -449,7 +460,7 @@ describe('runBootstrap', () => {
         dryRun: true,
         timeoutMs: 60_000,
       },
-      { cfn, iam, ecr, ecs, exec, ui, clock: fakeClock() },
+      { cfn, iam, ecr, ecs, shell: exec, ui, clock: fakeClock() },
     );
     assert.equal(result.status, 'dry-run');
     assert.equal(result.parameters.ExistingOidcProviderArn, PROVIDER);
@@ -485,7 +496,7 @@ describe('runBootstrap', () => {
     cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', Changes: [] });
     cfnMock.on(ExecuteChangeSetCommand).resolves({});
     const set: string[] = [];
-    const exec: Exec = async (_command, args) => {
+    const exec: Shell = async (_command, args) => {
       if (args[0] === 'variable') set.push(args[2] ?? '');
       return { exitCode: 0, stdout: '', stderr: '' };
     };
@@ -498,7 +509,7 @@ describe('runBootstrap', () => {
         dryRun: false,
         timeoutMs: 60_000,
       },
-      { cfn, iam, ecr, ecs, exec, ui, clock: fakeClock() },
+      { cfn, iam, ecr, ecs, shell: exec, ui, clock: fakeClock() },
     );
     assert.equal(result.status, 'created');
     assert.equal(result.parameters.ExistingOidcProviderArn, '');
@@ -601,7 +612,7 @@ describe('re-bootstrap and upgrade', () => {
     cfnMock.on(CreateChangeSetCommand).resolves({ Id: 'cs' });
     cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', Changes: [] });
     cfnMock.on(ExecuteChangeSetCommand).resolves({});
-    const exec: Exec = async () => ({ exitCode: 0, stdout: '', stderr: '' });
+    const exec: Shell = async () => ({ exitCode: 0, stdout: '', stderr: '' });
     const result = await runBootstrap(
       {
         config,
@@ -611,7 +622,7 @@ describe('re-bootstrap and upgrade', () => {
         dryRun: false,
         timeoutMs: 60_000,
       },
-      { cfn, iam, ecr, ecs, exec, ui, clock: fakeClock() },
+      { cfn, iam, ecr, ecs, shell: exec, ui, clock: fakeClock() },
     );
     assert.equal(result.upgrade, true);
     assert.equal(result.status, 'updated');
@@ -634,7 +645,7 @@ describe('re-bootstrap and upgrade', () => {
 
   it('reads the immutable ids from GitHub when cfn/project.yml asks for that subject format', async () => {
     const calls: string[][] = [];
-    const exec: Exec = async (command, args) => {
+    const exec: Shell = async (command, args) => {
       calls.push([command, ...args]);
       return { exitCode: 0, stdout: JSON.stringify({ id: 2002, owner: { id: 1001 } }), stderr: '' };
     };
