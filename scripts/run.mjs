@@ -207,7 +207,7 @@ if (process.env.RUN_FROM_SOURCE === '1' || process.env.RUN_FROM_SOURCE === 'true
     // Node 22.1+ keeps V8's compiled code of the bundle on disk ("Module compile cache" in the
     // Node.js module docs; NODE_COMPILE_CACHE or the OS temp dir), so the later steps of a job
     // skip most of the compile. Node 20 has no such API and compiles every time.
-    module.enableCompileCache?.();
+    /** @type {{ enableCompileCache?: () => unknown }} */ (module).enableCompileCache?.();
     await import(pathToFileURL(built).href);
   } else {
     await runFromSource();
