@@ -47,16 +47,25 @@ const appEnv = {
 
 type ServerKind = 'app' | 'bare' | 'canned';
 
+/** Every server this benchmark started: stopped however it ends (a thrown error included). */
+const servers: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const server of servers)
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
+});
+
 function spawnServer(kind: ServerKind, port: number, extraEnv: Record<string, string> = {}): ChildProcess {
   const script = {
     app: join(root, 'app', 'dist', 'server.mjs'),
     bare: join(root, 'bench', 'lib', 'bare-server.mjs'),
     canned: join(root, 'bench', 'lib', 'canned-server.mjs'),
   }[kind];
-  return spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [script], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), ...(kind === 'app' ? appEnv : {}), ...extraEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  servers.push(child);
+  return child;
 }
 
 function httpGet(url: string): Promise<{ status: number; body: string }> {
@@ -170,6 +179,12 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
+
+// 0. The load generator, before anything starts.
+if (spawnSync('wrk', ['--version']).error)
+  throw new Error(
+    'wrk is needed for this benchmark: apt-get install wrk (it drives the servers; see bench/README.md).',
+  );
 
 // 1. Bundle (what the image runs).
 const build = spawnSync(process.execPath, [join(root, 'app', 'build.mjs')], { encoding: 'utf8' });
