@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { deployEnvironment } from '../scripts/lib/deploy.ts';
-import { describeStack } from '../scripts/lib/stack-deploy.ts';
-import { createUi } from '../scripts/lib/ui.ts';
+import { describeStack } from '../scripts/lib/cloudformation/stack-deploy.ts';
+import { createUi } from '../scripts/lib/core/ui.ts';
+import { deployEnvironment } from '../scripts/lib/deploy/deploy.ts';
 import { startMoto } from '../tests/support/moto.ts';
 import {
   fixtureConfig,

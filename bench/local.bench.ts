@@ -9,8 +9,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createShell } from '../scripts/lib/shell.ts';
-import { repoRoot } from '../scripts/lib/templates.ts';
+import { createShell } from '../scripts/lib/core/shell.ts';
+import { repoRoot } from '../scripts/lib/templates/templates.ts';
 import { median, medianOf, report, timed } from './pipeline-support.ts';
 
 const RUNS = Number(process.env.BENCH_LOCAL_RUNS ?? 2);

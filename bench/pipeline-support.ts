@@ -4,8 +4,8 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createShell } from '../scripts/lib/shell.ts';
-import { repoRoot } from '../scripts/lib/templates.ts';
+import { createShell } from '../scripts/lib/core/shell.ts';
+import { repoRoot } from '../scripts/lib/templates/templates.ts';
 import { nestedFixtureDir } from '../tests/support/pipeline-fixtures.ts';
 
 export function median(values: readonly number[]): number {

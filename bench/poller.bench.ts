@@ -3,7 +3,7 @@
  * (CloudFormation's events through the tier's SQS queue, long-polled) and in poll mode. A scripted
  * fake of the CloudFormation API (tests/support/scripted-cloudformation.ts) runs a nested
  * create of a root with 1, 4 or 16 nested stacks (each with its own resource events), every
- * API call taking 150 ms; our watcher (scripts/lib/stack-watch.ts) watches it on a simulated
+ * API call taking 150 ms; our watcher (scripts/lib/cloudformation/stack-watch.ts) watches it on a simulated
  * clock, so the figures are the watcher's decisions, not this machine's load.
  *  - Calls per minute: the busiest 60 s window of DescribeStacks + DescribeStackEvents calls,
  *    root and nested together; target ≤ 15 at every tree size.
@@ -22,9 +22,9 @@
  *    does not share CloudFormation's throttle). Lateness target: ≤ 1 s (median).
  */
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { StackEventQueue } from '../scripts/lib/event-queue.ts';
-import type { Clock } from '../scripts/lib/retry.ts';
-import { watchStack } from '../scripts/lib/stack-watch.ts';
+import { StackEventQueue } from '../scripts/lib/cloudformation/event-queue.ts';
+import { watchStack } from '../scripts/lib/cloudformation/stack-watch.ts';
+import type { Clock } from '../scripts/lib/core/retry.ts';
 import { fakeClock } from '../tests/support/clock.ts';
 import { ScriptedCloudFormation, scriptNestedCreate } from '../tests/support/scripted-cloudformation.ts';
 import { connect, FakeSqsQueue } from '../tests/support/sqs-fake.ts';

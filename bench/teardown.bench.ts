@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { parseEnvironmentKey } from '../scripts/lib/environment.ts';
-import { deployStack, describeStack } from '../scripts/lib/stack-deploy.ts';
-import { teardownEnvironment } from '../scripts/lib/teardown.ts';
-import { createUi } from '../scripts/lib/ui.ts';
+import { deployStack, describeStack } from '../scripts/lib/cloudformation/stack-deploy.ts';
+import { createUi } from '../scripts/lib/core/ui.ts';
+import { teardownEnvironment } from '../scripts/lib/operations/teardown.ts';
+import { parseEnvironmentKey } from '../scripts/lib/project/environment.ts';
 import { startMoto } from '../tests/support/moto.ts';
 import { fixtureConfig, fixtureContext, nestedFixtureDir } from '../tests/support/pipeline-fixtures.ts';
 import {

@@ -1,24 +1,24 @@
-/** `npm run bootstrap`: see `npm run bootstrap -- --help` (option table in scripts/lib/commands.ts). */
+/** `npm run bootstrap`: see `npm run bootstrap -- --help` (option table in scripts/lib/command-line/commands.ts). */
 import { readFileSync } from 'node:fs';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { withCallContext } from './lib/aws-errors.ts';
+import { main, type Values } from './lib/command-line/cli.ts';
+import { bootstrapCommand } from './lib/command-line/commands.ts';
+import { withCallContext } from './lib/core/aws-errors.ts';
+import { UsageError, UserError } from './lib/core/errors.ts';
+import { createShell } from './lib/core/shell.ts';
 import {
   BOOTSTRAP_TEMPLATE,
   type BootstrapSettings,
   parseGitHubRemote,
   runBootstrap,
-} from './lib/bootstrap.ts';
-import { main, type Values } from './lib/cli.ts';
-import { bootstrapCommand } from './lib/commands.ts';
-import { loadProjectConfig } from './lib/config.ts';
-import { originRemoteUrl } from './lib/context.ts';
-import { UsageError, UserError } from './lib/errors.ts';
-import { resolveRegion } from './lib/regions.ts';
-import { createShell } from './lib/shell.ts';
-import { repoRelative } from './lib/templates.ts';
+} from './lib/deploy/bootstrap.ts';
+import { loadProjectConfig } from './lib/project/config.ts';
+import { originRemoteUrl } from './lib/project/context.ts';
+import { resolveRegion } from './lib/project/regions.ts';
+import { repoRelative } from './lib/templates/templates.ts';
 
 async function parseSettings(values: Values<typeof bootstrapCommand.options>): Promise<BootstrapSettings> {
   const config = loadProjectConfig();

@@ -1,18 +1,18 @@
-/** `npm run build-push`: see `npm run build-push -- --help` (option table in scripts/lib/commands.ts). */
+/** `npm run build-push`: see `npm run build-push -- --help` (option table in scripts/lib/command-line/commands.ts). */
 import { join } from 'node:path';
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { withCallContext } from './lib/aws-errors.ts';
-import { buildPush, resolvePlatform } from './lib/build-push.ts';
-import { main } from './lib/cli.ts';
-import { buildPushCommand } from './lib/commands.ts';
-import { loadProjectConfig } from './lib/config.ts';
-import { tierVariable } from './lib/context.ts';
-import { ecrRepositoryName, imageTag, tierOf } from './lib/environment.ts';
-import { environmentFromFlags } from './lib/environment-flags.ts';
-import { UsageError } from './lib/errors.ts';
-import { resolveRegion } from './lib/regions.ts';
-import { createShell } from './lib/shell.ts';
-import { repoRoot } from './lib/templates.ts';
+import { buildPush, resolvePlatform } from './lib/build/build-push.ts';
+import { main } from './lib/command-line/cli.ts';
+import { buildPushCommand } from './lib/command-line/commands.ts';
+import { environmentFromFlags } from './lib/command-line/environment-flags.ts';
+import { withCallContext } from './lib/core/aws-errors.ts';
+import { UsageError } from './lib/core/errors.ts';
+import { createShell } from './lib/core/shell.ts';
+import { loadProjectConfig } from './lib/project/config.ts';
+import { tierVariable } from './lib/project/context.ts';
+import { ecrRepositoryName, imageTag, tierOf } from './lib/project/environment.ts';
+import { resolveRegion } from './lib/project/regions.ts';
+import { repoRoot } from './lib/templates/templates.ts';
 
 await main(buildPushCommand, async (values, { ui }) => {
   const config = loadProjectConfig();

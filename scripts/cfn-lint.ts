@@ -1,8 +1,9 @@
 /** `npm run cfn-lint [-- TEMPLATE...]`: see `npm run cfn-lint -- --help`. */
-import { cfnLint, formatCfnLint } from './lib/cfn-lint.ts';
-import { main } from './lib/cli.ts';
-import { cfnLintCommand } from './lib/commands.ts';
-import { templatePaths } from './lib/templates.ts';
+
+import { main } from './lib/command-line/cli.ts';
+import { cfnLintCommand } from './lib/command-line/commands.ts';
+import { cfnLint, formatCfnLint } from './lib/templates/cfn-lint.ts';
+import { templatePaths } from './lib/templates/templates.ts';
 
 await main(cfnLintCommand, async (_values, { ui, positionals }) => {
   const paths = positionals.length > 0 ? positionals : templatePaths();

@@ -1,24 +1,24 @@
-/** `npm run deploy`: see `npm run deploy -- --help` (option table in scripts/lib/commands.ts). */
+/** `npm run deploy`: see `npm run deploy -- --help` (option table in scripts/lib/command-line/commands.ts). */
 import { resolve } from 'node:path';
-import { main } from './lib/cli.ts';
-import { deployCommand } from './lib/commands.ts';
-import { deployedCommit } from './lib/commit-order.ts';
-import { createAwsClients } from './lib/context.ts';
+import { reportStacksOnInterrupt } from './lib/cloudformation/interrupt.ts';
+import { main } from './lib/command-line/cli.ts';
+import { deployCommand } from './lib/command-line/commands.ts';
+import { commonSettings } from './lib/command-line/pipeline-cli.ts';
+import { UsageError } from './lib/core/errors.ts';
+import { createShell } from './lib/core/shell.ts';
 import {
   defaultTemplates,
   deployEnvironment,
   SHARED_NETWORK_MODES,
   type SharedNetworkMode,
-} from './lib/deploy.ts';
-import { usesPreviewEdge } from './lib/edge-deploy.ts';
-import { sharedNetworkStackName } from './lib/environment.ts';
-import { UsageError } from './lib/errors.ts';
-import { gitHubRepoFromEnv } from './lib/github-repo.ts';
-import { reportStacksOnInterrupt } from './lib/interrupt.ts';
-import { commonSettings } from './lib/pipeline-cli.ts';
-import { edgeRouteStackName, previewEdgeStackName } from './lib/preview-edge.ts';
-import { createShell } from './lib/shell.ts';
-import { readTemplate, repoRoot } from './lib/templates.ts';
+} from './lib/deploy/deploy.ts';
+import { usesPreviewEdge } from './lib/deploy/edge-deploy.ts';
+import { deployedCommit } from './lib/github/commit-order.ts';
+import { gitHubRepoFromEnv } from './lib/github/github-repo.ts';
+import { createAwsClients } from './lib/project/context.ts';
+import { sharedNetworkStackName } from './lib/project/environment.ts';
+import { edgeRouteStackName, previewEdgeStackName } from './lib/project/preview-edge.ts';
+import { readTemplate, repoRoot } from './lib/templates/templates.ts';
 
 await main(deployCommand, async (values, { ui, signal }) => {
   const mode = values['shared-network'] as SharedNetworkMode;

@@ -1,6 +1,6 @@
-/** `npm run doctor`: see `npm run doctor -- --help` (option table in scripts/lib/commands.ts) and docs/doctor.md. */
-import { main } from './lib/cli.ts';
-import { doctorCommand } from './lib/commands.ts';
-import { runDoctorCommand } from './lib/doctor.ts';
+/** `npm run doctor`: see `npm run doctor -- --help` (option table in scripts/lib/command-line/commands.ts) and docs/doctor.md. */
+import { main } from './lib/command-line/cli.ts';
+import { doctorCommand } from './lib/command-line/commands.ts';
+import { runDoctorCommand } from './lib/doctor/doctor.ts';
 
 await main(doctorCommand, (values, { ui, signal }) => runDoctorCommand(values, { ui, signal }));

@@ -1,8 +1,8 @@
-/** `npm run local`: see `npm run local -- --help` (option table in scripts/lib/commands.ts). */
-import { main, type Values } from './lib/cli.ts';
-import { localCommand } from './lib/commands.ts';
-import { UsageError, UserError } from './lib/errors.ts';
-import { type LocalResult, type LocalSettings, runLocal } from './lib/local.ts';
+/** `npm run local`: see `npm run local -- --help` (option table in scripts/lib/command-line/commands.ts). */
+import { main, type Values } from './lib/command-line/cli.ts';
+import { localCommand } from './lib/command-line/commands.ts';
+import { UsageError, UserError } from './lib/core/errors.ts';
+import { type LocalResult, type LocalSettings, runLocal } from './lib/local/local.ts';
 
 /** `--previews <n>` and `--preview-domain`, checked against the flags they cannot go with. */
 function previewSettings(values: Values<typeof localCommand.options>): Partial<LocalSettings> {

@@ -2,12 +2,12 @@
  * `npm run logs -- --environment K [--follow] [--since 10m] [--filter TEXT]`: the service's
  * CloudWatch Logs, readable. See docs/operations.md.
  */
-import { main } from './lib/cli.ts';
-import { logsCommand } from './lib/commands.ts';
-import { UsageError } from './lib/errors.ts';
-import { filterPattern, parseSince, serviceLogGroup, streamLogs } from './lib/logs.ts';
-import { opsSettings } from './lib/ops-cli.ts';
-import { createOpsClients } from './lib/ops-clients.ts';
+import { main } from './lib/command-line/cli.ts';
+import { logsCommand } from './lib/command-line/commands.ts';
+import { opsSettings } from './lib/command-line/ops-cli.ts';
+import { UsageError } from './lib/core/errors.ts';
+import { filterPattern, parseSince, serviceLogGroup, streamLogs } from './lib/operations/logs.ts';
+import { createOpsClients } from './lib/project/ops-clients.ts';
 
 await main(logsCommand, async (values, { ui, signal }) => {
   const settings = opsSettings(values);

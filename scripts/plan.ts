@@ -1,8 +1,8 @@
-/** `npm run plan`: see `npm run plan -- --help` (option table in scripts/lib/commands.ts). */
-import { main } from './lib/cli.ts';
-import { planCommand } from './lib/commands.ts';
-import { formatPlanSummary, type PlanReport, planSettingsFromFlags, runPlan } from './lib/plan.ts';
-import { createUi } from './lib/ui.ts';
+/** `npm run plan`: see `npm run plan -- --help` (option table in scripts/lib/command-line/commands.ts). */
+import { main } from './lib/command-line/cli.ts';
+import { planCommand } from './lib/command-line/commands.ts';
+import { createUi } from './lib/core/ui.ts';
+import { formatPlanSummary, type PlanReport, planSettingsFromFlags, runPlan } from './lib/plan/plan.ts';
 
 const json = process.argv.includes('--json');
 // With --json, stdout carries only the JSON document; progress goes to stderr.

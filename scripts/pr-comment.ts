@@ -1,20 +1,20 @@
-/** `npm run pr-comment`: see `npm run pr-comment -- --help` (option table in scripts/lib/commands.ts). */
+/** `npm run pr-comment`: see `npm run pr-comment -- --help` (option table in scripts/lib/command-line/commands.ts). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getOctokit } from '@actions/github';
-import { main, type Values } from './lib/cli.ts';
-import { prCommentCommand } from './lib/commands.ts';
-import { loadProjectConfig } from './lib/config.ts';
-import { parseEnvironmentKey } from './lib/environment.ts';
-import { UsageError } from './lib/errors.ts';
+import { main, type Values } from './lib/command-line/cli.ts';
+import { prCommentCommand } from './lib/command-line/commands.ts';
+import { UsageError } from './lib/core/errors.ts';
 import {
   COMMENT_STATUSES,
   type CommentStatus,
   type PrCommentOctokit,
   type PrCommentSettings,
   publishPrComment,
-} from './lib/pr-comment.ts';
-import { repoRoot } from './lib/templates.ts';
+} from './lib/github/pr-comment.ts';
+import { loadProjectConfig } from './lib/project/config.ts';
+import { parseEnvironmentKey } from './lib/project/environment.ts';
+import { repoRoot } from './lib/templates/templates.ts';
 
 type Flags = Values<typeof prCommentCommand.options>;
 

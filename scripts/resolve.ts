@@ -1,8 +1,8 @@
-/** `npm run resolve`: see `npm run resolve -- --help` (option table in scripts/lib/commands.ts). */
-import { main } from './lib/cli.ts';
-import { resolveCommand } from './lib/commands.ts';
-import { loadProjectConfig } from './lib/config.ts';
-import { runResolve } from './lib/resolve.ts';
+/** `npm run resolve`: see `npm run resolve -- --help` (option table in scripts/lib/command-line/commands.ts). */
+import { main } from './lib/command-line/cli.ts';
+import { resolveCommand } from './lib/command-line/commands.ts';
+import { runResolve } from './lib/github/resolve.ts';
+import { loadProjectConfig } from './lib/project/config.ts';
 
 await main(resolveCommand, async (values, { ui }) => {
   runResolve(

@@ -2,15 +2,15 @@
  * `npm run rollback -- --environment K [--to SHA|previous] [--confirm production]`: redeploy an
  * earlier image through the same deploy, then verify. See docs/operations.md.
  */
-import { main } from './lib/cli.ts';
-import { rollbackCommand } from './lib/commands.ts';
-import { loadProjectConfig } from './lib/config.ts';
-import { defaultTemplates } from './lib/deploy.ts';
-import { parseEnvironmentKey, tierOf } from './lib/environment.ts';
-import { createOpsClients } from './lib/ops-clients.ts';
-import { commonSettings } from './lib/pipeline-cli.ts';
-import { assertRollbackConfirmed, parseRollbackTo, rollbackEnvironment } from './lib/rollback.ts';
-import { verifyEnvironment } from './lib/verify-command.ts';
+import { main } from './lib/command-line/cli.ts';
+import { rollbackCommand } from './lib/command-line/commands.ts';
+import { commonSettings } from './lib/command-line/pipeline-cli.ts';
+import { defaultTemplates } from './lib/deploy/deploy.ts';
+import { assertRollbackConfirmed, parseRollbackTo, rollbackEnvironment } from './lib/operations/rollback.ts';
+import { loadProjectConfig } from './lib/project/config.ts';
+import { parseEnvironmentKey, tierOf } from './lib/project/environment.ts';
+import { createOpsClients } from './lib/project/ops-clients.ts';
+import { verifyEnvironment } from './lib/verify/verify-command.ts';
 
 await main(rollbackCommand, async (values, { ui }) => {
   const to = parseRollbackTo(values.to ?? 'previous');

@@ -200,7 +200,7 @@ if (process.env.RUN_FROM_SOURCE === '1' || process.env.RUN_FROM_SOURCE === 'true
 } else {
   const built = await bundle();
   if (built) {
-    // With DEBUG set (the only time a stack trace is printed: scripts/lib/cli.ts), stack traces
+    // With DEBUG set (the only time a stack trace is printed: scripts/lib/command-line/cli.ts), stack traces
     // point at scripts/**/*.ts, not at the bundle. Only then: Node reads every loaded chunk's
     // map and measures its lines at load time, which was a quarter of a no-op deploy's run.
     if (process.env.DEBUG) process.setSourceMapsEnabled(true);

@@ -2,12 +2,12 @@
  * `npm run status [-- --environment K] [--json]`: every environment of this repository, or one
  * in detail. See docs/operations.md.
  */
-import { main } from './lib/cli.ts';
-import { statusCommand } from './lib/commands.ts';
-import { opsSettings } from './lib/ops-cli.ts';
-import { createOpsClients } from './lib/ops-clients.ts';
-import { runStatus } from './lib/status.ts';
-import { createUi } from './lib/ui.ts';
+import { main } from './lib/command-line/cli.ts';
+import { statusCommand } from './lib/command-line/commands.ts';
+import { opsSettings } from './lib/command-line/ops-cli.ts';
+import { createUi } from './lib/core/ui.ts';
+import { runStatus } from './lib/operations/status.ts';
+import { createOpsClients } from './lib/project/ops-clients.ts';
 
 await main(
   statusCommand,

@@ -3,8 +3,8 @@
  * deleted branches, remove image tags no environment uses; `--dry-run` changes nothing.
  * See docs/lifecycle.md.
  */
-import { main } from './lib/cli.ts';
-import { sweepCommand } from './lib/commands.ts';
-import { runSweep } from './lib/sweep-cli.ts';
+import { main } from './lib/command-line/cli.ts';
+import { sweepCommand } from './lib/command-line/commands.ts';
+import { runSweep } from './lib/operations/sweep-cli.ts';
 
 await main(sweepCommand, runSweep);

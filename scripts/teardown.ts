@@ -1,13 +1,14 @@
-/** `npm run teardown`: see `npm run teardown -- --help` (option table in scripts/lib/commands.ts). */
-import { main } from './lib/cli.ts';
-import { teardownCommand } from './lib/commands.ts';
-import { sharedNetworkStackName } from './lib/environment.ts';
-import { reportStacksOnInterrupt } from './lib/interrupt.ts';
-import { createOpsClients } from './lib/ops-clients.ts';
-import { commonSettings } from './lib/pipeline-cli.ts';
-import { edgeRouteStackName, previewEdgeStackName } from './lib/preview-edge.ts';
-import { teardownEnvironment } from './lib/teardown.ts';
-import { planTeardown } from './lib/teardown-plan.ts';
+/** `npm run teardown`: see `npm run teardown -- --help` (option table in scripts/lib/command-line/commands.ts). */
+
+import { reportStacksOnInterrupt } from './lib/cloudformation/interrupt.ts';
+import { main } from './lib/command-line/cli.ts';
+import { teardownCommand } from './lib/command-line/commands.ts';
+import { commonSettings } from './lib/command-line/pipeline-cli.ts';
+import { teardownEnvironment } from './lib/operations/teardown.ts';
+import { planTeardown } from './lib/operations/teardown-plan.ts';
+import { sharedNetworkStackName } from './lib/project/environment.ts';
+import { createOpsClients } from './lib/project/ops-clients.ts';
+import { edgeRouteStackName, previewEdgeStackName } from './lib/project/preview-edge.ts';
 
 await main(teardownCommand, async (values, { ui, signal }) => {
   const common = commonSettings(values, 'teardown');

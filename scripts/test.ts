@@ -2,18 +2,18 @@
  * `npm test`: type-check, lint, cfn-lint on every template, then every node:test suite (the IAM
  * proofs of tests/iam/ among them), then the IAM proof of the AWS calls those suites recorded.
  * Stages run in order and each prints its result; node:test's summary is the last output.
- * Usage: npm test [-- tests/unit/foo.test.ts ...]   (run only the named suites)
+ * Usage: npm test [-- tests/core/retry.test.ts ...]   (run only the named suites)
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { cfnLint, formatCfnLint } from './lib/cfn-lint.ts';
-import { main } from './lib/cli.ts';
-import { testCommand } from './lib/commands.ts';
-import { describeError } from './lib/errors.ts';
-import { pythonTools } from './lib/python-tools.ts';
-import { runAttached } from './lib/shell.ts';
-import { repoRoot, templatePaths } from './lib/templates.ts';
+import { main } from './lib/command-line/cli.ts';
+import { testCommand } from './lib/command-line/commands.ts';
+import { describeError } from './lib/core/errors.ts';
+import { pythonTools } from './lib/core/python-tools.ts';
+import { runAttached } from './lib/core/shell.ts';
+import { cfnLint, formatCfnLint } from './lib/templates/cfn-lint.ts';
+import { repoRoot, templatePaths } from './lib/templates/templates.ts';
 
 function run(command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<number> {
   // The SDK warns that releases after January 2027 need Node 22; CI images pin Node 22 already.

@@ -1,11 +1,11 @@
-/** `npm run verify`: see `npm run verify -- --help` (option table in scripts/lib/commands.ts). */
+/** `npm run verify`: see `npm run verify -- --help` (option table in scripts/lib/command-line/commands.ts). */
 import { join } from 'node:path';
-import { main } from './lib/cli.ts';
-import { verifyCommand } from './lib/commands.ts';
-import { loadProjectConfig } from './lib/config.ts';
-import { environmentFromFlags } from './lib/environment-flags.ts';
-import { repoRoot } from './lib/templates.ts';
-import { verifyEnvironment } from './lib/verify-command.ts';
+import { main } from './lib/command-line/cli.ts';
+import { verifyCommand } from './lib/command-line/commands.ts';
+import { environmentFromFlags } from './lib/command-line/environment-flags.ts';
+import { loadProjectConfig } from './lib/project/config.ts';
+import { repoRoot } from './lib/templates/templates.ts';
+import { verifyEnvironment } from './lib/verify/verify-command.ts';
 
 await main(verifyCommand, async (values, { ui }) => {
   const config = loadProjectConfig();

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 import { getJson, type RunningApp, startApp } from '../support/app.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 

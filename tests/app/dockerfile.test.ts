@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 
 interface Stage {
   from: string;

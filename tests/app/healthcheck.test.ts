@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { healthCheckHosts } from '../../app/src/healthcheck.ts';
-import { createLab, type Lab, namespaceSupport } from '../../scripts/lib/netns.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { createLab, type Lab, namespaceSupport } from '../../scripts/lib/lab/netns.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 import { startApp } from '../support/app.ts';
 import { props, renderStack } from '../support/template-modes.ts';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deployRolePermissions, tierStackPatterns } from '../../scripts/lib/permissions.ts';
+import { deployRolePermissions, tierStackPatterns } from '../../scripts/lib/project/permissions.ts';
 import { proofModels } from './support/bootstrap-model.ts';
 import { decide, describeRequest } from './support/engine.ts';
 import { contextFor, sampleOf, TIERS } from './support/requests.ts';
 
-// Complete permissions: every action the pipeline's scripts call (scripts/lib/permissions.ts)
+// Complete permissions: every action the pipeline's scripts call (scripts/lib/project/permissions.ts)
 // is allowed for the deploy role of the tier that calls it, by the policy engine, in the
 // bootstrap as deployed for the project and for a renamed app.
 

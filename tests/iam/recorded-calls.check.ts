@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Tier } from '../../scripts/lib/environment.ts';
-import { deployRolePermissions } from '../../scripts/lib/permissions.ts';
+import type { Tier } from '../../scripts/lib/project/environment.ts';
+import { deployRolePermissions } from '../../scripts/lib/project/permissions.ts';
 import type { RecordedCall } from '../support/aws-calls.ts';
 import { proofModels } from './support/bootstrap-model.ts';
 import { decide, describeRequest, type IamRequest } from './support/engine.ts';
@@ -20,7 +20,7 @@ import { contextFor, type Mapped, requestsOf, sampleOf, TIERS, tierSignal } from
  * through stack-deploy.ts like every other: a call counts as the bootstrap's when bootstrap.ts
  * is anywhere on its stack, not only the nearest frame.
  */
-const ADMIN_ONLY = ['scripts/lib/bootstrap.ts'];
+const ADMIN_ONLY = ['scripts/lib/deploy/bootstrap.ts'];
 const isAdminOnly = (call: RecordedCall) =>
   [call.caller, ...(call.via ?? [])].some((frame) => ADMIN_ONLY.some((file) => frame.startsWith(file)));
 
@@ -81,7 +81,7 @@ describe('recorded AWS calls of the pipeline', () => {
                 ? first.requests[0]?.action
                 : '?';
           problems.add(
-            `${where}: ${name} is not in deployRolePermissions for any tier (scripts/lib/permissions.ts)`,
+            `${where}: ${name} is not in deployRolePermissions for any tier (scripts/lib/project/permissions.ts)`,
           );
           continue;
         }
@@ -110,7 +110,7 @@ describe('recorded AWS calls of the pipeline', () => {
             checked.add(key);
             if (!listedIn(tier, request.action, request.resource)) {
               problems.add(
-                `${where}: ${request.action} on ${request.resource} is not in deployRolePermissions('${tier}') (scripts/lib/permissions.ts)`,
+                `${where}: ${request.action} on ${request.resource} is not in deployRolePermissions('${tier}') (scripts/lib/project/permissions.ts)`,
               );
             }
             const role = model.tiers[tier].deployRole;

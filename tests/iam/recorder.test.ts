@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describeStack } from '../../scripts/lib/stack-deploy.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { describeStack } from '../../scripts/lib/cloudformation/stack-deploy.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 import { installRecorder, pipelineCaller, pipelineFiles, type RecordedCall } from '../support/aws-calls.ts';
 
 // The recorder behind the IAM proof of recorded calls (tests/support/aws-calls.ts).
@@ -17,16 +17,16 @@ describe('the AWS call recorder', () => {
     const stack = (...frames: string[]) => ['Error', ...frames].join('\n');
     const sdk = `    at send (${join(repoRoot, 'node_modules/@smithy/core/dist-cjs/index.js')}:1:1)`;
     assert.equal(
-      pipelineCaller(stack(sdk, frame('scripts/lib/teardown.ts', 281))),
-      'scripts/lib/teardown.ts:281',
+      pipelineCaller(stack(sdk, frame('scripts/lib/operations/teardown.ts', 281))),
+      'scripts/lib/operations/teardown.ts:281',
     );
     assert.equal(
-      pipelineCaller(stack(frame('tests/pipeline/deploy.test.ts'), frame('scripts/lib/deploy.ts'))),
+      pipelineCaller(stack(frame('tests/deploy/deploy.test.ts'), frame('scripts/lib/deploy/deploy.ts'))),
       undefined,
     );
     assert.equal(
-      pipelineCaller(stack(`    at async file://${join(repoRoot, 'scripts/lib/plan.ts')}:5:1`)),
-      'scripts/lib/plan.ts:5',
+      pipelineCaller(stack(`    at async file://${join(repoRoot, 'scripts/lib/plan/plan.ts')}:5:1`)),
+      'scripts/lib/plan/plan.ts:5',
     );
     assert.equal(pipelineCaller(stack(sdk)), 'unknown');
   });
@@ -35,17 +35,17 @@ describe('the AWS call recorder', () => {
     const frame = (path: string, line = 10) => `    at async fn (${join(repoRoot, path)}:${line}:5)`;
     const stack = [
       'Error',
-      frame('scripts/lib/change-set.ts', 63),
-      frame('scripts/lib/stack-deploy.ts', 200),
-      frame('scripts/lib/stack-deploy.ts', 167),
-      frame('scripts/lib/bootstrap.ts', 334),
+      frame('scripts/lib/cloudformation/change-set.ts', 63),
+      frame('scripts/lib/cloudformation/stack-deploy.ts', 200),
+      frame('scripts/lib/cloudformation/stack-deploy.ts', 167),
+      frame('scripts/lib/deploy/bootstrap.ts', 334),
       frame('tests/workflows/bootstrap.test.ts'),
-      frame('scripts/lib/teardown.ts'),
+      frame('scripts/lib/operations/teardown.ts'),
     ].join('\n');
     assert.deepEqual(pipelineFiles(stack), [
-      'scripts/lib/change-set.ts',
-      'scripts/lib/stack-deploy.ts',
-      'scripts/lib/bootstrap.ts',
+      'scripts/lib/cloudformation/change-set.ts',
+      'scripts/lib/cloudformation/stack-deploy.ts',
+      'scripts/lib/deploy/bootstrap.ts',
     ]);
   });
 
@@ -77,7 +77,7 @@ describe('the AWS call recorder', () => {
             service: 'CloudFormation',
             operation: 'DescribeStacks',
             input: { StackName: 'ipv6demo-pr-3' },
-            caller: 'scripts/lib/stack-deploy.ts',
+            caller: 'scripts/lib/cloudformation/stack-deploy.ts',
           },
         ],
       );
@@ -118,7 +118,7 @@ describe('the AWS call recorder', () => {
       client.destroy();
       assert.equal(calls.length, 1);
       assert.equal(calls[0]?.operation, 'DescribeStacks');
-      assert.match(calls[0]?.caller ?? '', /^scripts\/lib\/stack-deploy\.ts:\d+$/);
+      assert.match(calls[0]?.caller ?? '', /^scripts\/lib\/cloudformation\/stack-deploy\.ts:\d+$/);
     } finally {
       uninstall();
     }

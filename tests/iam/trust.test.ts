@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { branchSlug } from '../../scripts/lib/environment.ts';
+import { branchSlug } from '../../scripts/lib/project/environment.ts';
 import { bootstrapTemplatePath, loadBootstrapModel, proofDeployments } from './support/bootstrap-model.ts';
 import { type Claims, trustAllows } from './support/oidc-trust.ts';
 

@@ -23,8 +23,8 @@ chmodSync(join(dir, 'buildah'), 0o755);
 writeFileSync(join(dir, 'Dockerfile'), 'FROM base\n');
 // image.ts captures the environment of its builds when it loads: PATH first, then the import.
 process.env.PATH = `${dir}${delimiter}${process.env.PATH ?? ''}`;
-const { buildImage } = await import('../../scripts/lib/image.ts');
-const { createShell } = await import('../../scripts/lib/shell.ts');
+const { buildImage } = await import('../../scripts/lib/lab/image.ts');
+const { createShell } = await import('../../scripts/lib/core/shell.ts');
 
 const alive = (pid: number): boolean => {
   try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diagnoseIpv6Failure, parseListening } from '../../scripts/lib/diagnose.ts';
+import { diagnoseIpv6Failure, parseListening } from '../../scripts/lib/local/diagnose.ts';
 
 const base = { mode: 'ipv6-only' as const, containerPort: 8080, env: {}, messages: [] };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { describe, it } from 'node:test';
-import { startDnsServer } from '../../scripts/lib/dns-server.ts';
+import { startDnsServer } from '../../scripts/lib/lab/dns-server.ts';
 
 describe('loopback DNS server', () => {
   for (const host of ['127.0.0.1', '::1']) {

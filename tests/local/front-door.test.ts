@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { freePort } from '../../scripts/lib/emulator.ts';
+import { freePort } from '../../scripts/lib/lab/emulator.ts';
 import {
   chooseSide,
   requestHost,
   startFrontDoor,
   startSharedFrontDoor,
-} from '../../scripts/lib/front-door.ts';
+} from '../../scripts/lib/lab/front-door.ts';
 
 describe('front door (ALB stand-in)', () => {
   it('serves IPv4 and IPv6 clients and forwards to an IPv6 target with the Host header', async () => {

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { detectImageBuilder } from '../../scripts/lib/image.ts';
-import { namespaceSupport } from '../../scripts/lib/netns.ts';
-import { runSync } from '../../scripts/lib/shell.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { runSync } from '../../scripts/lib/core/shell.ts';
+import { detectImageBuilder } from '../../scripts/lib/lab/image.ts';
+import { namespaceSupport } from '../../scripts/lib/lab/netns.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 
 /**
  * Ctrl-C in `npm run local`, as a user presses it: the real rehearsal runs as a child process,

@@ -4,13 +4,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadProjectConfig } from '../../scripts/lib/config.ts';
-import { detectImageBuilder, removeImageTag, tagImage } from '../../scripts/lib/image.ts';
-import { buildRehearsalImage, containerHealthCheck, localImageTag } from '../../scripts/lib/local.ts';
-import { namespaceSupport } from '../../scripts/lib/netns.ts';
-import { renderTree } from '../../scripts/lib/render.ts';
-import type { Shell } from '../../scripts/lib/shell.ts';
-import { cfnDir, readTemplate, repoRoot } from '../../scripts/lib/templates.ts';
+import type { Shell } from '../../scripts/lib/core/shell.ts';
+import { detectImageBuilder, removeImageTag, tagImage } from '../../scripts/lib/lab/image.ts';
+import { namespaceSupport } from '../../scripts/lib/lab/netns.ts';
+import { buildRehearsalImage, containerHealthCheck, localImageTag } from '../../scripts/lib/local/local.ts';
+import { loadProjectConfig } from '../../scripts/lib/project/config.ts';
+import { renderTree } from '../../scripts/lib/templates/render.ts';
+import { cfnDir, readTemplate, repoRoot } from '../../scripts/lib/templates/templates.ts';
 import { PIPELINE_VALUES, SHARED_NETWORK_VALUES } from '../support/template-modes.ts';
 
 /**

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { namespaceSupport } from '../../scripts/lib/netns.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { namespaceSupport } from '../../scripts/lib/lab/netns.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 
 /**
  * `npm run local -- --ipv6-only-percent 25` end to end, as a user runs it: two apps (one in a

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { createLab, namespaceSupport } from '../../scripts/lib/netns.ts';
+import { createLab, namespaceSupport } from '../../scripts/lib/lab/netns.ts';
 
 const support = namespaceSupport();
 const nodeInNs = (code: string) => [process.execPath, '-e', code];

@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { detectImageBuilder } from '../../scripts/lib/image.ts';
-import { namespaceSupport } from '../../scripts/lib/netns.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { detectImageBuilder } from '../../scripts/lib/lab/image.ts';
+import { namespaceSupport } from '../../scripts/lib/lab/netns.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 
 /**
  * `npm run local -- --previews 2` end to end, as a user runs it: pr-1 and pr-2 at once, each app

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { formatStages, runStages, StageError, type StageOutcome } from '../../scripts/lib/core/stages.ts';
+import { createUi } from '../../scripts/lib/core/ui.ts';
 import { Cleanups } from '../../scripts/lib/local/context.ts';
-import { formatStages, runStages, StageError, type StageOutcome } from '../../scripts/lib/stages.ts';
-import { createUi } from '../../scripts/lib/ui.ts';
 
 describe('runStages', () => {
   it('runs stages in order, shows skips, and names the failing stage', async () => {

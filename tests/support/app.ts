@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 
 /** The sample app running as a child process (real signals, real exit code). */
 export interface RunningApp {

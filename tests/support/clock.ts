@@ -1,4 +1,4 @@
-import type { Clock } from '../../scripts/lib/retry.ts';
+import type { Clock } from '../../scripts/lib/core/retry.ts';
 
 /**
  * A clock that only moves when someone sleeps, so polling, retry and backoff run instantly in

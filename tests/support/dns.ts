@@ -1,4 +1,4 @@
-import { type DnsRecords as ServerRecords, startDnsServer } from '../../scripts/lib/dns-server.ts';
+import { type DnsRecords as ServerRecords, startDnsServer } from '../../scripts/lib/lab/dns-server.ts';
 
 export type DnsRecords = Record<string, { a?: string[]; aaaa?: string[] }>;
 
@@ -20,7 +20,7 @@ const toServerRecords = (records: DnsRecords): Record<string, ServerRecords> =>
   );
 
 /**
- * The project's loopback DNS server (scripts/lib/dns-server.ts) on `127.0.0.1` at a free
+ * The project's loopback DNS server (scripts/lib/lab/dns-server.ts) on `127.0.0.1` at a free
  * port: NXDOMAIN for unknown names, an empty NOERROR answer (NODATA) for a known name
  * without records of the asked type. Always pair with `stop()`.
  */

@@ -1,6 +1,6 @@
-import { type Emulator, type EmulatorOptions, startEmulator } from '../../scripts/lib/emulator.ts';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../../scripts/lib/lab/emulator.ts';
 
-/** A running moto server owned by one test file; see scripts/lib/emulator.ts. */
+/** A running moto server owned by one test file; see scripts/lib/lab/emulator.ts. */
 export type Moto = Emulator;
 export type MotoOptions = EmulatorOptions;
 

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import type { PipelineContext } from '../../scripts/lib/context.ts';
-import type { DeploySettings } from '../../scripts/lib/deploy.ts';
-import { type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/environment.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import type { DeploySettings } from '../../scripts/lib/deploy/deploy.ts';
+import type { PipelineContext } from '../../scripts/lib/project/context.ts';
+import { type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/project/environment.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 
 /** cfn/project.yml settings for a fixture app named `app` (stack prefix and ECR repository). */
 export function fixtureConfig(app = 'fixture'): ProjectConfig {

@@ -1,1 +1,1 @@
-export { freePort } from '../../scripts/lib/emulator.ts';
+export { freePort } from '../../scripts/lib/lab/emulator.ts';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createShell } from '../../scripts/lib/shell.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { createShell } from '../../scripts/lib/core/shell.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 
 /**
  * The `createOnlyProperties` of CloudFormation resource types, read from the resource provider

@@ -17,7 +17,7 @@ import {
   UpdateTerminationProtectionCommand,
 } from '@aws-sdk/client-cloudformation';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import type { Clock } from '../../scripts/lib/retry.ts';
+import type { Clock } from '../../scripts/lib/core/retry.ts';
 
 /**
  * A scripted CloudFormation for scenarios moto cannot produce (stuck states, nested

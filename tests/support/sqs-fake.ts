@@ -9,7 +9,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Clock } from '../../scripts/lib/retry.ts';
+import type { Clock } from '../../scripts/lib/core/retry.ts';
 
 /**
  * A fake SQS standard queue on an injected clock, with AWS's documented semantics for what the

@@ -14,7 +14,7 @@ import {
   UpdateTerminationProtectionCommand,
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Clock } from '../../scripts/lib/retry.ts';
+import type { Clock } from '../../scripts/lib/core/retry.ts';
 
 /**
  * A CloudFormation of many stacks for the preview-edge scenarios (the edge, route stacks and

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { loadParameterFile, resolveParameters } from '../../scripts/lib/parameters.ts';
-import { renderTree } from '../../scripts/lib/render.ts';
-import { cfnDir, readTemplate, type Template } from '../../scripts/lib/templates.ts';
+import { loadParameterFile, resolveParameters } from '../../scripts/lib/project/parameters.ts';
+import { renderTree } from '../../scripts/lib/templates/render.ts';
+import { cfnDir, readTemplate, type Template } from '../../scripts/lib/templates/templates.ts';
 
 /**
  * Parameter sets that exercise each network mode and option of cfn/parent.yml, and the

@@ -1,5 +1,5 @@
-import { loadProjectConfig } from '../../scripts/lib/config.ts';
-import { sharedNetworkStackName } from '../../scripts/lib/environment.ts';
+import { loadProjectConfig } from '../../scripts/lib/project/config.ts';
+import { sharedNetworkStackName } from '../../scripts/lib/project/environment.ts';
 
 /**
  * Security rules for GitHub Actions YAML: pinned third-party actions, least-privilege `permissions`, nothing untrusted interpolated into `run:`.

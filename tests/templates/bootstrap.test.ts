@@ -1,8 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the expected values are CloudFormation Fn::Sub strings
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderTemplate } from '../../scripts/lib/render.ts';
-import type { Template } from '../../scripts/lib/templates.ts';
+import { renderTemplate } from '../../scripts/lib/templates/render.ts';
+import type { Template } from '../../scripts/lib/templates/templates.ts';
 import { props, templates } from '../support/template-modes.ts';
 
 /**

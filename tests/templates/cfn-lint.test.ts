@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cfnLint } from '../../scripts/lib/cfn-lint.ts';
-import { loadParameterFile } from '../../scripts/lib/parameters.ts';
-import { renderTemplate } from '../../scripts/lib/render.ts';
-import { type Template, templatePaths } from '../../scripts/lib/templates.ts';
+import { loadParameterFile } from '../../scripts/lib/project/parameters.ts';
+import { cfnLint } from '../../scripts/lib/templates/cfn-lint.ts';
+import { renderTemplate } from '../../scripts/lib/templates/render.ts';
+import { type Template, templatePaths } from '../../scripts/lib/templates/templates.ts';
 import {
   EDGE_NETWORK_VALUES,
   EDGE_VALUES,

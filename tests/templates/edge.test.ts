@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadParameterFile } from '../../scripts/lib/parameters.ts';
-import { renderTemplate } from '../../scripts/lib/render.ts';
-import type { Template } from '../../scripts/lib/templates.ts';
+import { loadParameterFile } from '../../scripts/lib/project/parameters.ts';
+import { renderTemplate } from '../../scripts/lib/templates/render.ts';
+import type { Template } from '../../scripts/lib/templates/templates.ts';
 import {
   EDGE_NETWORK_VALUES,
   EDGE_VALUES,

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadParameterFile, type ParameterFile, resolveParameters } from '../../scripts/lib/parameters.ts';
+import {
+  loadParameterFile,
+  type ParameterFile,
+  resolveParameters,
+} from '../../scripts/lib/project/parameters.ts';
 import { PIPELINE_VALUES, SHARED_NETWORK_VALUES, templates } from '../support/template-modes.ts';
 
 /** cfn/environments/*.yml: every key is a parameter of its template and resolves. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { SIDES, TARGET_HEADER } from '../../app/src/checks.ts';
-import type { Template } from '../../scripts/lib/templates.ts';
+import type { Template } from '../../scripts/lib/templates/templates.ts';
 import { createOnlyProperties } from '../support/resource-schemas.ts';
 import {
   environmentParameters,

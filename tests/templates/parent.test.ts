@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Template } from '../../scripts/lib/templates.ts';
+import type { Template } from '../../scripts/lib/templates/templates.ts';
 import { MODES, renderStack, SHARED_NETWORK_VALUES, templates } from '../support/template-modes.ts';
 
 /** cfn/parent.yml: contract parameters and outputs, nesting, shared network, no explicit names. */

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 import { actionlint, compositeAsWorkflow } from '../support/actionlint.ts';
 
 const workflowsDir = join(repoRoot, '.github', 'workflows');

@@ -17,6 +17,9 @@ import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient, ListAccountSettingsCommand, PutAccountSettingDefaultCommand } from '@aws-sdk/client-ecs';
 import { IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
+import { UserError } from '../../scripts/lib/core/errors.ts';
+import type { Shell } from '../../scripts/lib/core/shell.ts';
+import { createUi } from '../../scripts/lib/core/ui.ts';
 import {
   bootstrapParameters,
   branchEnvironmentSubjects,
@@ -31,13 +34,10 @@ import {
   repositoryVariables,
   runBootstrap,
   setVariablesWithGh,
-} from '../../scripts/lib/bootstrap.ts';
-import { environmentForBranch, type ProjectConfig } from '../../scripts/lib/environment.ts';
-import { UserError } from '../../scripts/lib/errors.ts';
-import { inlineTemplateBody, MAX_TEMPLATE_BODY_BYTES } from '../../scripts/lib/packaging.ts';
-import type { Shell } from '../../scripts/lib/shell.ts';
-import { cfnDir, parseTemplate } from '../../scripts/lib/templates.ts';
-import { createUi } from '../../scripts/lib/ui.ts';
+} from '../../scripts/lib/deploy/bootstrap.ts';
+import { environmentForBranch, type ProjectConfig } from '../../scripts/lib/project/environment.ts';
+import { inlineTemplateBody, MAX_TEMPLATE_BODY_BYTES } from '../../scripts/lib/templates/packaging.ts';
+import { cfnDir, parseTemplate } from '../../scripts/lib/templates/templates.ts';
 import { fakeClock } from '../support/clock.ts';
 import { ScriptedCloudFormation } from '../support/scripted-cloudformation.ts';
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ProjectConfig } from '../../scripts/lib/environment.ts';
-import { parseEnvironmentKey } from '../../scripts/lib/environment.ts';
-import { UserError } from '../../scripts/lib/errors.ts';
+import { UserError } from '../../scripts/lib/core/errors.ts';
+import { createUi } from '../../scripts/lib/core/ui.ts';
 import {
   COMMENT_MARKER,
   deactivateDeployments,
@@ -12,8 +11,9 @@ import {
   readSections,
   renderComment,
   upsertComment,
-} from '../../scripts/lib/pr-comment.ts';
-import { createUi } from '../../scripts/lib/ui.ts';
+} from '../../scripts/lib/github/pr-comment.ts';
+import type { ProjectConfig } from '../../scripts/lib/project/environment.ts';
+import { parseEnvironmentKey } from '../../scripts/lib/project/environment.ts';
 
 const config: ProjectConfig = {
   app: 'ipv6demo',

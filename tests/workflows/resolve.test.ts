@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadProjectConfig } from '../../scripts/lib/config.ts';
-import { resolveEvent } from '../../scripts/lib/environment.ts';
-import { UserError } from '../../scripts/lib/errors.ts';
-import { readEvent, resolutionOutputs, runResolve } from '../../scripts/lib/resolve.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
-import { createUi } from '../../scripts/lib/ui.ts';
+import { UserError } from '../../scripts/lib/core/errors.ts';
+import { createUi } from '../../scripts/lib/core/ui.ts';
+import { readEvent, resolutionOutputs, runResolve } from '../../scripts/lib/github/resolve.ts';
+import { loadProjectConfig } from '../../scripts/lib/project/config.ts';
+import { resolveEvent } from '../../scripts/lib/project/environment.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 
 // Real webhook payload shapes (see tests/fixtures/webhooks/README.md) fed through the same
 // code path as the workflows' resolve step: readEvent → resolveEvent → step outputs.

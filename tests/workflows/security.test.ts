@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { loadProjectConfig } from '../../scripts/lib/config.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { loadProjectConfig } from '../../scripts/lib/project/config.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 import { templates } from '../support/template-modes.ts';
 import {
   allSteps,

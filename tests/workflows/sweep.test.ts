@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { loadProjectConfig } from '../../scripts/lib/config.ts';
-import { sharedNetworkStackName } from '../../scripts/lib/environment.ts';
-import { repoRoot } from '../../scripts/lib/templates.ts';
+import { loadProjectConfig } from '../../scripts/lib/project/config.ts';
+import { sharedNetworkStackName } from '../../scripts/lib/project/environment.ts';
+import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 import { actionlint } from '../support/actionlint.ts';
 import {
   allSteps,

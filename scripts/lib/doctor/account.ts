@@ -1,8 +1,8 @@
 import { ListAccountSettingsCommand, type SettingName } from '@aws-sdk/client-ecs';
 import { planEndpoint } from '../../../app/src/endpoints.ts';
-import type { EnvironmentKind } from '../environment.ts';
-import { UserError } from '../errors.ts';
-import { assertNetworkModeSupported } from '../regions.ts';
+import { UserError } from '../core/errors.ts';
+import type { EnvironmentKind } from '../project/environment.ts';
+import { assertNetworkModeSupported } from '../project/regions.ts';
 import type { DoctorRun } from './report.ts';
 
 /**

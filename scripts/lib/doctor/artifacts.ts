@@ -1,7 +1,7 @@
 import { DescribeRepositoriesCommand, GetLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
 import { GetBucketEncryptionCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
-import type { Tier } from '../environment.ts';
-import { awsErrorName } from '../errors.ts';
+import { awsErrorName } from '../core/errors.ts';
+import type { Tier } from '../project/environment.ts';
 import { type CheckResult, type DoctorRun, tierPrefix } from './report.ts';
 
 /** Each tier's artifacts as the bootstrap made them: the ECR repository and the artifact bucket. */

@@ -3,8 +3,8 @@ import {
   DetectStackDriftCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { type Environment, ownershipProblem, sharedNetworkStackName } from '../environment.ts';
-import { describeStack } from '../stack-deploy.ts';
+import { describeStack } from '../cloudformation/stack-deploy.ts';
+import { type Environment, ownershipProblem, sharedNetworkStackName } from '../project/environment.ts';
 import type { CheckResult, DoctorRun } from './report.ts';
 
 /** Status, ownership tags and (with --detect-drift) drift of the environment's stacks. */

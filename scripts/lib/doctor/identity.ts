@@ -1,10 +1,10 @@
 import { GetTemplateCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { GetOpenIDConnectProviderCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { type ProjectConfig, TIERS, type Tier, tierOf } from '../environment.ts';
-import { describeStack } from '../stack-deploy.ts';
-import { stackOutputs } from '../stack-status.ts';
-import { parseTemplate } from '../templates.ts';
+import { describeStack } from '../cloudformation/stack-deploy.ts';
+import { stackOutputs } from '../cloudformation/stack-status.ts';
+import { type ProjectConfig, TIERS, type Tier, tierOf } from '../project/environment.ts';
+import { parseTemplate } from '../templates/templates.ts';
 import { type CheckResult, type DoctorRun, errorText, tierPrefix } from './report.ts';
 
 /**

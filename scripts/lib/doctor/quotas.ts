@@ -5,9 +5,11 @@ import {
   DescribeTargetGroupsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
-import { usesPreviewEdge } from '../edge-deploy.ts';
-import { type Environment, sharedNetworkStackName, type Tier } from '../environment.ts';
-import { awsErrorName } from '../errors.ts';
+import { describeStack } from '../cloudformation/stack-deploy.ts';
+import { stackOutputs } from '../cloudformation/stack-status.ts';
+import { awsErrorName } from '../core/errors.ts';
+import { usesPreviewEdge } from '../deploy/edge-deploy.ts';
+import { type Environment, sharedNetworkStackName, type Tier } from '../project/environment.ts';
 import {
   type AlbQuotaName,
   type EdgeUsage,
@@ -16,10 +18,8 @@ import {
   previewEdgeStackName,
   readAlbQuotas,
   readEdgeUsage,
-} from '../preview-edge.ts';
-import { describeStack } from '../stack-deploy.ts';
-import { stackOutputs } from '../stack-status.ts';
-import { cfnDir, readTemplate } from '../templates.ts';
+} from '../project/preview-edge.ts';
+import { cfnDir, readTemplate } from '../templates/templates.ts';
 import type { CheckResult, CheckStatus, DoctorRun } from './report.ts';
 
 /**

@@ -7,11 +7,11 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { STSClient } from '@aws-sdk/client-sts';
-import type { Environment, EnvironmentKind, ProjectConfig, Tier } from '../environment.ts';
-import { awsErrorName } from '../errors.ts';
-import { tableCell as markdownTableCell } from '../markdown.ts';
-import { loadParameterFile } from '../parameters.ts';
-import type { Ui } from '../ui.ts';
+import { awsErrorName } from '../core/errors.ts';
+import { tableCell as markdownTableCell } from '../core/markdown.ts';
+import type { Ui } from '../core/ui.ts';
+import type { Environment, EnvironmentKind, ProjectConfig, Tier } from '../project/environment.ts';
+import { loadParameterFile } from '../project/parameters.ts';
 
 /** What every doctor check group shares: the types, one run's recorder, and the output formats. */
 
@@ -130,7 +130,7 @@ export function startRun(settings: DoctorSettings, deps: DoctorDeps): DoctorRun 
         status: 'fail',
         message: `${what}: ${errorText(error)}`,
         fix: denied
-          ? 'these credentials may not make this call: use the deploy role or an administrator, or add the call to scripts/lib/permissions.ts and re-bootstrap'
+          ? 'these credentials may not make this call: use the deploy role or an administrator, or add the call to scripts/lib/project/permissions.ts and re-bootstrap'
           : 'the call failed: see the error; if it is transient (throttling, a dropped connection), run doctor again',
       });
     }

@@ -1,13 +1,13 @@
 import { type ContextEntry, type IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
-import type { Tier } from '../environment.ts';
-import { deployRolePermissions, type RequiredPermission } from '../permissions.ts';
+import type { Tier } from '../project/environment.ts';
+import { deployRolePermissions, type RequiredPermission } from '../project/permissions.ts';
 import type { Caller } from './identity.ts';
 import { roleNameOf } from './identity.ts';
 import { type CheckResult, type DoctorRun, tierPrefix } from './report.ts';
 
 /**
  * The deploy roles' permissions, asked of AWS itself: iam:SimulatePrincipalPolicy on every call
- * the pipeline makes (scripts/lib/permissions.ts), with the resources the role would meet.
+ * the pipeline makes (scripts/lib/project/permissions.ts), with the resources the role would meet.
  */
 
 /**
@@ -119,7 +119,7 @@ async function tierPermissions(
     return {
       status: 'fail',
       message: `${t} deploy role denies ${denied.length} of ${total} pipeline calls: ${denied.join('; ')}`,
-      fix: 'run npm run bootstrap from this checkout (its policies grant scripts/lib/permissions.ts); if it is current, the list and the policies disagree: fix cfn/bootstrap/bootstrap.yml',
+      fix: 'run npm run bootstrap from this checkout (its policies grant scripts/lib/project/permissions.ts); if it is current, the list and the policies disagree: fix cfn/bootstrap/bootstrap.yml',
     };
   if (unknown.length > 0)
     return {

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { diagnoseIpv6Failure, parseListening } from '../diagnose.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../core/errors.ts';
+import { runSync } from '../core/shell.ts';
 import {
   type BuiltImage,
   buildImage,
@@ -11,11 +11,11 @@ import {
   pruneLocalImages,
   type RunningContainer,
   runImageInNamespace,
-} from '../image.ts';
-import type { Lab, LabMode } from '../netns.ts';
-import { runSync } from '../shell.ts';
-import { repoRoot } from '../templates.ts';
+} from '../lab/image.ts';
+import type { Lab, LabMode } from '../lab/netns.ts';
+import { repoRoot } from '../templates/templates.ts';
 import { CONTAINER_PORT_DEFAULT, type Context, type EnvironmentRun, type RunningApp } from './context.ts';
+import { diagnoseIpv6Failure, parseListening } from './diagnose.ts';
 
 /** The app as the rehearsal runs it: started, waited for, diagnosed, stopped. */
 

@@ -1,14 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import type { DnsServer } from '../dns-server.ts';
-import type { Emulator } from '../emulator.ts';
-import type { Environment, ProjectConfig } from '../environment.ts';
-import type { FrontDoor } from '../front-door.ts';
-import type { ImageBuilder } from '../image.ts';
-import type { Lab, LabMode } from '../netns.ts';
-import type { RenderedTree } from '../render.ts';
-import type { StageOutcome } from '../stages.ts';
-import type { Ui } from '../ui.ts';
-import type { VerifyReport } from '../verify-report.ts';
+import type { StageOutcome } from '../core/stages.ts';
+import type { Ui } from '../core/ui.ts';
+import type { DnsServer } from '../lab/dns-server.ts';
+import type { Emulator } from '../lab/emulator.ts';
+import type { FrontDoor } from '../lab/front-door.ts';
+import type { ImageBuilder } from '../lab/image.ts';
+import type { Lab, LabMode } from '../lab/netns.ts';
+import type { Environment, ProjectConfig } from '../project/environment.ts';
+import type { RenderedTree } from '../templates/render.ts';
+import type { VerifyReport } from '../verify/verify-report.ts';
 import type { DataPathFacts } from './rendered.ts';
 
 /** What one `npm run local` asks for (the flags, checked by scripts/local.ts). */

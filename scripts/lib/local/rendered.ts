@@ -1,10 +1,10 @@
-import { pipelineParameters, pipelineValues } from '../deploy-parameters.ts';
-import type { Environment, ProjectConfig } from '../environment.ts';
-import { UserError } from '../errors.ts';
-import type { LabMode } from '../netns.ts';
-import { resolveParameters } from '../parameters.ts';
-import { type RenderedTree, renderTemplate } from '../render.ts';
-import { readTemplate, type Template } from '../templates.ts';
+import { UserError } from '../core/errors.ts';
+import type { LabMode } from '../lab/netns.ts';
+import { pipelineParameters, pipelineValues } from '../project/deploy-parameters.ts';
+import type { Environment, ProjectConfig } from '../project/environment.ts';
+import { resolveParameters } from '../project/parameters.ts';
+import { type RenderedTree, renderTemplate } from '../templates/render.ts';
+import { readTemplate, type Template } from '../templates/templates.ts';
 import { asRecord, CONTAINER_PORT_DEFAULT } from './context.ts';
 
 /** What the rehearsal reads from the rendered stacks: parameters, the data path, the health check. */

@@ -1,7 +1,7 @@
-import { costFromParameters, formatCostMarkdown } from '../cost.ts';
-import { sharedNetworkStackName } from '../environment.ts';
-import { renderComment } from '../pr-comment.ts';
-import { formatStages, type StageOutcome } from '../stages.ts';
+import { formatStages, type StageOutcome } from '../core/stages.ts';
+import { renderComment } from '../github/pr-comment.ts';
+import { costFromParameters, formatCostMarkdown } from '../project/cost.ts';
+import { sharedNetworkStackName } from '../project/environment.ts';
 import { type Context, type EnvironmentRun, environmentsOf } from './context.ts';
 import { formatRenderedSummary } from './rendered.ts';
 

@@ -1,16 +1,16 @@
 import { join } from 'node:path';
-import { cfnLint } from '../cfn-lint.ts';
-import { type Environment, parseEnvironmentKey, resolveEvent } from '../environment.ts';
-import { UserError } from '../errors.ts';
-import { detectImageBuilder } from '../image.ts';
-import { createLab, type LabMode, namespaceSupport } from '../netns.ts';
-import { loadParameterFile } from '../parameters.ts';
-import { pythonTools } from '../python-tools.ts';
-import { assertNetworkModeSupported } from '../regions.ts';
-import { renderTree } from '../render.ts';
-import { runSync } from '../shell.ts';
-import type { Stage } from '../stages.ts';
-import { cfnDir, readTemplate, repoRoot, templatePaths } from '../templates.ts';
+import { UserError } from '../core/errors.ts';
+import { pythonTools } from '../core/python-tools.ts';
+import { runSync } from '../core/shell.ts';
+import type { Stage } from '../core/stages.ts';
+import { detectImageBuilder } from '../lab/image.ts';
+import { createLab, type LabMode, namespaceSupport } from '../lab/netns.ts';
+import { type Environment, parseEnvironmentKey, resolveEvent } from '../project/environment.ts';
+import { loadParameterFile } from '../project/parameters.ts';
+import { assertNetworkModeSupported } from '../project/regions.ts';
+import { cfnLint } from '../templates/cfn-lint.ts';
+import { renderTree } from '../templates/render.ts';
+import { cfnDir, readTemplate, repoRoot, templatePaths } from '../templates/templates.ts';
 import type { Context, EnvironmentRun } from './context.ts';
 import { type DataPathFacts, dataPathFacts, rehearsalParameters } from './rendered.ts';
 

@@ -1,11 +1,12 @@
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { Environment } from '../environment.ts';
-import { UserError } from '../errors.ts';
-import { type FrontDoorTarget, startSharedFrontDoor } from '../front-door.ts';
-import { createLab, type LabMode } from '../netns.ts';
-import { loadParameterFile, resolveParameters } from '../parameters.ts';
+import { UserError } from '../core/errors.ts';
+import type { Stage } from '../core/stages.ts';
+import { type FrontDoorTarget, startSharedFrontDoor } from '../lab/front-door.ts';
+import { createLab, type LabMode } from '../lab/netns.ts';
+import type { Environment } from '../project/environment.ts';
+import { loadParameterFile, resolveParameters } from '../project/parameters.ts';
 import {
   allocateSlot,
   type EdgeOutputs,
@@ -14,9 +15,8 @@ import {
   previewEdgeStackName,
   routeFor,
   type SlotRange,
-} from '../preview-edge.ts';
-import type { Stage } from '../stages.ts';
-import { cfnDir, readTemplate } from '../templates.ts';
+} from '../project/preview-edge.ts';
+import { cfnDir, readTemplate } from '../templates/templates.ts';
 import type { Context, EnvironmentRun } from './context.ts';
 import type { DataPathFacts } from './rendered.ts';
 import { lintTemplates, pullRequestPreview, renderEnvironment, renderStacks } from './stages-prepare.ts';

@@ -1,6 +1,6 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type AwsClients, createAwsClients } from '../context.ts';
+import { type AwsClients, createAwsClients } from '../project/context.ts';
 
 export interface PlanAws {
   /** True when the default credential chain yields credentials (short timeout). */

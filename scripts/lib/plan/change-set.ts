@@ -3,20 +3,21 @@ import {
   DescribeStacksCommand,
   type Parameter,
 } from '@aws-sdk/client-cloudformation';
-import { changeSetName } from '../change-set.ts';
-import { type PreviewResult, previewChangeSet } from '../change-set-preview.ts';
-import { tierVariable } from '../context.ts';
-import { type EdgeValues, networkParameters } from '../deploy-parameters.ts';
+import { changeSetName } from '../cloudformation/change-set.ts';
+import { type PreviewResult, previewChangeSet } from '../cloudformation/change-set-preview.ts';
+import { stackOutputs, stackParameterValues } from '../cloudformation/stack-status.ts';
+import { awsErrorName, UserError } from '../core/errors.ts';
+import type { Ui } from '../core/ui.ts';
+import { tierVariable } from '../project/context.ts';
+import { type EdgeValues, networkParameters } from '../project/deploy-parameters.ts';
 import {
   type Environment,
   ownershipTags,
   type ProjectConfig,
   sharedNetworkStackName,
   tierOf,
-} from '../environment.ts';
-import { awsErrorName, UserError } from '../errors.ts';
-import { packageTemplate } from '../packaging.ts';
-import { imageParameterProblem, toCfnParameters } from '../parameters.ts';
+} from '../project/environment.ts';
+import { imageParameterProblem, toCfnParameters } from '../project/parameters.ts';
 import {
   edgeRouteStackName,
   PRIORITY_RANGE,
@@ -25,9 +26,8 @@ import {
   previewEdgeStackName,
   routeFor,
   routeSlot,
-} from '../preview-edge.ts';
-import { stackOutputs, stackParameterValues } from '../stack-status.ts';
-import type { Ui } from '../ui.ts';
+} from '../project/preview-edge.ts';
+import { packageTemplate } from '../templates/packaging.ts';
 import { defaultAws, type PlanAws } from './aws.ts';
 import type { PlanSettings, PlanTierSettings } from './settings.ts';
 

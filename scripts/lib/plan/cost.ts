@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Ui } from '../core/ui.ts';
 import {
   ASSUMPTIONS,
   type CostEstimate,
@@ -10,12 +11,11 @@ import {
   type ModeComparison,
   previewEdgeCost,
   sharedNetworkCost,
-} from '../cost.ts';
-import { pipelineValues, sharedNetworkPipelineParameters } from '../deploy-parameters.ts';
-import { type Environment, type ProjectConfig, sharedNetworkStackName } from '../environment.ts';
-import { parseParameterFile, resolveParameters } from '../parameters.ts';
-import { readTemplate, type Template } from '../templates.ts';
-import type { Ui } from '../ui.ts';
+} from '../project/cost.ts';
+import { pipelineValues, sharedNetworkPipelineParameters } from '../project/deploy-parameters.ts';
+import { type Environment, type ProjectConfig, sharedNetworkStackName } from '../project/environment.ts';
+import { parseParameterFile, resolveParameters } from '../project/parameters.ts';
+import { readTemplate, type Template } from '../templates/templates.ts';
 import type { PlanReport } from './report.ts';
 import type { PlanSettings, PlanTierSettings } from './settings.ts';
 
@@ -36,11 +36,11 @@ export function costAssumptionWarnings(network: Template): string[] {
   const assumed = ASSUMPTIONS.interfaceEndpoints.length;
   if (interfaces !== assumed)
     warnings.push(
-      `network.yml declares ${interfaces} interface endpoint(s); the cost model assumes ${assumed} (${ASSUMPTIONS.interfaceEndpoints.join(', ')}). Update ASSUMPTIONS in scripts/lib/cost.ts.`,
+      `network.yml declares ${interfaces} interface endpoint(s); the cost model assumes ${assumed} (${ASSUMPTIONS.interfaceEndpoints.join(', ')}). Update ASSUMPTIONS in scripts/lib/project/cost.ts.`,
     );
   if (nats !== ASSUMPTIONS.natGateways)
     warnings.push(
-      `network.yml declares ${nats} NAT gateway(s); the cost model assumes ${ASSUMPTIONS.natGateways} when Nat64 is on. Update ASSUMPTIONS in scripts/lib/cost.ts.`,
+      `network.yml declares ${nats} NAT gateway(s); the cost model assumes ${ASSUMPTIONS.natGateways} when Nat64 is on. Update ASSUMPTIONS in scripts/lib/project/cost.ts.`,
     );
   return warnings;
 }

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type CfnLintResult, cfnLint } from '../cfn-lint.ts';
-import { localTemplateReferences } from '../packaging.ts';
-import { readTemplate, repoRelative } from '../templates.ts';
-import type { Ui } from '../ui.ts';
+import type { Ui } from '../core/ui.ts';
+import { type CfnLintResult, cfnLint } from '../templates/cfn-lint.ts';
+import { localTemplateReferences } from '../templates/packaging.ts';
+import { readTemplate, repoRelative } from '../templates/templates.ts';
 import type { PlanReport } from './report.ts';
 
 /** Local child templates referenced by the parent, resolved to paths. */

@@ -1,18 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../core/errors.ts';
+import type { Ui } from '../core/ui.ts';
+import { usesPreviewEdge } from '../deploy/edge-deploy.ts';
 import {
   type PipelineInputs,
   type PipelineValue,
   pipelineParameters,
   pipelineValues,
-} from '../deploy-parameters.ts';
-import { usesPreviewEdge } from '../edge-deploy.ts';
-import type { Environment, ProjectConfig } from '../environment.ts';
-import { UserError } from '../errors.ts';
-import { parseParameterFile, resolveParameters } from '../parameters.ts';
-import { edgeRouteStackName, previewEdgeStackName } from '../preview-edge.ts';
-import { readTemplate, repoRelative, type Template } from '../templates.ts';
-import type { Ui } from '../ui.ts';
+} from '../project/deploy-parameters.ts';
+import type { Environment, ProjectConfig } from '../project/environment.ts';
+import { parseParameterFile, resolveParameters } from '../project/parameters.ts';
+import { edgeRouteStackName, previewEdgeStackName } from '../project/preview-edge.ts';
+import { readTemplate, repoRelative, type Template } from '../templates/templates.ts';
 import type { ParameterSource, PlanReport } from './report.ts';
 import type { PlanSettings, PlanTierSettings } from './settings.ts';
 

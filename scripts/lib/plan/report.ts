@@ -1,8 +1,8 @@
-import type { PreviewResult } from '../change-set-preview.ts';
-import { formatPreview } from '../change-set-preview.ts';
-import { type CostEstimate, formatCostMarkdown } from '../cost.ts';
-import type { Resolution } from '../environment.ts';
-import { formatStaticDiffMarkdown, type StaticDiff } from '../static-diff.ts';
+import type { PreviewResult } from '../cloudformation/change-set-preview.ts';
+import { formatPreview } from '../cloudformation/change-set-preview.ts';
+import { type CostEstimate, formatCostMarkdown } from '../project/cost.ts';
+import type { Resolution } from '../project/environment.ts';
+import { formatStaticDiffMarkdown, type StaticDiff } from '../templates/static-diff.ts';
 
 /** What `npm run plan` found: plan.json, and its summary for the job summary. */
 

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatUsage, parseCommandLine, type Values } from '../cli.ts';
-import { planCommand } from '../commands.ts';
-import { type TierSetting, tierVariable } from '../context.ts';
+import { formatUsage, parseCommandLine, type Values } from '../command-line/cli.ts';
+import { planCommand } from '../command-line/commands.ts';
+import { describeError, UsageError, UserError } from '../core/errors.ts';
+import { type TierSetting, tierVariable } from '../project/context.ts';
 import {
   type Environment,
   environmentForBranch,
@@ -14,9 +15,8 @@ import {
   resolveEvent,
   TIERS,
   type Tier,
-} from '../environment.ts';
-import { describeError, UsageError, UserError } from '../errors.ts';
-import { cfnDir as defaultCfnDir, repoRoot } from '../templates.ts';
+} from '../project/environment.ts';
+import { cfnDir as defaultCfnDir, repoRoot } from '../templates/templates.ts';
 
 /** `npm run plan`'s settings: its flags, and the target they name resolved to an environment. */
 

@@ -1,16 +1,21 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootstrapParameters, bootstrapStackName } from '../../../scripts/lib/bootstrap.ts';
-import { loadProjectConfig } from '../../../scripts/lib/config.ts';
-import type { ProjectConfig, Tier } from '../../../scripts/lib/environment.ts';
-import type { PermissionScope } from '../../../scripts/lib/permissions.ts';
+import { bootstrapParameters, bootstrapStackName } from '../../../scripts/lib/deploy/bootstrap.ts';
+import { loadProjectConfig } from '../../../scripts/lib/project/config.ts';
+import type { ProjectConfig, Tier } from '../../../scripts/lib/project/environment.ts';
+import type { PermissionScope } from '../../../scripts/lib/project/permissions.ts';
 import {
   type PhysicalResource,
   type PseudoParameters,
   resolveTemplate,
-} from '../../../scripts/lib/render.ts';
-import { parseTemplate, repoRelative, repoRoot, type Template } from '../../../scripts/lib/templates.ts';
+} from '../../../scripts/lib/templates/render.ts';
+import {
+  parseTemplate,
+  repoRelative,
+  repoRoot,
+  type Template,
+} from '../../../scripts/lib/templates/templates.ts';
 
 /**
  * The bootstrap template as IAM sees it after CloudFormation deployed it: every role with its

@@ -1,5 +1,5 @@
-import type { Tier } from '../../../scripts/lib/environment.ts';
-import { deployRolePermissions, type RequiredPermission } from '../../../scripts/lib/permissions.ts';
+import type { Tier } from '../../../scripts/lib/project/environment.ts';
+import { deployRolePermissions, type RequiredPermission } from '../../../scripts/lib/project/permissions.ts';
 import type { RecordedCall } from '../../support/aws-calls.ts';
 import type { BootstrapModel } from './bootstrap-model.ts';
 import type { IamRequest } from './engine.ts';
