@@ -5,10 +5,10 @@
  * registry), measured in the same run. Target: ours ≤ 10% of the baseline.
  * Sizes are file bytes (what a layer tarball holds, before compression), plus file counts.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runSync } from '../scripts/lib/core/shell.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -30,8 +30,8 @@ function tree(dir: string): { bytes: number; files: number } {
 }
 
 function run(command: string, args: string[], cwd: string): void {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
-  if (result.status !== 0) {
+  const result = runSync(command, args, { cwd });
+  if (result.exitCode !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${result.stderr || result.stdout}`);
   }
 }

@@ -15,10 +15,11 @@
  *   Target: app ≤ 1.5× bare.
  * - Peak RSS (VmHWM) of both, and of the app once an AWS route has loaded the SDK.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
+import { runSync } from '../scripts/lib/core/shell.ts';
 import { freePort } from '../tests/support/ports.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -159,12 +160,8 @@ function parseWrk(output: string): Omit<LoadResult, 'cpuUsPerRequest'> {
 }
 
 function wrk(url: string, seconds: number): string {
-  const result = spawnSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
-    encoding: 'utf8',
-  });
-  if (result.error)
-    throw new Error(`wrk is needed for this benchmark (apt-get install wrk): ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr}`);
+  const result = runSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url]);
+  if (result.exitCode !== 0) throw new Error(`wrk failed (exit ${result.exitCode}): ${result.stderr}`);
   return result.stdout;
 }
 
@@ -181,14 +178,14 @@ const median = (values: number[]) => {
 };
 
 // 0. The load generator, before anything starts.
-if (spawnSync('wrk', ['--version']).error)
+if (runSync('wrk', ['--version']).exitCode === 127)
   throw new Error(
     'wrk is needed for this benchmark: apt-get install wrk (it drives the servers; see bench/README.md).',
   );
 
 // 1. Bundle (what the image runs).
-const build = spawnSync(process.execPath, [join(root, 'app', 'build.mjs')], { encoding: 'utf8' });
-if (build.status !== 0) throw new Error(`app build failed: ${build.stderr}`);
+const build = runSync(process.execPath, [join(root, 'app', 'build.mjs')]);
+if (build.exitCode !== 0) throw new Error(`app build failed: ${build.stderr}`);
 console.log(build.stdout.split('\n')[0]);
 
 // 2. Start-up to first 200, alternating.

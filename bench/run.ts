@@ -3,9 +3,9 @@
  * another. Each benchmark measures its own baseline in the same run and prints ratios
  * against it, with medians of several runs; see bench/README.md for targets and figures.
  */
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { runAttached } from '../scripts/lib/core/shell.ts';
 
 const dir = import.meta.dirname;
 const wanted = process.argv.slice(2);
@@ -24,11 +24,10 @@ if (files.length === 0) {
 const failed: string[] = [];
 for (const file of files) {
   console.log(`\n════ ${file} ════`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(dir, file)], {
-    stdio: 'inherit',
+  const code = await runAttached(process.execPath, ['--import', 'tsx', join(dir, file)], {
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
-  if (result.status !== 0) failed.push(file);
+  if (code !== 0) failed.push(file);
 }
 console.log(
   `\n${files.length - failed.length}/${files.length} benchmarks met their targets${failed.length ? `; missed: ${failed.join(', ')}` : ''}`,
