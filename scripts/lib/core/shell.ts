@@ -51,6 +51,17 @@ export function commandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
   return Number.isInteger(level) && level >= 1 ? env : { ...env, SHLVL: '1' };
 }
 
+/** What every command here runs with: no throw on a non-zero exit, output captured, stdin fed. */
+function baseOptions(options: ShellOptions) {
+  return {
+    nothrow: true,
+    quiet: true,
+    input: options.input ?? '',
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    env: commandEnv(options.env),
+  };
+}
+
 /**
  * The real Shell: zx's `$`, which quotes every argv element for its shell (so a branch name
  * is one word, whatever it contains), never throws on a non-zero exit (`nothrow`: callers
@@ -61,13 +72,7 @@ export function commandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
 export function createShell(write: (chunk: string) => void = (chunk) => process.stderr.write(chunk)): Shell {
   return async (command, args, options = {}) => {
     options.signal?.throwIfAborted();
-    const child = $({
-      nothrow: true,
-      quiet: true,
-      input: options.input ?? '',
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-      env: commandEnv(options.env),
-    })`${command} ${[...args]}`;
+    const child = $(baseOptions(options))`${command} ${[...args]}`;
     let stdout = '';
     let stderr = '';
     const keep = (text: string) => text.slice(-65_536);
@@ -122,14 +127,7 @@ async function killOnAbort<T>(
  * anything asynchronous can (the current branch, the git remote, `ip` and `sysctl` facts).
  */
 export function runSync(command: string, args: readonly string[], options: ShellOptions = {}): ShellResult {
-  const result = $({
-    sync: true,
-    nothrow: true,
-    quiet: true,
-    input: options.input ?? '',
-    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    env: commandEnv(options.env),
-  })`${command} ${[...args]}`;
+  const result = $({ ...baseOptions(options), sync: true })`${command} ${[...args]}`;
   return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
 

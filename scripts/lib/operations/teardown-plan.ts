@@ -6,14 +6,7 @@ import { describeStack } from '../cloudformation/stack-deploy.ts';
 import { stackOutputs } from '../cloudformation/stack-status.ts';
 import { tableCell } from '../core/markdown.ts';
 import type { Ui } from '../core/ui.ts';
-import type { PipelineContext } from '../project/context.ts';
-import {
-  type Environment,
-  ownershipProblem,
-  type ProjectConfig,
-  previewTagPrefix,
-  sharedNetworkStackName,
-} from '../project/environment.ts';
+import { ownershipProblem, previewTagPrefix, sharedNetworkStackName } from '../project/environment.ts';
 import {
   edgeRouteStackName,
   previewEdgeStackName,
@@ -22,7 +15,7 @@ import {
 } from '../project/preview-edge.ts';
 import { deployedTemplate, describeStackTree, type StackNode } from '../templates/stack-tree.ts';
 import { readVerificationRecord, verificationParameterName } from '../verify/verification-record.ts';
-import { listImageTags, previewEdgeInUse, sharedNetworkUsers } from './teardown.ts';
+import { listImageTags, previewEdgeInUse, sharedNetworkUsers, type TeardownSettings } from './teardown.ts';
 
 /**
  * `npm run teardown -- --dry-run`: exactly what a teardown with the same flags would delete
@@ -36,16 +29,17 @@ import { listImageTags, previewEdgeInUse, sharedNetworkUsers } from './teardown.
  * DescribeTargetGroups.
  */
 
-export interface TeardownPlanSettings {
-  config: ProjectConfig;
-  environment: Environment;
-  context: PipelineContext;
-  confirm: string | undefined;
-  includeSharedNetwork: boolean;
-  /** Also plan the preview edge's removal (kept, and said why, while anything uses it). */
-  includePreviewEdge?: boolean;
-  keepImages: boolean;
-}
+/** What a real teardown takes, less its timeout and output folder; the edge is kept, and said why, while anything uses it. */
+export type TeardownPlanSettings = Pick<
+  TeardownSettings,
+  | 'config'
+  | 'environment'
+  | 'context'
+  | 'confirm'
+  | 'includeSharedNetwork'
+  | 'includePreviewEdge'
+  | 'keepImages'
+>;
 
 export interface TeardownPlanDeps {
   cfn: CloudFormationClient;
