@@ -50,4 +50,27 @@ describe(`network namespace lab (${support.available ? 'namespaces available' : 
     }
     assert.doesNotMatch(lab.run(['true']).stderr, /^$/, 'namespace should be gone after destroy');
   });
+
+  it("spawn: the pid is the command's own, running as the given uid/gid inside the namespace", {
+    skip: !support.available && support.reason,
+  }, async () => {
+    const lab = createLab('ipv6-only');
+    try {
+      const child = lab.spawn(
+        nodeInNs(
+          'console.log(JSON.stringify([process.pid,process.getuid(),process.getgid(),require("os").networkInterfaces().lo?.map(a=>a.address)]))',
+        ),
+        { uid: 1000, gid: 1000, env: { PATH: process.env.PATH ?? '' } },
+      );
+      let out = '';
+      child.stdout?.on('data', (c) => {
+        out += String(c);
+      });
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      assert.equal(code, 0);
+      assert.deepEqual(JSON.parse(out), [child.pid, 1000, 1000, ['::1']]);
+    } finally {
+      lab.destroy();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { $ } from 'zx/core';
 
 /**
@@ -148,4 +149,60 @@ export async function runAttached(
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
   })`${command} ${[...args]}`;
   return result.exitCode ?? 1;
+}
+
+/**
+ * zx keeps every chunk a command writes (the ProcessOutput's stdout/stderr/stdall arrays) until
+ * it ends; for a long-lived child that logs for hours that is unbounded. This store keeps none:
+ * the caller reads the child's streams itself.
+ */
+function discardingStore() {
+  const sink = () => Object.assign([] as (string | Buffer)[], { push: () => 0 });
+  return { stdout: sink(), stderr: sink(), stdall: sink() };
+}
+
+/**
+ * Start a long-lived program (a server, a container) and return its ChildProcess: stdin is
+ * /dev/null, stdout and stderr are pipes the caller reads. zx's `$` runs `bash -c`; the per-call
+ * prefix `exec ` (instead of zx's `set -euo pipefail;`) makes bash replace itself with the
+ * program, so the child's pid is the program's own and a signal sent to it reaches the program
+ * (a waiting bash would not forward it; bash 5.1+ often execs a lone last command by itself,
+ * but not always, e.g. under a trap, so this does not rely on it). The
+ * caller stops it (`kill`) and waits for 'exit'/'close'; a program that is not installed exits
+ * 127. Nothing is buffered: zx's output store discards (see discardingStore), and `nothrow`
+ * means a killed child never rejects.
+ */
+export function startProcess(
+  command: string,
+  args: readonly string[],
+  options: Omit<ShellOptions, 'input' | 'signal'> = {},
+): ChildProcess {
+  const running = $({
+    nothrow: true,
+    quiet: true,
+    prefix: 'exec ',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    store: discardingStore(),
+    env: commandEnv(options.env),
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+  })`${command} ${[...args]}`;
+  const child = running.child;
+  if (child === undefined) throw new Error(`could not start ${formatCommand(command, args)}`);
+  return child;
+}
+
+/**
+ * argv run as another user: `setpriv` (util-linux) sets the real and effective uid/gid and drops
+ * the supplementary groups, then execs argv (same pid). Unchanged when neither is given. Pure.
+ */
+export function asUser(argv: readonly string[], user: { uid?: number; gid?: number } = {}): string[] {
+  if (user.uid === undefined && user.gid === undefined) return [...argv];
+  return [
+    'setpriv',
+    ...(user.uid !== undefined ? [`--reuid=${user.uid}`] : []),
+    ...(user.gid !== undefined ? [`--regid=${user.gid}`] : []),
+    '--clear-groups',
+    '--',
+    ...argv,
+  ];
 }

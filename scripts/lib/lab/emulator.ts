@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { missingTool, pythonTools } from '../core/python-tools.ts';
+import { startProcess } from '../core/shell.ts';
 
 /**
  * The local AWS emulator (moto server): started on a free port of a loopback or namespace
@@ -66,8 +67,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const port = options.port ?? (await freePort(host));
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const python = pythonTools().motoPython;
-  const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-H', host, '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const child: ChildProcess = startProcess(python, ['-m', 'moto.server', '-H', host, '-p', String(port)], {
     env: { ...process.env, ...options.env },
   });
   let stderr = '';

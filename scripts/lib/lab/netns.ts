@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { runSync } from '../core/shell.ts';
+import { asUser, runSync, startProcess } from '../core/shell.ts';
 
 /**
  * A network namespace "lab" for the local rehearsal: the app runs in its own namespace joined
@@ -20,7 +20,10 @@ export interface Lab {
   appIpv6: string;
   hostIpv4: string | undefined;
   appIpv4: string | undefined;
-  /** Run a command inside the namespace. */
+  /**
+   * Start a long-lived command inside the namespace (as `uid`/`gid` when given, through
+   * setpriv); the ChildProcess's pid is the command's own (`ip netns exec` and setpriv exec it).
+   */
   spawn(argv: string[], options?: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number }): ChildProcess;
   /** Run a command inside the namespace and wait for it. */
   run(argv: string[]): { status: number | null; stdout: string; stderr: string };
@@ -119,11 +122,8 @@ export function createLab(mode: LabMode): Lab {
     hostIpv4,
     appIpv4,
     spawn(argv, options = {}) {
-      return spawn('ip', ['netns', 'exec', namespace, ...argv], {
-        stdio: ['ignore', 'pipe', 'pipe'],
+      return startProcess('ip', ['netns', 'exec', namespace, ...asUser(argv, options)], {
         env: options.env ?? process.env,
-        ...(options.uid !== undefined ? { uid: options.uid } : {}),
-        ...(options.gid !== undefined ? { gid: options.gid } : {}),
       });
     },
     run(argv) {

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../core/errors.ts';
-import { runSync } from '../core/shell.ts';
+import { runSync, startProcess } from '../core/shell.ts';
 import {
   type BuiltImage,
   buildImage,
@@ -124,10 +124,7 @@ export function startApp(context: Context, env: Record<string, string>, lab: Lab
   const argv = [process.execPath, join(repoRoot, 'app', 'dist', 'server.mjs')];
   const child = lab
     ? lab.spawn(argv, { env: { PATH: process.env.PATH ?? '', ...env } })
-    : spawn(argv[0] as string, argv.slice(1), {
-        env: { PATH: process.env.PATH ?? '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+    : startProcess(argv[0] as string, argv.slice(1), { env: { PATH: process.env.PATH ?? '', ...env } });
   captureLogs(child, logs);
   const exited = new Promise((resolve) => child.once('close', resolve));
   return {
