@@ -15,11 +15,11 @@
  *   Target: app ≤ 1.5× bare.
  * - Peak RSS (VmHWM) of both, and of the app once an AWS route has loaded the SDK.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { runSync } from '../scripts/lib/core/shell.ts';
+import { runSync, startProcess } from '../scripts/lib/core/shell.ts';
 import { freePort } from '../tests/support/ports.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -61,10 +61,11 @@ function spawnServer(kind: ServerKind, port: number, extraEnv: Record<string, st
     bare: join(root, 'bench', 'lib', 'bare-server.mjs'),
     canned: join(root, 'bench', 'lib', 'canned-server.mjs'),
   }[kind];
-  const child = spawn(process.execPath, [script], {
+  const child = startProcess(process.execPath, [script], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), ...(kind === 'app' ? appEnv : {}), ...extraEnv },
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
+  child.stdout?.resume();
+  child.stderr?.pipe(process.stderr, { end: false });
   servers.push(child);
   return child;
 }
