@@ -141,6 +141,21 @@ describe('startProcess (long-lived children)', { timeout: 10_000 }, () => {
     assert.deepEqual(await exit, { code: 5, signal: null });
     assert.deepEqual(JSON.parse(seen.stdout), [hostile, 0, 'yes', realpathSync(tmpdir())]);
   });
+  test("a child's output is not kept in memory (zx's store would keep all of it)", async () => {
+    const before = process.memoryUsage().rss;
+    const child = startProcess(process.execPath, [
+      '-e',
+      'const b=Buffer.alloc(1<<20,120);let n=0;(function w(){while(n<256){n++;if(!process.stdout.write(b))return process.stdout.once("drain",w)}process.stdout.end()})()',
+    ]);
+    let bytes = 0;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    await new Promise((resolve) => child.once('close', resolve));
+    const grownMiB = (process.memoryUsage().rss - before) / 2 ** 20;
+    assert.equal(bytes, 256 * 2 ** 20);
+    assert.ok(grownMiB < 128, `the test process grew by ${grownMiB.toFixed(0)} MiB reading 256 MiB`);
+  });
   test('a program that is not installed exits 127', async () => {
     const { seen, exit } = watch(startProcess('no-such-command-ecs6', []));
     assert.deepEqual(await exit, { code: 127, signal: null });
@@ -158,6 +173,9 @@ describe('startProcess (long-lived children)', { timeout: 10_000 }, () => {
       rmSync(home, { recursive: true, force: true });
     }
   });
+});
+
+describe('asUser (setpriv)', { timeout: 10_000 }, () => {
   test('asUser wraps argv in setpriv only when a uid or gid is given', () => {
     assert.deepEqual(asUser(['node', 'x']), ['node', 'x']);
     assert.deepEqual(asUser(['node', 'x'], { uid: 1000, gid: 1001 }), [
