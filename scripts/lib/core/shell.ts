@@ -52,15 +52,14 @@ export function commandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
   return Number.isInteger(level) && level >= 1 ? env : { ...env, SHLVL: '1' };
 }
 
-/** What every command here runs with: no throw on a non-zero exit, output captured, stdin fed. */
+/** Where and with what environment a command runs: every function here passes these to zx. */
+function placement(options: Pick<ShellOptions, 'cwd' | 'env'>) {
+  return { env: commandEnv(options.env), ...(options.cwd !== undefined ? { cwd: options.cwd } : {}) };
+}
+
+/** What every captured command here runs with: no throw on a non-zero exit, output captured, stdin fed. */
 function baseOptions(options: ShellOptions) {
-  return {
-    nothrow: true,
-    quiet: true,
-    input: options.input ?? '',
-    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    env: commandEnv(options.env),
-  };
+  return { nothrow: true, quiet: true, input: options.input ?? '', ...placement(options) };
 }
 
 /**
@@ -142,12 +141,7 @@ export async function runAttached(
   args: readonly string[],
   options: Omit<ShellOptions, 'input'> = {},
 ): Promise<number> {
-  const result = await $({
-    nothrow: true,
-    stdio: 'inherit',
-    env: commandEnv(options.env),
-    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-  })`${command} ${[...args]}`;
+  const result = await $({ nothrow: true, stdio: 'inherit', ...placement(options) })`${command} ${[...args]}`;
   return result.exitCode ?? 1;
 }
 
@@ -183,8 +177,7 @@ export function startProcess(
     prefix: 'exec ',
     stdio: ['ignore', 'pipe', 'pipe'],
     store: discardingStore(),
-    env: commandEnv(options.env),
-    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    ...placement(options),
   })`${command} ${[...args]}`;
   const child = running.child;
   if (child === undefined) throw new Error(`could not start ${formatCommand(command, args)}`);
