@@ -17,7 +17,7 @@ import { deployStack, describeStack } from '../cloudformation/stack-deploy.ts';
 import { stackOutputs } from '../cloudformation/stack-status.ts';
 import { awsErrorName, describeError, UserError } from '../core/errors.ts';
 import { type Clock, realClock } from '../core/retry.ts';
-import type { Shell } from '../core/shell.ts';
+import { formatCommand, type Shell } from '../core/shell.ts';
 import type { Ui } from '../core/ui.ts';
 import { repositoryFromRemote, TIER_VARIABLES, type TierSetting, tierVariable } from '../project/context.ts';
 import {
@@ -302,8 +302,6 @@ export async function ensureDualStackIpv6(
   return 'set';
 }
 
-const outputsOf = stackOutputs;
-
 /** The template the bootstrap deploys. */
 export const BOOTSTRAP_TEMPLATE = join(cfnDir, 'bootstrap', 'bootstrap.yml');
 
@@ -384,8 +382,7 @@ export async function setVariablesWithGh(
     ui.info(
       `${dryRun ? 'Would run' : 'gh is not logged in; set them in Settings > Secrets and variables > Actions > Variables, or run'}:`,
     );
-    for (const args of commands)
-      ui.info(`  gh ${args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
+    for (const args of commands) ui.info(`  ${formatCommand('gh', args)}`);
     return false;
   }
   for (const args of commands) {
@@ -525,7 +522,7 @@ async function planStack(
   checkParameters(settings.templateText, parameters);
   ui.info(`Stack ${stackName} in ${settings.region} for ${repository}`);
   for (const [name, value] of Object.entries(parameters)) ui.info(`  ${name} = ${value || "''"}`);
-  const upgrade = survey.existing !== undefined && isSingleRoleStack(outputsOf(survey.existing));
+  const upgrade = survey.existing !== undefined && isSingleRoleStack(stackOutputs(survey.existing));
   if (upgrade)
     ui.group('Upgrade from the single-role bootstrap', async () => {
       for (const line of upgradeNotes(config, repository)) ui.warn(line);
