@@ -26,7 +26,12 @@ export const MAX_TEMPLATE_BODY_BYTES = 51_200;
  * (the bootstrap creates the buckets). Throws, naming the sizes, when even that is too large.
  */
 export function inlineTemplateBody(text: string, source: string): string {
-  const body = JSON.stringify(parseTemplate(text, source));
+  return compactBody(parseTemplate(text, source), source);
+}
+
+/** inlineTemplateBody for a template already parsed. */
+function compactBody(template: Template, source: string): string {
+  const body = JSON.stringify(template);
   const bytes = Buffer.byteLength(body, 'utf8');
   if (bytes > MAX_TEMPLATE_BODY_BYTES)
     throw new UserError(
@@ -55,7 +60,7 @@ export function packageInline(
       'Deploy it with an artifact bucket, or inline the nested stacks into it.',
     );
   return {
-    body: inlineTemplateBody(text, source),
+    body: compactBody(template, source),
     uploaded: [],
     reused: [],
     capabilities: requiredCapabilities([template]),
