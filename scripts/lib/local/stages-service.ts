@@ -10,7 +10,7 @@ import { type FrontDoorTarget, startFrontDoor } from '../lab/front-door.ts';
 import { containerRunArgv } from '../lab/image.ts';
 import type { Environment } from '../project/environment.ts';
 import { repoRoot } from '../templates/templates.ts';
-import { DEFAULT_PATHS, SPLIT_REQUESTS, verifyService } from '../verify/verify.ts';
+import { DEFAULT_PATHS, splitSettings, verifyService } from '../verify/verify.ts';
 import { diagnose, startApp, waitHealthy } from './app.ts';
 import { type Context, type EnvironmentRun, environmentsOf, type RunningApp } from './context.ts';
 import { containerHealthCheck, type DataPathFacts } from './rendered.ts';
@@ -224,9 +224,7 @@ export async function verifyEnvironment(c: Context, run: EnvironmentRun): Promis
       retryDelayMs: 500,
       inVpc: 'never',
       taskLaunchAllowanceMs: 0,
-      ...(facts.split
-        ? { split: { ipv6OnlyPercent: facts.split.ipv6OnlyPercent, requests: SPLIT_REQUESTS } }
-        : {}),
+      ...(facts.split ? { split: splitSettings(facts.split.ipv6OnlyPercent) } : {}),
     },
     { ui: c.ui },
   );

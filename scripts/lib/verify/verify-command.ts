@@ -19,7 +19,7 @@ import {
   loadOutputsFile,
   parseResolver,
   runVerify,
-  SPLIT_REQUESTS,
+  splitSettings,
   type VerifySettings,
   verifyTargetFromOutputs,
 } from './verify.ts';
@@ -77,8 +77,7 @@ export async function verifyEnvironment(
   if (flags.resolver !== undefined) settings.resolver = parseResolver(flags.resolver);
   if (target.task !== undefined) settings.task = target.task;
   // A migration split: each side pinned on purpose, and the observed split against the weight.
-  if (target.ipv6OnlyPercent !== undefined)
-    settings.split = { ipv6OnlyPercent: target.ipv6OnlyPercent, requests: SPLIT_REQUESTS };
+  if (target.ipv6OnlyPercent !== undefined) settings.split = splitSettings(target.ipv6OnlyPercent);
   // AAAA service discovery: the in-VPC probe checks the internal name too (verify.ts).
   if (target.internal !== undefined) settings.internal = target.internal;
   const region = resolveRegion(

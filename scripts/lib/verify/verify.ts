@@ -95,6 +95,11 @@ export interface SplitSettings {
 /** Unpinned requests of the split check: ±3.8 to ±6.3 points at 10-50% (checks.ts splitTolerancePoints). */
 export const SPLIT_REQUESTS = 1000;
 
+/** The split check of a migration at `ipv6OnlyPercent`, as the pipeline and the rehearsal run it. Pure. */
+export function splitSettings(ipv6OnlyPercent: number): SplitSettings {
+  return { ipv6OnlyPercent, requests: SPLIT_REQUESTS };
+}
+
 export interface VerifyDeps {
   ui: Ui;
   clock?: Clock;
