@@ -21,7 +21,7 @@ import type { Clock } from '../core/retry.ts';
 import { formatDuration, type Ui } from '../core/ui.ts';
 import { checkCommitOrder, type OrderDeps } from '../github/commit-order.ts';
 import type { GitHubRepo } from '../github/github-repo.ts';
-import { type PipelineContext, tierVariable } from '../project/context.ts';
+import { type PipelineContext, stackDeployCommon, tierVariable } from '../project/context.ts';
 import {
   networkParameters,
   type PipelineInputs,
@@ -271,11 +271,7 @@ async function preflight(
     fill,
     owned: (key) => (tags) => ownershipProblem(config, key, { repository: context.repository }, tags),
     common: {
-      runId: context.runId,
-      region: context.region,
-      artifactBucket: context.artifactBucket,
-      roleArn: context.cfnRoleArn,
-      timeoutMs: settings.timeoutMinutes * 60_000,
+      ...stackDeployCommon(context, settings.timeoutMinutes * 60_000),
       adopt: settings.adopt ?? false,
     },
     stackDeps: {

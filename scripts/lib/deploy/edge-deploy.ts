@@ -7,7 +7,7 @@ import { stackOutputs } from '../cloudformation/stack-status.ts';
 import type { PollSchedule } from '../cloudformation/stack-watch.ts';
 import { UserError } from '../core/errors.ts';
 import type { Clock } from '../core/retry.ts';
-import type { PipelineContext } from '../project/context.ts';
+import { type PipelineContext, stackDeployCommon } from '../project/context.ts';
 import { isSplitting } from '../project/deploy-parameters.ts';
 import {
   type Environment,
@@ -92,13 +92,7 @@ interface EdgeSession {
   deps: EdgeDeployDeps;
   edgeStackName: string;
   routeStackName: string;
-  common: {
-    runId: string;
-    region: string;
-    artifactBucket: string | undefined;
-    roleArn: string | undefined;
-    timeoutMs: number;
-  };
+  common: ReturnType<typeof stackDeployCommon>;
   stackDeps: Parameters<typeof deployStack>[1];
   owned: (key: string) => (tags: Parameters<typeof ownershipProblem>[3]) => string | undefined;
 }
@@ -137,13 +131,7 @@ function edgeSession(input: EdgeDeployInput, deps: EdgeDeployDeps): EdgeSession 
     deps,
     edgeStackName: previewEdgeStackName(config),
     routeStackName: edgeRouteStackName(input.environment.stackName),
-    common: {
-      runId: context.runId,
-      region: context.region,
-      artifactBucket: context.artifactBucket,
-      roleArn: context.cfnRoleArn,
-      timeoutMs: input.timeoutMs,
-    },
+    common: stackDeployCommon(context, input.timeoutMs),
     stackDeps: {
       cfn: deps.cfn,
       s3: deps.s3,

@@ -3,6 +3,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { StackDeployInput } from '../cloudformation/stack-deploy.ts';
 import { withCallContext } from '../core/aws-errors.ts';
 import { UserError } from '../core/errors.ts';
 import { runSync } from '../core/shell.ts';
@@ -84,6 +85,20 @@ export interface PipelineContext {
   runId: string;
   /** Git ref for the gitops:ref tag. */
   ref: string | undefined;
+}
+
+/** The stack-deploy inputs every stack of one run shares, taken from the run's context. Pure. */
+export function stackDeployCommon(
+  context: PipelineContext,
+  timeoutMs: number,
+): Pick<StackDeployInput, 'runId' | 'region' | 'artifactBucket' | 'roleArn' | 'timeoutMs'> {
+  return {
+    runId: context.runId,
+    region: context.region,
+    artifactBucket: context.artifactBucket,
+    roleArn: context.cfnRoleArn,
+    timeoutMs,
+  };
 }
 
 export interface ContextFlags {
