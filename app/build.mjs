@@ -62,20 +62,14 @@ const kept = new Set(built);
 for (const file of filesUnder(outdir)) if (!kept.has(file)) rmSync(join(outdir, file), { force: true });
 rmSync(staging, { recursive: true, force: true });
 
+// The report lists what this build wrote (after the swap the folder holds exactly that).
 let total = 0;
-const files = [];
-const walk = (dir) => {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) walk(path);
-    else {
-      const size = statSync(path).size;
-      total += size;
-      files.push(`  ${relative(root, path)}  ${(size / 1024).toFixed(1)} KiB`);
-    }
-  }
-};
-walk(outdir);
+const files = built.map((file) => {
+  const path = join(outdir, file);
+  const size = statSync(path).size;
+  total += size;
+  return `  ${relative(root, path)}  ${(size / 1024).toFixed(1)} KiB`;
+});
 console.log(
   `app bundle: ${(total / 1024).toFixed(1)} KiB in ${files.length} files\n${files.sort().join('\n')}`,
 );
