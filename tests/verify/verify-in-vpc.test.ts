@@ -19,12 +19,12 @@ import {
   stopPollInterval,
 } from '../../scripts/lib/verify/verify-in-vpc.ts';
 import { fakeClock } from '../support/clock.ts';
+import { probeLine, probeTaskDefinition, stoppedTask } from '../support/probe-task.ts';
 
 const TASK_ARN = 'arn:aws:ecs:us-east-1:123456789012:task/ipv6demo-pr-7-Cluster/0a1b2c3d4e';
 const URL = 'http://alb.example.com/';
 const V6 = '2600:1f18::1';
 
-const probeLine = (result: CheckResult) => `PROBE_RESULT ${JSON.stringify(result)}`;
 const passing: CheckResult[] = [
   { check: 'dns', family: 6, ok: true, latencyMs: 3, detail: V6 },
   ...DEFAULT_PATHS.map(
@@ -89,34 +89,13 @@ describe('in-VPC probe (ECS and CloudWatch Logs mocked)', () => {
       logs: new CloudWatchLogsClient({ region: 'us-east-1' }),
     },
   });
-  const stopped = (exitCode: number) => ({
-    tasks: [
-      {
-        taskArn: TASK_ARN,
-        lastStatus: 'STOPPED',
-        stoppedReason: 'Essential container in task exited',
-        containers: [{ name: 'app', exitCode }],
-      },
-    ],
-  });
+  const stopped = (exitCode: number) => stoppedTask(TASK_ARN, exitCode);
 
   beforeEach(() => {
     ecsMock.reset();
     logsMock.reset();
     lines = [];
-    ecsMock.on(DescribeTaskDefinitionCommand).resolves({
-      taskDefinition: {
-        containerDefinitions: [
-          {
-            name: 'app',
-            logConfiguration: {
-              logDriver: 'awslogs',
-              options: { 'awslogs-group': '/ecs/ipv6demo-pr-7', 'awslogs-stream-prefix': 'app' },
-            },
-          },
-        ],
-      },
-    });
+    ecsMock.on(DescribeTaskDefinitionCommand).resolves(probeTaskDefinition('/ecs/ipv6demo-pr-7'));
   });
 
   test('a probe that exits 0 puts its PROBE_RESULT lines into the report as in-VPC checks', async () => {

@@ -29,6 +29,7 @@ import { formatVerifyMarkdown } from '../../scripts/lib/verify/verify-report.ts'
 import { fakeClock } from '../support/clock.ts';
 import { startDns } from '../support/dns.ts';
 import { fixtureConfig } from '../support/pipeline-fixtures.ts';
+import { probeLine, probeTaskDefinition, stoppedTask } from '../support/probe-task.ts';
 
 /** AAAA service discovery (ServiceDiscovery 'true'): the internal name in verify and the in-VPC probe. */
 
@@ -38,7 +39,6 @@ const V6 = '2600:1f18::1';
 const INTERNAL = 'app.shop-pr-12.internal';
 const TASK_V6 = ['2600:1f18::a', '2600:1f18::b'];
 
-const probeLine = (result: CheckResult) => `PROBE_RESULT ${JSON.stringify(result)}`;
 const http = (path: string, address: string, host?: string, ok = true): CheckResult => ({
   ...(host ? { host } : {}),
   check: 'http',
@@ -120,36 +120,14 @@ describe('verify with AAAA service discovery (ECS and CloudWatch Logs mocked)', 
       .on(GetLogEventsCommand)
       .resolvesOnce({ events: results.map((r) => ({ message: probeLine(r) })), nextForwardToken: 'f/1' })
       .resolves({ events: [], nextForwardToken: 'f/1' });
-  const stopped = (exitCode: number) => ({
-    tasks: [
-      {
-        taskArn: TASK_ARN,
-        lastStatus: 'STOPPED',
-        stoppedReason: 'Essential container in task exited',
-        containers: [{ name: 'app', exitCode }],
-      },
-    ],
-  });
+  const stopped = (exitCode: number) => stoppedTask(TASK_ARN, exitCode);
 
   beforeEach(() => {
     ecsMock.reset();
     logsMock.reset();
     lines = [];
     egressProbed = 0;
-    ecsMock.on(DescribeTaskDefinitionCommand).resolves({
-      taskDefinition: {
-        containerDefinitions: [
-          {
-            name: 'app',
-            portMappings: [{ containerPort: 8080, protocol: 'tcp' }],
-            logConfiguration: {
-              logDriver: 'awslogs',
-              options: { 'awslogs-group': '/ecs/shop-pr-12', 'awslogs-stream-prefix': 'app' },
-            },
-          },
-        ],
-      },
-    });
+    ecsMock.on(DescribeTaskDefinitionCommand).resolves(probeTaskDefinition('/ecs/shop-pr-12', 8080));
     ecsMock.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK_ARN }] });
   });
 
