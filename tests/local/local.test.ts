@@ -11,6 +11,7 @@ import { buildRehearsalImage, containerHealthCheck, localImageTag } from '../../
 import { loadProjectConfig } from '../../scripts/lib/project/config.ts';
 import { renderTree } from '../../scripts/lib/templates/render.ts';
 import { cfnDir, readTemplate, repoRoot } from '../../scripts/lib/templates/templates.ts';
+import { runRehearsal } from '../support/rehearsal.ts';
 import { PIPELINE_VALUES, SHARED_NETWORK_VALUES } from '../support/template-modes.ts';
 
 /**
@@ -32,24 +33,8 @@ async function rehearse(
   args: string[],
 ): Promise<{ code: number | null; output: string; report: string }> {
   const outDir = join(outRoot, name);
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'scripts', 'run.mjs'), 'local', '--out-dir', outDir, ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  child.stderr.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, output, report: readFileSync(join(outDir, 'local-report.md'), 'utf8') };
+  const { code, output, reportPath } = await runRehearsal(outDir, [...args]);
+  return { code, output, report: readFileSync(reportPath, 'utf8') };
 }
 
 const expectedDataPath = (mode: string) =>

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { namespaceSupport } from '../../scripts/lib/lab/netns.ts';
-import { repoRoot } from '../../scripts/lib/templates/templates.ts';
+import { runRehearsal } from '../support/rehearsal.ts';
 
 /**
  * `npm run local -- --ipv6-only-percent 25` end to end, as a user runs it: two apps (one in a
@@ -21,26 +20,10 @@ after(() => rmSync(outRoot, { recursive: true, force: true }));
 
 async function rehearse(args: string[]): Promise<{ code: number | null; output: string; report: string }> {
   const outDir = join(outRoot, args.join('_').replace(/[^\w-]/g, ''));
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'scripts', 'run.mjs'), 'local', '--out-dir', outDir, ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  child.stderr.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const { code, output, reportPath } = await runRehearsal(outDir, [...args]);
   let report = '';
   try {
-    report = readFileSync(join(outDir, 'local-report.md'), 'utf8');
+    report = readFileSync(reportPath, 'utf8');
   } catch {
     // no report: the run failed before writing one; `output` says why
   }

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { detectImageBuilder } from '../../scripts/lib/lab/image.ts';
 import { namespaceSupport } from '../../scripts/lib/lab/netns.ts';
-import { repoRoot } from '../../scripts/lib/templates/templates.ts';
+import { runRehearsal } from '../support/rehearsal.ts';
 
 /**
  * `npm run local -- --previews 2` end to end, as a user runs it: pr-1 and pr-2 at once, each app
@@ -26,25 +25,8 @@ async function rehearse(
   args: string[],
 ): Promise<{ code: number | null; output: string; report: string }> {
   const outDir = join(outRoot, name);
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'scripts', 'run.mjs'), 'local', '--out-dir', outDir, '--previews', '2', ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  child.stderr.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const path = join(outDir, 'local-report.md');
-  return { code, output, report: existsSync(path) ? readFileSync(path, 'utf8') : '' };
+  const { code, output, reportPath } = await runRehearsal(outDir, ['--previews', '2', ...args]);
+  return { code, output, report: existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : '' };
 }
 
 /** Both previews verified through the one front door, each with its own verify report. */
