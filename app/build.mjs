@@ -7,7 +7,7 @@
  * Usage: npm --prefix app run build   (or, from the repository root, npm run build:app)
  *        node app/build.mjs --outdir DIR   (anywhere else)
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 
@@ -41,34 +41,45 @@ const result = await build({
   // Some SDK dependencies are CommonJS and call require(): give the ESM bundle one.
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
   metafile: true,
+  // This process writes the files itself (below), so it knows exactly what it wrote and never
+  // lists a folder that another process (esbuild's own) filled.
+  write: false,
   logLevel: 'warning',
 }).catch((error) => {
   rmSync(staging, { recursive: true, force: true });
   throw error;
 });
 
+// Chunks (deeper paths) first, so a new entry point never names a chunk that is not there yet.
+const built = result.outputFiles
+  .map((output) => ({ file: relative(staging, output.path), contents: output.contents }))
+  .sort((a, b) => b.file.split(sep).length - a.file.split(sep).length);
+try {
+  for (const { file, contents } of built) {
+    mkdirSync(dirname(join(staging, file)), { recursive: true });
+    writeFileSync(join(staging, file), contents);
+  }
+  for (const { file } of built) {
+    mkdirSync(dirname(join(outdir, file)), { recursive: true });
+    renameSync(join(staging, file), join(outdir, file));
+  }
+} finally {
+  rmSync(staging, { recursive: true, force: true });
+}
 const filesUnder = (dir, prefix = '') =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
     entry.isDirectory()
       ? filesUnder(join(dir, entry.name), join(prefix, entry.name))
       : [join(prefix, entry.name)],
   );
-const built = filesUnder(staging).sort((a, b) => b.split(sep).length - a.split(sep).length);
-for (const file of built) {
-  mkdirSync(dirname(join(outdir, file)), { recursive: true });
-  renameSync(join(staging, file), join(outdir, file));
-}
-const kept = new Set(built);
+const kept = new Set(built.map(({ file }) => file));
 for (const file of filesUnder(outdir)) if (!kept.has(file)) rmSync(join(outdir, file), { force: true });
-rmSync(staging, { recursive: true, force: true });
 
 // The report lists what this build wrote (after the swap the folder holds exactly that).
 let total = 0;
-const files = built.map((file) => {
-  const path = join(outdir, file);
-  const size = statSync(path).size;
-  total += size;
-  return `  ${relative(root, path)}  ${(size / 1024).toFixed(1)} KiB`;
+const files = built.map(({ file, contents }) => {
+  total += contents.length;
+  return `  ${relative(root, join(outdir, file))}  ${(contents.length / 1024).toFixed(1)} KiB`;
 });
 console.log(
   `app bundle: ${(total / 1024).toFixed(1)} KiB in ${files.length} files\n${files.sort().join('\n')}`,
