@@ -179,20 +179,19 @@ async function allChangeRows(
     changes.push(...(page.Changes ?? []));
     nextToken = page.NextToken;
   }
-  const rows: ChangeRow[] = [];
-  for (const row of changeRows(changes, nestedPath)) {
-    rows.push(row);
-  }
-  for (const change of changes) {
-    const nestedId = change.ResourceChange?.ChangeSetId;
-    if (change.ResourceChange?.ResourceType !== 'AWS::CloudFormation::Stack' || !nestedId) continue;
-    const child = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: nestedId }));
-    const path = nestedPath
-      ? `${nestedPath}/${change.ResourceChange.LogicalResourceId}`
-      : (change.ResourceChange.LogicalResourceId ?? '');
-    rows.push(...(await allChangeRows(cfn, child.StackId ?? stackName, child, path)));
-  }
-  return rows;
+  // Sibling nested change sets are described at once; their rows keep the change set's order.
+  const nested = await Promise.all(
+    changes.map(async (change) => {
+      const nestedId = change.ResourceChange?.ChangeSetId;
+      if (change.ResourceChange?.ResourceType !== 'AWS::CloudFormation::Stack' || !nestedId) return [];
+      const child = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: nestedId }));
+      const path = nestedPath
+        ? `${nestedPath}/${change.ResourceChange.LogicalResourceId}`
+        : (change.ResourceChange.LogicalResourceId ?? '');
+      return allChangeRows(cfn, child.StackId ?? stackName, child, path);
+    }),
+  );
+  return [...changeRows(changes, nestedPath), ...nested.flat()];
 }
 
 /** CloudFormation's `Parameters` list form. */
