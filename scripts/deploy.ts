@@ -41,6 +41,11 @@ await main(deployCommand, async (values, { ui, signal }) => {
     ...(edge ? [previewEdgeStackName(common.config), edgeRouteStackName(common.environment.stackName)] : []),
     common.environment.stackName,
   ];
+  // The commit (git, when neither --sha nor GITHUB_SHA names it) and the GitHub client, at once.
+  const [sha, github] = await Promise.all([
+    deployedCommit(values.sha, process.env, git),
+    gitHubRepoFromEnv(common.context.repository),
+  ]);
   const deploying = deployEnvironment(
     {
       ...common,
@@ -52,16 +57,17 @@ await main(deployCommand, async (values, { ui, signal }) => {
       networkParametersFile: undefined,
       execute: !values['no-execute'],
       sharedNetworkMode: mode,
-      sha: await deployedCommit(values.sha, process.env, git),
+      sha,
       adopt: values.adopt,
     },
     {
       cfn: clients.cfn,
       s3: clients.s3,
-      elbv2: clients.elbv2,
+      // Only the preview edge allocates listener rules: the client is built only then.
+      ...(edge ? { elbv2: clients.elbv2 } : {}),
       sqs: clients.sqs,
       ui,
-      github: await gitHubRepoFromEnv(common.context.repository),
+      github,
       git,
     },
   );

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -162,6 +162,11 @@ interface DeployRun {
   owned: (key: string) => NonNullable<StackDeployInput['ownershipProblem']>;
   common: Pick<StackDeployInput, 'runId' | 'region' | 'artifactBucket' | 'roleArn' | 'timeoutMs' | 'adopt'>;
   stackDeps: StackDeployDeps;
+  /**
+   * The environment stack as it was before this deploy (read once, at preflight, for the
+   * commit-order check and the pin notice); undefined when it does not exist or nothing executes.
+   */
+  deployed: Stack | undefined;
   summary: string[];
   started: number;
 }
@@ -254,11 +259,14 @@ async function preflight(
   // `--shared-network only` deploys no environment stack, so it needs no image.
   if (mode !== 'only') resolveParameters(template, file.values, fill(), file.source);
   const log = (line: string) => deps.ui.info(line);
-  // The tier's queue of CloudFormation events, for every watch of this deploy (none: they poll).
-  const events =
-    deps.sqs !== undefined && settings.execute
-      ? await openEventQueue(deps.sqs, eventQueueName(config.app, tier), log)
-      : undefined;
+  // The tier's queue of CloudFormation events, for every watch of this deploy (none: they
+  // poll), and the environment stack as deployed: two independent reads, made at once.
+  const [events, deployed] = settings.execute
+    ? await Promise.all([
+        deps.sqs !== undefined ? openEventQueue(deps.sqs, eventQueueName(config.app, tier), log) : undefined,
+        describeStack(deps.cfn, environment.stackName),
+      ])
+    : [undefined, undefined];
   return {
     settings,
     deps,
@@ -284,6 +292,7 @@ async function preflight(
       budget: new CallBudget(deps.schedule?.budget),
       ...(events ? { events } : {}),
     },
+    deployed,
     summary,
     started,
   };
@@ -323,7 +332,7 @@ async function checkSuperseded(run: DeployRun): Promise<DeployReport | undefined
   const { environment } = settings;
   if (!settings.execute) return undefined;
   const superseded = await deps.ui.group(`Commit order ${environment.stackName}`, () =>
-    supersededBy(settings, deps),
+    supersededBy(settings, deps, run.deployed),
   );
   if (!superseded) return undefined;
   deps.ui.notice(superseded.notice);
@@ -480,8 +489,7 @@ async function environmentParameters(
     ...(settings.extraTags ?? []),
   ];
   if (settings.execute) {
-    const deployed = await describeStack(deps.cfn, environment.stackName);
-    const notice = pinNotice(environment.stackName, deployed?.Tags, tags);
+    const notice = pinNotice(environment.stackName, run.deployed?.Tags, tags);
     if (notice) deps.ui.warn(notice);
   }
   return { parameters, tags };
@@ -527,13 +535,13 @@ function reportOutputs(
 async function supersededBy(
   settings: DeploySettings,
   deps: DeployDeps,
+  stack: Stack | undefined,
 ): Promise<{ notice: string; outputs: Record<string, string> } | undefined> {
   const { ui } = deps;
   if (!settings.sha) {
     ui.info('commit order: the commit being deployed is unknown (no --sha, no git checkout); not checked');
     return undefined;
   }
-  const stack = await describeStack(deps.cfn, settings.environment.stackName);
   const deployedSha = stack?.Tags?.find((tag) => tag.Key === SHA_TAG)?.Value;
   // `--environment br-<slug>` does not name the branch; a push's GITHUB_REF does.
   let environment = settings.environment;
