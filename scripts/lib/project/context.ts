@@ -238,6 +238,26 @@ export interface AwsClients {
 }
 
 /**
+ * An object whose every property is made by its function on first read, then kept (a getter
+ * that replaces itself with the value). Spreading it reads, and so makes, every property.
+ */
+export function builtOnFirstUse<T extends object>(makers: { [K in keyof T]: () => T[K] }): T {
+  const object = {} as T;
+  for (const key of Object.keys(makers) as (keyof T)[]) {
+    Object.defineProperty(object, key, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const value = makers[key]();
+        Object.defineProperty(object, key, { value, enumerable: true, writable: true });
+        return value;
+      },
+    });
+  }
+  return object;
+}
+
+/**
  * The SDK clients the pipeline uses, built once per run. Credentials and endpoint overrides
  * (AWS_ENDPOINT_URL for the emulator) come from the SDK's default chain; extra attempts ride
  * out throttling and dropped connections (the SDK retries only transient errors).
@@ -245,11 +265,13 @@ export interface AwsClients {
 export function createAwsClients(region: string, env: NodeJS.ProcessEnv = process.env): AwsClients {
   const emulated = Boolean(env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_S3);
   const common = { region, maxAttempts: 8 };
-  return {
-    cfn: withCallContext(new CloudFormationClient(common)),
-    s3: withCallContext(new S3Client({ ...common, forcePathStyle: emulated })),
-    ecr: withCallContext(new ECRClient(common)),
-    elbv2: withCallContext(new ElasticLoadBalancingV2Client(common)),
-    sqs: withCallContext(new SQSClient(common)),
-  };
+  // Each client is built on first use: a command that never calls ECR or ELBv2 does not pay
+  // for building them (a few milliseconds each, at start-up).
+  return builtOnFirstUse<AwsClients>({
+    cfn: () => withCallContext(new CloudFormationClient(common)),
+    s3: () => withCallContext(new S3Client({ ...common, forcePathStyle: emulated })),
+    ecr: () => withCallContext(new ECRClient(common)),
+    elbv2: () => withCallContext(new ElasticLoadBalancingV2Client(common)),
+    sqs: () => withCallContext(new SQSClient(common)),
+  });
 }

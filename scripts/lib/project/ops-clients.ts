@@ -2,11 +2,11 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { createAwsClients } from './context.ts';
+import { builtOnFirstUse, createAwsClients } from './context.ts';
 
 /**
  * The clients the day-2 commands (status, logs, rollback, teardown --dry-run) use: the
@@ -27,11 +27,15 @@ export interface OpsClients {
 
 export function createOpsClients(region: string): OpsClients {
   const common = { region, maxAttempts: 8 };
-  return {
-    ...createAwsClients(region),
-    ecs: new ECSClient(common),
-    elbv2: new ElasticLoadBalancingV2Client(common),
-    logs: new CloudWatchLogsClient(common),
-    ssm: new SSMClient(common),
-  };
+  const aws = createAwsClients(region);
+  return builtOnFirstUse<OpsClients>({
+    cfn: () => aws.cfn,
+    s3: () => aws.s3,
+    ecr: () => aws.ecr,
+    sqs: () => aws.sqs,
+    elbv2: () => aws.elbv2,
+    ecs: () => new ECSClient(common),
+    logs: () => new CloudWatchLogsClient(common),
+    ssm: () => new SSMClient(common),
+  });
 }
