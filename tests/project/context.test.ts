@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { kebabCase } from '../../scripts/lib/deploy/deploy.ts';
 import {
+  builtOnFirstUse,
+  createAwsClients,
   type PipelineContext,
   repositoryFromRemote,
   requireTierSettings,
@@ -165,5 +167,34 @@ describe('pipeline context', () => {
       ),
       ['service-url', 'task-definition-arn', 'load-balancer-dns-name', 'vpc-id', 'task-assign-public-ip'],
     );
+  });
+});
+
+describe('builtOnFirstUse', () => {
+  it('makes each property on its first read only, once, and keeps it', () => {
+    const made: string[] = [];
+    const make = (name: string) => () => {
+      made.push(name);
+      return { name };
+    };
+    const object = builtOnFirstUse<{ a: { name: string }; b: { name: string } }>({
+      a: make('a'),
+      b: make('b'),
+    });
+    assert.deepEqual(made, [], 'nothing is made up front');
+    const first = object.a;
+    assert.equal(object.a, first, 'the same value on every read');
+    assert.deepEqual(made, ['a']);
+    assert.deepEqual(Object.keys(object), ['a', 'b'], 'every property is listed');
+    assert.deepEqual({ ...object }, { a: { name: 'a' }, b: { name: 'b' } });
+    assert.deepEqual(made, ['a', 'b'], 'spreading reads, and so makes, the rest');
+  });
+
+  it('gives the pipeline clients in the region asked for, one per service', async () => {
+    const clients = createAwsClients('eu-west-1', {});
+    assert.equal(clients.cfn, clients.cfn);
+    assert.equal(await clients.sqs.config.region(), 'eu-west-1');
+    clients.cfn.destroy();
+    clients.sqs.destroy();
   });
 });
