@@ -216,3 +216,24 @@ Resources:
     assert.deepEqual(Object.keys(renderTemplate(ruled, { Mode: 'b', Name: 'n' }).Resources), ['Topic']);
   });
 });
+
+describe('parseTemplate, parsing each text once per process', () => {
+  const text =
+    'Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Sub "${AWS::StackName}-t"\n';
+  it('gives every caller its own copy, equal to the first', () => {
+    const first = parseTemplate(text, 'a.yml');
+    (first.Resources.Topic as { Properties: Record<string, unknown> }).Properties.TopicName = 'changed';
+    first.Resources.Extra = { Type: 'AWS::SNS::Topic' };
+    const second = parseTemplate(text, 'b.yml');
+    assert.deepEqual(second, {
+      Resources: {
+        Topic: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Sub': '${AWS::StackName}-t' } } },
+      },
+    });
+    assert.notEqual(second, parseTemplate(text));
+  });
+
+  it('still names the file of a text that does not parse, every time', () => {
+    for (let i = 0; i < 2; i++) assert.throws(() => parseTemplate('Resources: [\n', 'bad.yml'), /bad\.yml:/);
+  });
+});

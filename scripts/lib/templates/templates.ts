@@ -117,10 +117,30 @@ const TEMPLATE_SECTIONS = [
 ] as const;
 
 /**
+ * Templates parsed in this process, by text: one deploy reads the same template for its
+ * settings, its parameters, the packaging and the deployed state. Callers get a copy each, so
+ * none sees another's changes.
+ */
+const parsedTemplates = new Map<string, Template>();
+/** Enough for every template of a run; a long test process drops the oldest. */
+const PARSED_TEMPLATES_KEPT = 32;
+
+/**
  * Parse CloudFormation YAML, turning `!Ref`, `!Sub`, `!GetAtt`... into their long forms.
  * @throws UserError naming `source` for a YAML error, a misspelled section or no Resources.
  */
 export function parseTemplate(text: string, source = 'template'): Template {
+  const known = parsedTemplates.get(text);
+  if (known !== undefined) return structuredClone(known);
+  const template = parseOnce(text, source);
+  if (parsedTemplates.size >= PARSED_TEMPLATES_KEPT) {
+    parsedTemplates.delete(parsedTemplates.keys().next().value as string);
+  }
+  parsedTemplates.set(text, structuredClone(template));
+  return template;
+}
+
+function parseOnce(text: string, source: string): Template {
   const template = parseYaml(text, source, {
     // The yaml package's custom tag type is loose; these tags are well formed.
     customTags: customTags as unknown as NonNullable<SchemaOptions['customTags']>,
