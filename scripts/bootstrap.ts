@@ -62,7 +62,7 @@ async function parseSettings(values: Values<typeof bootstrapCommand.options>): P
   };
 }
 
-await main(bootstrapCommand, async (values, { ui }) => {
+void main(bootstrapCommand, async (values, { ui }) => {
   const settings = await parseSettings(values);
   await runBootstrap(settings, {
     cfn: withCallContext(new CloudFormationClient({ region: settings.region })),

@@ -14,7 +14,7 @@ import { ecrRepositoryName, imageTag, tierOf } from './lib/project/environment.t
 import { resolveRegion } from './lib/project/regions.ts';
 import { repoRoot } from './lib/templates/templates.ts';
 
-await main(buildPushCommand, async (values, { ui }) => {
+void main(buildPushCommand, async (values, { ui }) => {
   const config = loadProjectConfig();
   const environment = environmentFromFlags(config, values);
   const sha = values.sha ?? process.env.GITHUB_SHA;

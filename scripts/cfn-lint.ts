@@ -5,7 +5,7 @@ import { cfnLintCommand } from './lib/command-line/commands.ts';
 import { cfnLint, formatCfnLint } from './lib/templates/cfn-lint.ts';
 import { templatePaths } from './lib/templates/templates.ts';
 
-await main(cfnLintCommand, async (_values, { ui, positionals }) => {
+void main(cfnLintCommand, async (_values, { ui, positionals }) => {
   const paths = positionals.length > 0 ? positionals : templatePaths();
   const result = await cfnLint(paths, (line) => ui.info(line));
   ui.info(formatCfnLint(paths, result));

@@ -6,7 +6,7 @@ import { renderCliReference } from './lib/command-line/cli-reference.ts';
 import { cliReferenceCommand, commands } from './lib/command-line/commands.ts';
 import { repoRoot } from './lib/templates/templates.ts';
 
-await main(cliReferenceCommand, async (_values, { ui }) => {
+void main(cliReferenceCommand, async (_values, { ui }) => {
   const path = join(repoRoot, 'docs', 'cli.md');
   writeFileSync(path, renderCliReference(commands));
   ui.info(`wrote ${path} (${commands.length} commands)`);

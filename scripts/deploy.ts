@@ -20,7 +20,7 @@ import { sharedNetworkStackName } from './lib/project/environment.ts';
 import { edgeRouteStackName, previewEdgeStackName } from './lib/project/preview-edge.ts';
 import { readTemplate, repoRoot } from './lib/templates/templates.ts';
 
-await main(deployCommand, async (values, { ui, signal }) => {
+void main(deployCommand, async (values, { ui, signal }) => {
   const mode = values['shared-network'] as SharedNetworkMode;
   if (!SHARED_NETWORK_MODES.includes(mode))
     throw new UsageError(

@@ -3,4 +3,4 @@ import { main } from './lib/command-line/cli.ts';
 import { doctorCommand } from './lib/command-line/commands.ts';
 import { runDoctorCommand } from './lib/doctor/doctor.ts';
 
-await main(doctorCommand, (values, { ui, signal }) => runDoctorCommand(values, { ui, signal }));
+void main(doctorCommand, (values, { ui, signal }) => runDoctorCommand(values, { ui, signal }));

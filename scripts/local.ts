@@ -103,7 +103,7 @@ function settingsFromFlags(values: Values<typeof localCommand.options>): LocalSe
   } as LocalSettings;
 }
 
-await main(localCommand, async (values, { ui, signal }) => {
+void main(localCommand, async (values, { ui, signal }) => {
   const result = await runLocal(settingsFromFlags(values), ui, signal);
   if (result.interrupted) throw new UserError(interruptLine(signal.reason, result.interrupted));
   signal.throwIfAborted();

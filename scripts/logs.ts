@@ -9,7 +9,7 @@ import { UsageError } from './lib/core/errors.ts';
 import { filterPattern, parseSince, serviceLogGroup, streamLogs } from './lib/operations/logs.ts';
 import { createOpsClients } from './lib/project/ops-clients.ts';
 
-await main(logsCommand, async (values, { ui, signal }) => {
+void main(logsCommand, async (values, { ui, signal }) => {
   const settings = opsSettings(values);
   if (settings.environment === undefined)
     throw new UsageError(

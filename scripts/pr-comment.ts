@@ -59,7 +59,7 @@ function pullRequestHeadSha(eventPath: string | undefined): string | undefined {
   return typeof sha === 'string' ? sha : undefined;
 }
 
-await main(prCommentCommand, async (values, { ui }) => {
+void main(prCommentCommand, async (values, { ui }) => {
   const settings = parseSettings(values, process.env);
   const token = process.env.GITHUB_TOKEN ?? '';
   const octokit: PrCommentOctokit | undefined = token === '' ? undefined : getOctokit(token);

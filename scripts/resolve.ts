@@ -4,7 +4,7 @@ import { resolveCommand } from './lib/command-line/commands.ts';
 import { runResolve } from './lib/github/resolve.ts';
 import { loadProjectConfig } from './lib/project/config.ts';
 
-await main(resolveCommand, async (values, { ui }) => {
+void main(resolveCommand, async (values, { ui }) => {
   runResolve(
     {
       eventName: values['event-name'] ?? process.env.GITHUB_EVENT_NAME ?? '',

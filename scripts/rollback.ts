@@ -12,7 +12,7 @@ import { parseEnvironmentKey, tierOf } from './lib/project/environment.ts';
 import { createOpsClients } from './lib/project/ops-clients.ts';
 import { verifyEnvironment } from './lib/verify/verify-command.ts';
 
-await main(rollbackCommand, async (values, { ui }) => {
+void main(rollbackCommand, async (values, { ui }) => {
   const to = parseRollbackTo(values.to ?? 'previous');
   if (values.resolve) {
     const environment = parseEnvironmentKey(loadProjectConfig(), values.environment ?? '');

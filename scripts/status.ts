@@ -9,7 +9,7 @@ import { createUi } from './lib/core/ui.ts';
 import { runStatus } from './lib/operations/status.ts';
 import { createOpsClients } from './lib/project/ops-clients.ts';
 
-await main(
+void main(
   statusCommand,
   async (values, { ui }) => {
     const settings = opsSettings(values);

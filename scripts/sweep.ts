@@ -7,4 +7,4 @@ import { main } from './lib/command-line/cli.ts';
 import { sweepCommand } from './lib/command-line/commands.ts';
 import { runSweep } from './lib/operations/sweep-cli.ts';
 
-await main(sweepCommand, runSweep);
+void main(sweepCommand, runSweep);

@@ -10,7 +10,7 @@ import { sharedNetworkStackName } from './lib/project/environment.ts';
 import { createOpsClients } from './lib/project/ops-clients.ts';
 import { edgeRouteStackName, previewEdgeStackName } from './lib/project/preview-edge.ts';
 
-await main(teardownCommand, async (values, { ui, signal }) => {
+void main(teardownCommand, async (values, { ui, signal }) => {
   const common = commonSettings(values, 'teardown');
   const clients = createOpsClients(common.context.region);
   const settings = {

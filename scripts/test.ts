@@ -49,7 +49,7 @@ const stage = async (name: string, fn: () => Promise<boolean>) => {
   if (!ok) failures.push(name);
 };
 
-await main(testCommand, async (_values, { positionals: only }) => {
+void main(testCommand, async (_values, { positionals: only }) => {
   await stage('python tools', async () => {
     const tools = pythonTools(console.log);
     console.log(`cfn-lint: ${tools.cfnLint.join(' ')}; moto: ${tools.motoPython} (${tools.source})`);

@@ -7,7 +7,7 @@ import { loadProjectConfig } from './lib/project/config.ts';
 import { repoRoot } from './lib/templates/templates.ts';
 import { verifyEnvironment } from './lib/verify/verify-command.ts';
 
-await main(verifyCommand, async (values, { ui }) => {
+void main(verifyCommand, async (values, { ui }) => {
   const config = loadProjectConfig();
   const environment = environmentFromFlags(config, values);
   await verifyEnvironment(

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { describeAwsError } from '../core/aws-errors.ts';
 import { describeError, UsageError, UserError } from '../core/errors.ts';
-import { createUi, type Ui } from '../core/ui.ts';
+import { createUi, loadActionsCore, type Ui } from '../core/ui.ts';
 
 /**
  * The one command-line edge every `npm run <command>` goes through: it owns parsing, `--help`,
@@ -223,6 +223,7 @@ export async function main<O extends OptionTable>(
   options: MainOptions = {},
 ): Promise<number> {
   const env = options.env ?? process.env;
+  await loadActionsCore(env);
   const ui = options.ui ?? createUi({ env });
   const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const exit =

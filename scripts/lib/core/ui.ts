@@ -1,9 +1,17 @@
 import { appendFileSync } from 'node:fs';
 import type * as ActionsCore from '@actions/core';
 
-/** Loaded only inside GitHub Actions: it costs ~80 ms of start-up that laptop runs do not need. */
-const actionsCore: typeof ActionsCore | undefined =
-  process.env.GITHUB_ACTIONS === 'true' ? await import('@actions/core') : undefined;
+/** Loaded only inside GitHub Actions (loadActionsCore): it costs ~80 ms of start-up that laptop runs do not need. */
+let actionsCore: typeof ActionsCore | undefined;
+
+/**
+ * Load `@actions/core` when running in GitHub Actions, before the first createUi of a process
+ * (the command-line edge's main() does). An await inside a function, not at a module's top
+ * level: the launcher's bundle is CommonJS, which has no top-level await.
+ */
+export async function loadActionsCore(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (env.GITHUB_ACTIONS === 'true' && actionsCore === undefined) actionsCore = await import('@actions/core');
+}
 
 /**
  * Progress output for people reading a CI log or a terminal. In GitHub Actions it goes
