@@ -45,12 +45,16 @@ const { values } = parseArgs({
 });
 const name: string = values.name ?? 'world';
 console.log(greet(name, values.throw === true));
-if (values.shout) console.log((await import('./lib/shout.ts')).shout(name));
-if (values.exit) process.exitCode = Number(values.exit);
+async function main(): Promise<void> {
+  if (values.shout) console.log((await import('./lib/shout.ts')).shout(name));
+  if (values.exit) process.exitCode = Number(values.exit);
+}
+void main();
 `;
 
-/** Reached only through a dynamic import(): the launcher puts it in a chunk of its own. */
-const shout = `export const shout = (name: string): string => \`\${name.toUpperCase()}!\`;
+/** Reached only through a dynamic import(): its code runs only when the run gets there. */
+const shout = `console.log('shout loaded');
+export const shout = (name: string): string => \`\${name.toUpperCase()}!\`;
 `;
 
 const greet = (word: string) => `import { existsSync } from 'node:fs';
@@ -109,27 +113,69 @@ describe('scripts/run.mjs (the launcher behind npm run)', () => {
     );
     const [bundle] = bundles();
     assert.ok(bundle);
-    const files = readdirSync(join(cache(), bundle), { recursive: true }).map(String).sort();
-    assert.deepEqual(
-      files.filter((file) => !file.startsWith('chunks/')),
-      ['chunks', 'hello.mjs', 'hello.mjs.map'],
-    );
-    // The dynamically imported module is a chunk of its own, not part of the entry file.
-    const chunks = files.filter((file) => /^chunks\/shout-[A-Z0-9]+\.mjs$/.test(file));
-    assert.equal(chunks.length, 1, files.join(', '));
-    assert.doesNotMatch(readFileSync(join(cache(), bundle, 'hello.mjs'), 'utf8'), /toUpperCase/);
-    const builtAt = statSync(join(cache(), bundle, 'hello.mjs')).mtimeMs;
+    // One CommonJS file and its map, and V8's compiled code of it, kept by the successful run.
+    const files = readdirSync(join(cache(), bundle)).sort();
+    assert.deepEqual(files, ['hello.cjs', 'hello.cjs.map', 'hello.cjs.v8-cache']);
+    const builtAt = statSync(join(cache(), bundle, 'hello.cjs')).mtimeMs;
 
     const second = await launch(root, ['hello', '--name', 'grace']);
     assert.equal(second.exitCode, 0, second.stderr);
     assert.equal(second.stdout, `hello grace from ${root}\n`);
-    assert.equal(statSync(join(cache(), bundle, 'hello.mjs')).mtimeMs, builtAt, 'rebuilt without a change');
+    assert.equal(statSync(join(cache(), bundle, 'hello.cjs')).mtimeMs, builtAt, 'rebuilt without a change');
   });
 
-  it('loads a dynamically imported chunk only when the run reaches it', async () => {
+  it('runs a dynamically imported module only when the run reaches it', async () => {
     const result = await launch(root, ['hello', '--name', 'ada', '--shout']);
     assert.equal(result.exitCode, 0, result.stderr);
-    assert.equal(result.stdout, `hello ada from ${root}\nADA!\n`);
+    assert.equal(result.stdout, `hello ada from ${root}\nshout loaded\nADA!\n`);
+    const plain = await launch(root, ['hello', '--name', 'ada']);
+    assert.equal(plain.stdout, `hello ada from ${root}\n`);
+  });
+
+  it("reuses V8's compiled code kept by a successful run, and replaces a cache V8 rejects", async () => {
+    const [bundle] = bundles();
+    assert.ok(bundle);
+    const cacheFile = join(cache(), bundle, 'hello.cjs.v8-cache');
+    const used = await launch(root, ['hello', '--name', 'ada'], { LAUNCHER_TRACE: '1' });
+    assert.equal(used.exitCode, 0, used.stderr);
+    assert.match(used.stderr, /V8 code cache of \.cache\/scripts\/hello-[0-9a-f]{16}\/hello\.cjs: used/);
+    writeFileSync(cacheFile, 'not compiled code');
+    const rejected = await launch(root, ['hello', '--name', 'ada'], { LAUNCHER_TRACE: '1' });
+    assert.equal(rejected.exitCode, 0, rejected.stderr);
+    assert.equal(rejected.stdout, `hello ada from ${root}\n`);
+    assert.match(rejected.stderr, /: rejected/);
+    assert.notEqual(readFileSync(cacheFile, 'utf8'), 'not compiled code', 'the run wrote a good one');
+    assert.match((await launch(root, ['hello'], { LAUNCHER_TRACE: '1' })).stderr, /: used/);
+  });
+
+  it('keeps no compiled code from a failed run or a --help', async () => {
+    const [bundle] = bundles();
+    assert.ok(bundle);
+    const cacheFile = join(cache(), bundle, 'hello.cjs.v8-cache');
+    for (const args of [['--exit', '3'], ['--bogus'], ['--help']]) {
+      rmSync(cacheFile, { force: true });
+      await launch(root, ['hello', ...args]);
+      assert.throws(() => statSync(cacheFile), /ENOENT/, args.join(' '));
+    }
+    assert.equal((await launch(root, ['hello'])).exitCode, 0);
+    assert.ok(statSync(cacheFile).size > 0);
+  });
+
+  it('refuses a script with a top-level await, naming the line and what to do', async () => {
+    writeFileSync(
+      join(root, 'scripts', 'waits.ts'),
+      'const n = await Promise.resolve(1);\nconsole.log(n);\n',
+    );
+    try {
+      const result = await launch(root, ['waits']);
+      assert.equal(result.exitCode, 2);
+      assert.match(
+        result.stderr,
+        /^error: cannot bundle scripts\/waits\.ts: scripts\/waits\.ts:1: Top-level await .*move the await into an async function/,
+      );
+    } finally {
+      rmSync(join(root, 'scripts', 'waits.ts'));
+    }
   });
 
   it('rebuilds after an edit to any source file; a stale bundle stays while a job may still use it', async () => {
