@@ -465,7 +465,7 @@ async function watchScripted(script: (cfn: ScriptedCloudFormation) => number) {
 }
 
 /**
- * `count` events of resources Topic0, Topic1, … of stack `stackName` (the root unless given),
+ * `count` events of resources Topic0, Topic1, … of stack `stack` (the root unless given),
  * each CREATE_IN_PROGRESS then CREATE_COMPLETE, one every `gapMs` from `fromMs`; returns the
  * moment of the last.
  */
