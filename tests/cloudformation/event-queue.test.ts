@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   openEventQueue,
   releaseDelaySeconds,
+  StackEventQueue,
   stackNameOf,
   toStackEvent,
 } from '../../scripts/lib/cloudformation/event-queue.ts';
@@ -103,6 +104,41 @@ describe('releaseDelaySeconds', () => {
     assert.equal(releaseDelaySeconds(6, 13_400), 3); // 8 s grid: back at 16 s
     assert.equal(releaseDelaySeconds(5, 13_400), 3); // 4 s grid: back at 16 s too
     assert.equal(releaseDelaySeconds(4, 13_400), 1); // 2 s grid: back at 14 s
+  });
+});
+
+describe('StackEventQueue deletes its own events', () => {
+  it('in full batches of ten as they fill, the rest once the oldest has waited DELETE_WITHIN_MS', async () => {
+    const clock = fakeClock();
+    const fake = new FakeSqsQueue(clock);
+    const queue = new StackEventQueue(fake.client('deploy'), fake.url);
+    const receiveOwn = async () => {
+      const taken = await queue.receive(0);
+      await queue.settle(
+        taken.map((item) => ({ ...item, ownership: 'own' as const })),
+        clock.now(),
+      );
+    };
+    const deliver = (count: number) => {
+      for (let i = 0; i < count; i++) fake.deliver(stackEvent('app-pr-1', `CREATE_IN_PROGRESS_${i}`));
+    };
+    deliver(5);
+    await receiveOwn(); // 5 wait for more
+    assert.equal(fake.count('DeleteMessageBatch'), 0);
+    await clock.sleep(1_000);
+    deliver(7);
+    await receiveOwn(); // 12: a full batch of ten goes, two wait (not a second call for them)
+    assert.equal(fake.count('DeleteMessageBatch'), 1);
+    assert.equal(queue.deletesPending, 2);
+    await clock.sleep(StackEventQueue.DELETE_WITHIN_MS - 1);
+    deliver(1);
+    await receiveOwn(); // 3 waiting, the oldest not yet due
+    assert.equal(fake.count('DeleteMessageBatch'), 1);
+    await clock.sleep(1);
+    await receiveOwn(); // nothing new; the oldest is due: all three go
+    assert.equal(fake.count('DeleteMessageBatch'), 2);
+    assert.equal(queue.deletesPending, 0);
+    assert.equal(fake.live().length, 0);
   });
 });
 

@@ -13,6 +13,7 @@ import { fakeClock } from '../support/clock.ts';
 import {
   ScriptedCloudFormation,
   scriptNestedCreate,
+  stackArn,
   type TreeScript,
 } from '../support/scripted-cloudformation.ts';
 import { connect, FakeSqsQueue, virtualClock } from '../support/sqs-fake.ts';
@@ -425,5 +426,189 @@ describe('watchStack in event mode (CloudFormation events through the queue)', (
     assert.equal(executor.events.length, 2 + 2 * 2 + 2 * (2 + 3 * 2), 'the executing run hears every event');
     assert.equal(queue.count('DeleteMessageBatch', 'waiter'), 0);
     assert.ok(queue.messages.every((m) => m.deletedBy !== 'waiter'));
+  });
+});
+
+/**
+ * A scripted operation watched in event mode, with each ReceiveMessage: when it began and
+ * ended (ms after the start) and how many messages it took.
+ */
+async function watchScripted(script: (cfn: ScriptedCloudFormation) => number) {
+  const clock = fakeClock();
+  const cfn = new ScriptedCloudFormation(clock, 'app-pr-1');
+  const queue = new FakeSqsQueue(clock);
+  connect(cfn, queue);
+  const t0 = clock.now();
+  const completesAt = t0 + script(cfn);
+  const events = new StackEventQueue(queue.client('deploy'), queue.url);
+  const receives: { at: number; end: number; took: number }[] = [];
+  const receive = events.receive.bind(events);
+  events.receive = async (waitSeconds) => {
+    const at = clock.now() - t0;
+    const taken = await receive(waitSeconds);
+    receives.push({ at, end: clock.now() - t0, took: taken.length });
+    return taken;
+  };
+  const lines: string[] = [];
+  const result = await watchStack({
+    cfn: cfn.client,
+    stack: cfn.stackId,
+    since: new Date(t0 - 1_000),
+    timeoutMs: 60 * 60_000,
+    label: 'app-pr-1 create',
+    log: (line) => lines.push(line),
+    clock,
+    events,
+  });
+  const heard = result.events.map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`);
+  return { result, lines, receives, heard, queue, lateMs: clock.now() - completesAt };
+}
+
+/**
+ * `count` events of resources Topic0, Topic1, … of stack `stack` (the root unless given),
+ * each CREATE_IN_PROGRESS then CREATE_COMPLETE, one every `gapMs` from `fromMs`; returns the
+ * moment of the last.
+ */
+function stream(cfn: ScriptedCloudFormation, count: number, fromMs: number, gapMs: number, stack?: string) {
+  const where = stack === undefined ? {} : { stackName: stack, stackId: stackArn(stack) };
+  for (let i = 0; i < count; i++) {
+    const status = i % 2 === 0 ? 'CREATE_IN_PROGRESS' : 'CREATE_COMPLETE';
+    cfn.after(fromMs + i * gapMs, () =>
+      cfn.event({ logicalId: `Topic${Math.floor(i / 2)}`, type: 'AWS::SNS::Topic', status, ...where }),
+    );
+  }
+  return fromMs + (count - 1) * gapMs;
+}
+
+const streamed = (count: number) =>
+  Array.from(
+    { length: count },
+    (_, i) => `Topic${Math.floor(i / 2)} ${i % 2 ? 'CREATE_COMPLETE' : 'CREATE_IN_PROGRESS'}`,
+  );
+
+describe('watchStack in event mode, the queue calls of one tree', () => {
+  it("deletes a nested stack's events that came in one receive with its parent's event naming it, rather than putting them back", async () => {
+    const { result, queue } = await watchTreeByEvents({ children: 4, durationMs: 2 * 60_000 });
+    assert.equal(result.status, 'CREATE_COMPLETE');
+    assert.equal(queue.count('ChangeMessageVisibilityBatch'), 0, 'no event of the tree was put back');
+    assert.equal(queue.live().length, 0);
+    assert.ok(
+      queue.messages.every((m) => m.receiveCount === 1),
+      'each event was received once',
+    );
+  });
+});
+
+/** A long-running resource of the root stack (the root cannot finish while it is in progress). */
+const service = (status: string) => ({ logicalId: 'Service', type: 'AWS::ECS::Service', status });
+
+describe('watchStack in event mode gathers events while a root resource is in progress', () => {
+  it('hears a stream of events with far fewer receives than events, every event printed once, in order', async () => {
+    const { result, lines, receives, heard, lateMs } = await watchScripted((cfn) => {
+      cfn.transition('CREATE_IN_PROGRESS', 'User Initiated');
+      cfn.after(500, () => cfn.event(service('CREATE_IN_PROGRESS')));
+      // 40 events 300 ms apart, well under the gather interval.
+      const last = stream(cfn, 40, 1_000, 300);
+      cfn.after(last + 5_000, () => cfn.event(service('CREATE_COMPLETE')));
+      cfn.after(last + 5_300, () => cfn.transition('CREATE_COMPLETE'));
+      return last + 5_300;
+    });
+    assert.equal(result.status, 'CREATE_COMPLETE');
+    assert.deepEqual(heard, [
+      'app-pr-1 CREATE_IN_PROGRESS',
+      'Service CREATE_IN_PROGRESS',
+      ...streamed(40),
+      'Service CREATE_COMPLETE',
+      'app-pr-1 CREATE_COMPLETE',
+    ]);
+    assert.equal(lines.filter((line) => /^\d\d:\d\d:\d\d /.test(line)).length, heard.length);
+    const duringStream = receives.filter((r) => r.at >= 1_000 && r.at <= 12_700);
+    assert.ok(duringStream.length <= 8, `${duringStream.length} receives for the 40 events of the stream`);
+    assert.ok(receives.length <= 15, `${receives.length} receives for ${heard.length} events`);
+    assert.ok(lateMs <= 1_000, `noticed ${lateMs} ms late`);
+  });
+
+  it('long-polls at once when the last root resource completes, so the root completing just after is heard within a second', async () => {
+    const { result, receives, lateMs } = await watchScripted((cfn) => {
+      cfn.transition('CREATE_IN_PROGRESS', 'User Initiated');
+      cfn.after(500, () => cfn.event(service('CREATE_IN_PROGRESS')));
+      const last = stream(cfn, 20, 1_000, 300);
+      cfn.after(last + 4_000, () => cfn.event(service('CREATE_COMPLETE')));
+      cfn.after(last + 4_300, () => cfn.transition('CREATE_COMPLETE'));
+      return last + 4_300;
+    });
+    assert.equal(result.status, 'CREATE_COMPLETE');
+    assert.ok(receives.filter((r) => r.at >= 1_000 && r.at <= 6_700).length <= 5, 'the stream was gathered');
+    assert.ok(lateMs <= 1_000, `noticed ${lateMs} ms late`);
+  });
+});
+
+describe('watchStack in event mode does not gather when the root may finish, or behind a backlog', () => {
+  it("long-polls at once once a nested stack's own end is heard: its parent reports it next, then the root completes", async () => {
+    const name = 'app-pr-1-Child-X1';
+    const { result, receives, heard, lateMs } = await watchScripted((cfn) => {
+      const nested = (status: string) => ({
+        logicalId: 'Child',
+        type: 'AWS::CloudFormation::Stack',
+        status,
+        physicalId: stackArn(name),
+      });
+      const own = (status: string) => ({
+        logicalId: name,
+        type: 'AWS::CloudFormation::Stack',
+        status,
+        stackName: name,
+        stackId: stackArn(name),
+      });
+      cfn.transition('CREATE_IN_PROGRESS', 'User Initiated');
+      cfn.after(500, () => {
+        cfn.event(nested('CREATE_IN_PROGRESS'));
+        cfn.event(own('CREATE_IN_PROGRESS'));
+      });
+      const last = stream(cfn, 20, 1_000, 300, name);
+      cfn.after(last + 4_000, () => cfn.event(own('CREATE_COMPLETE')));
+      cfn.after(last + 4_400, () => cfn.event(nested('CREATE_COMPLETE')));
+      cfn.after(last + 4_800, () => cfn.transition('CREATE_COMPLETE'));
+      return last + 4_800;
+    });
+    assert.equal(result.status, 'CREATE_COMPLETE');
+    assert.equal(heard.length, 2 + 2 + 2 + 20);
+    assert.ok(receives.filter((r) => r.at >= 1_000 && r.at <= 6_700).length <= 5, 'the stream was gathered');
+    assert.ok(lateMs <= 1_000, `noticed ${lateMs} ms late`);
+  });
+
+  it('receives again at once after a full batch of ten (a backlog), and gathers after a part-full one', async () => {
+    const { result, receives, heard } = await watchScripted((cfn) => {
+      cfn.transition('CREATE_IN_PROGRESS', 'User Initiated');
+      cfn.after(500, () => cfn.event(service('CREATE_IN_PROGRESS')));
+      // 23 events at once, then one more a little later.
+      stream(cfn, 23, 5_000, 0);
+      cfn.after(5_500, () =>
+        cfn.event({ logicalId: 'Extra', type: 'AWS::SNS::Topic', status: 'CREATE_IN_PROGRESS' }),
+      );
+      cfn.after(20_000, () => cfn.event(service('CREATE_COMPLETE')));
+      cfn.after(20_300, () => cfn.transition('CREATE_COMPLETE'));
+      return 20_300;
+    });
+    assert.equal(result.status, 'CREATE_COMPLETE');
+    assert.equal(heard.length, 2 + 23 + 1 + 2);
+    const burst = receives.findIndex((r) => r.took === 10);
+    const [first, second, third, fourth] = receives.slice(burst);
+    assert.deepEqual(
+      [first?.took, second?.took, third?.took],
+      [10, 10, 3],
+      `receives from the burst: ${JSON.stringify(receives)}`,
+    );
+    assert.ok(
+      (second?.at ?? 0) - (first?.end ?? 0) <= 100,
+      'the second receive follows the full batch at once',
+    );
+    assert.ok((third?.at ?? 0) - (second?.end ?? 0) <= 100, 'so does the third');
+    assert.equal(
+      (fourth?.at ?? 0) - (third?.end ?? 0),
+      DEFAULT_SCHEDULE.eventGatherMs,
+      'a part-full one waits to gather',
+    );
+    assert.equal(fourth?.took, 1);
   });
 });

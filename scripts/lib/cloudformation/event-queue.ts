@@ -100,6 +100,9 @@ export function toStackEvent(body: string): StackEvent | undefined {
   };
 }
 
+/** The most entries one DeleteMessageBatch takes (API Reference, DeleteMessageBatch). */
+const DELETE_BATCH = 10;
+
 export interface QueuedEvent {
   /** undefined: not a CloudFormation event this watcher understands (never ours). */
   event: StackEvent | undefined;
@@ -126,10 +129,12 @@ export class StackEventQueue {
   calls = 0;
   /** The queue failed for good (e.g. AccessDenied): later watches of the deploy poll. */
   broken = false;
-  private pendingDeletes: { Id: string; ReceiptHandle: string }[] = [];
-  private oldestPending = 0;
+  /** Own events received and not yet deleted, oldest first, with the moment of their receive. */
+  private pendingDeletes: { ReceiptHandle: string; receivedAt: number }[] = [];
   /** Own events are deleted at the latest this long after their receive (< the visibility timeout). */
   static readonly DELETE_WITHIN_MS = 20_000;
+  /** The most messages one ReceiveMessage returns (API Reference, ReceiveMessage: MaxNumberOfMessages). */
+  static readonly MAX_MESSAGES = 10;
   /** Seconds a received message stays hidden before it must be deleted or put back. */
   static readonly VISIBILITY_SECONDS = 60;
 
@@ -144,7 +149,7 @@ export class StackEventQueue {
     const response = await this.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.url,
-        MaxNumberOfMessages: 10,
+        MaxNumberOfMessages: StackEventQueue.MAX_MESSAGES,
         WaitTimeSeconds: Math.max(0, Math.min(20, Math.round(waitSeconds))),
         VisibilityTimeout: StackEventQueue.VISIBILITY_SECONDS,
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
@@ -159,14 +164,13 @@ export class StackEventQueue {
   }
 
   /**
-   * Settle what one receive (at `now`, clock ms) returned: own events are deleted, batched
-   * (when ten are waiting, or the oldest has waited DELETE_WITHIN_MS); every other one is put
-   * back at once, or after releaseDelaySeconds.
+   * Settle what one receive (at `now`, clock ms) returned: own events are deleted in batches
+   * of ten as they fill, and all that wait once the oldest has waited DELETE_WITHIN_MS; every
+   * other one is put back at once, or after releaseDelaySeconds.
    */
   async settle(received: readonly (QueuedEvent & { ownership: Ownership })[], now: number): Promise<void> {
     for (const item of received.filter((r) => r.ownership === 'own')) {
-      if (this.pendingDeletes.length === 0) this.oldestPending = now;
-      this.pendingDeletes.push({ Id: 'm', ReceiptHandle: item.receiptHandle });
+      this.pendingDeletes.push({ ReceiptHandle: item.receiptHandle, receivedAt: now });
     }
     const foreign = received.filter((r) => r.ownership !== 'own');
     if (foreign.length > 0) {
@@ -182,14 +186,22 @@ export class StackEventQueue {
         }),
       );
     }
-    const due = now - this.oldestPending >= StackEventQueue.DELETE_WITHIN_MS;
-    if (this.pendingDeletes.length >= 10 || (this.pendingDeletes.length > 0 && due)) await this.flush();
+    const oldest = this.pendingDeletes[0]?.receivedAt ?? now;
+    // A full batch goes now; the rest waits for more, unless the oldest is due.
+    await this.deleteWhile(now - oldest >= StackEventQueue.DELETE_WITHIN_MS ? 1 : DELETE_BATCH);
   }
 
   /** Delete the own events still waiting (before their visibility timeout ends). */
   async flush(): Promise<void> {
-    while (this.pendingDeletes.length > 0) {
-      const batch = this.pendingDeletes.splice(0, 10).map((entry, i) => ({ ...entry, Id: `m${i}` }));
+    await this.deleteWhile(1);
+  }
+
+  /** DeleteMessageBatch, ten at a time, while at least `least` are waiting. */
+  private async deleteWhile(least: number): Promise<void> {
+    while (this.pendingDeletes.length >= least && this.pendingDeletes.length > 0) {
+      const batch = this.pendingDeletes
+        .splice(0, DELETE_BATCH)
+        .map((entry, i) => ({ Id: `m${i}`, ReceiptHandle: entry.ReceiptHandle }));
       this.calls += 1;
       await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: batch }));
     }

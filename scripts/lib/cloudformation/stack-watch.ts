@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { awsErrorName, isTransientAwsError, UserError } from '../core/errors.ts';
 import { type Clock, PollTimeoutError, poll, realClock } from '../core/retry.ts';
-import { type Ownership, type QueuedEvent, type StackEventQueue, stackNameOf } from './event-queue.ts';
+import { type Ownership, type QueuedEvent, StackEventQueue, stackNameOf } from './event-queue.ts';
 import { type BudgetRules, CallBudget, DEFAULT_BUDGET } from './poll-budget.ts';
 import { formatEvent } from './stack-events.ts';
 import { isSuccessStatus, isTerminalStatus } from './stack-status.ts';
@@ -19,7 +19,8 @@ import { isSuccessStatus, isTerminalStatus } from './stack-status.ts';
  * Event mode (a StackEventQueue is given): CloudFormation's own status-change events arrive
  * through the tier's queue (event-queue.ts), long-polled, so completion, failure and the
  * per-resource stream are heard within about a second at a few calls a minute whatever the
- * tree. DescribeStacks confirms at the start, at the end, and every `eventConfirmMs`, so that a
+ * tree. While a root resource is in progress the receives gather (`eventGatherMs`): the
+ * stream then comes a few events per call, at most that much later. DescribeStacks confirms at the start, at the end, and every `eventConfirmMs`, so that a
  * lost event cannot hang the watch. A queue that fails for good (AccessDenied) hands over to
  * poll mode, with one progress line.
  *
@@ -45,6 +46,15 @@ export interface PollSchedule {
   budget: BudgetRules;
   /** Event mode: DescribeStacks confirms the status this often even when no event says so. */
   eventConfirmMs: number;
+  /**
+   * Event mode: after a receive of 1–9 messages while a resource of the root stack is still
+   * in progress, wait this long before the next receive, so that one receive takes the
+   * events that came meanwhile instead of one each (a long poll returns at the first
+   * message). The root cannot complete or fail before its resources settle, so the wait
+   * costs completion lateness only when the last root resource and then the root finish
+   * within it; with no root resource in progress the watch long-polls at once.
+   */
+  eventGatherMs: number;
 }
 
 export const DEFAULT_SCHEDULE: PollSchedule = {
@@ -55,6 +65,7 @@ export const DEFAULT_SCHEDULE: PollSchedule = {
   rootShare: 3,
   budget: DEFAULT_BUDGET,
   eventConfirmMs: 60_000,
+  eventGatherMs: 2_000,
 };
 
 /** Event mode: how soon DescribeStacks looks again when it lags behind the root's terminal event. */
@@ -173,6 +184,8 @@ class StackWatch {
   private readonly maybeOurs = new Map<string, StackEvent[]>();
   /** Event mode: nested stacks whose own terminal event was heard (their stream is complete). */
   private readonly heardEnd = new Set<string>();
+  /** Nested stack ids by their resource in the parent, keyed like `inProgress`. */
+  private readonly nestedByKey = new Map<string, string>();
 
   constructor(private readonly options: WatchOptions) {
     this.clock = options.clock ?? realClock;
@@ -269,6 +282,7 @@ class StackWatch {
     else this.inProgress.delete(key);
     const own = event.LogicalResourceId === event.StackName;
     if (event.ResourceType === 'AWS::CloudFormation::Stack' && !own && event.PhysicalResourceId) {
+      this.nestedByKey.set(key, event.PhysicalResourceId);
       this.trackChild(event.PhysicalResourceId, event.LogicalResourceId, status);
     }
   }
@@ -503,22 +517,60 @@ class StackWatch {
     }
   }
 
-  /** One ReceiveMessage: sort, print our events, delete ours, put the rest back. */
+  /** Print events of our tree, oldest first. */
+  private recordInOrder(events: (StackEvent | undefined)[]): void {
+    const sorted = events
+      .filter((event): event is StackEvent => event !== undefined)
+      .sort((a, b) => (a.Timestamp?.getTime() ?? 0) - (b.Timestamp?.getTime() ?? 0));
+    for (const event of sorted) this.recordOwn(event);
+  }
+
+  /** One ReceiveMessage: sort, print our events, delete ours, put the rest back; how many it took. */
   private async hear(queue: StackEventQueue, waitSeconds: number): Promise<number> {
     const before = queue.calls;
     try {
       const received: QueuedEvent[] = await queue.receive(waitSeconds);
       const sorted = received.map((item) => ({ ...item, ownership: this.ownership(item.event) }));
-      const own = sorted
-        .filter((item) => item.ownership !== 'foreign')
-        .map((item) => item.event as StackEvent)
-        .sort((a, b) => (a.Timestamp?.getTime() ?? 0) - (b.Timestamp?.getTime() ?? 0));
-      for (const event of own) this.recordOwn(event);
+      this.recordInOrder(sorted.filter((item) => item.ownership !== 'foreign').map((item) => item.event));
+      // A nested stack's events that came with its parent's event naming it are ours too:
+      // printed (if naming it did not already) and deleted rather than put back.
+      const named: QueuedEvent[] = [];
+      for (const item of sorted.filter((each) => each.ownership === 'foreign')) {
+        item.ownership = this.ownership(item.event);
+        if (item.ownership !== 'foreign') named.push(item);
+      }
+      this.recordInOrder(named.map((item) => item.event));
       await queue.settle(sorted, this.clock.now());
-      return own.length;
+      return received.length;
     } finally {
       this.queueCalls += queue.calls - before;
     }
+  }
+
+  /**
+   * A resource of the root stack (not the root's own status line) is in progress and not
+   * about to end: a nested stack whose own terminal event was heard is reported finished by
+   * the root next, so it does not count.
+   */
+  private rootResourceInProgress(): boolean {
+    const root = stackNameOf(this.rootId);
+    return [...this.inProgress.keys()].some((key) => {
+      if (!key.startsWith(`${root}/`) || key === `${root}/${root}`) return false;
+      const nested = this.nestedByKey.get(key);
+      return nested === undefined || !this.heardEnd.has(nested);
+    });
+  }
+
+  /**
+   * After a receive that took `received` messages: wait `eventGatherMs` for more to gather
+   * while a root resource is in progress and the batch was not full (a full one: a backlog,
+   * receive again at once), never past `notAfter` (clock ms).
+   */
+  private async gather(received: number, notAfter: number): Promise<void> {
+    const partial = received > 0 && received < StackEventQueue.MAX_MESSAGES;
+    if (!partial || this.rootTerminalSeen || !this.rootResourceInProgress()) return;
+    const wait = Math.min(this.schedule.eventGatherMs, notAfter - this.clock.now());
+    if (wait > 0) await this.clock.sleep(wait);
   }
 
   /** The end in event mode: the stragglers already queued, then (on failure) the missing streams. */
@@ -559,7 +611,8 @@ class StackWatch {
         if (this.clock.now() >= deadline)
           throw new PollTimeoutError(this.options.label, this.options.timeoutMs);
         const until = Math.min(nextConfirm, deadline) - this.clock.now();
-        await this.hear(queue, Math.min(20, Math.ceil(Math.max(0, until) / 1000)));
+        const received = await this.hear(queue, Math.min(20, Math.ceil(Math.max(0, until) / 1000)));
+        await this.gather(received, Math.min(nextConfirm, deadline));
       } catch (error) {
         if (error instanceof PollTimeoutError) throw error;
         if (!isTransientAwsError(error)) {
