@@ -18,12 +18,12 @@ import { isSuccessStatus, isTerminalStatus } from './stack-status.ts';
  *
  * Event mode (a StackEventQueue is given): CloudFormation's own status-change events arrive
  * through the tier's queue (event-queue.ts), long-polled, so completion, failure and the
- * per-resource stream are heard within about a second at a few calls a minute whatever the
- * tree. While a root resource is in progress the receives gather (`eventGatherMs`): the
- * stream then comes a few events per call, at most that much later. DescribeStacks confirms
- * at the start, at the end, and every `eventConfirmMs`, so that a lost event cannot hang the
- * watch. A queue that fails for good (AccessDenied) hands over to
- * poll mode, with one progress line.
+ * per-resource stream are heard within about a second at a few CloudFormation calls a minute
+ * whatever the tree. While a root resource is in progress the receives gather
+ * (`eventGatherMs`): the stream then comes a few events per SQS call, at most that much later.
+ * DescribeStacks confirms at the start, at the end, and every `eventConfirmMs`, so that a lost
+ * event cannot hang the watch. A queue that fails for good (AccessDenied) hands over to poll
+ * mode, with one progress line.
  *
  * Poll mode: every DescribeStacks and DescribeStackEvents call, root and nested,
  * draws on one CallBudget (at most 15 calls in any minute by default), so the watch costs
