@@ -2,8 +2,9 @@
  * Benchmark 2 — teardown. On one moto server, stacks of the nested fixture are created
  * (untimed), then torn down: `npm run teardown` (ownership check, delete, watch until
  * DELETE_COMPLETE, preview image tags, teardown.json) against `aws cloudformation delete-stack`
- * + `aws cloudformation wait stack-delete-complete`. Target: ours ≤ 0.5× the CLI's median, whole
- * process against whole processes; the teardown library call alone is printed beside it.
+ * + `aws cloudformation wait stack-delete-complete`. Target: `node scripts/run.mjs teardown` ≤
+ * 0.25× the CLI's wall time (paired per round; through npm ≤ 0.5×), whole process against whole
+ * processes; the teardown library call alone is printed beside it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
