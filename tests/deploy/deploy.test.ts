@@ -30,7 +30,7 @@ import { ownershipTags, parseEnvironmentKey } from '../../scripts/lib/project/en
 import { packageTemplate, s3TemplateUrl } from '../../scripts/lib/templates/packaging.ts';
 import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 import { startFakeGitHub } from '../support/fake-github.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { distinctImageManifest, type Moto, startMoto } from '../support/moto.ts';
 import {
   fixtureConfig,
   fixtureContext,
@@ -218,15 +218,13 @@ describe('deploy and teardown against moto', () => {
   it('tears down twice: the stack and the preview image tags go, the second run is a no-op', async () => {
     await deployEnvironment(settings('pr-7', 'run-1'), { cfn, s3, ui: ui() });
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'fixture' }));
-    const manifest = (n: number) =>
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-        n,
-      });
     for (const [n, tag] of ['pr-7-aaaaaaa', 'pr-7-bbbbbbb', 'pr-70-ccccccc', 'abcdef0'].entries()) {
       await ecr.send(
-        new PutImageCommand({ repositoryName: 'fixture', imageManifest: manifest(n), imageTag: tag }),
+        new PutImageCommand({
+          repositoryName: 'fixture',
+          imageManifest: distinctImageManifest(n),
+          imageTag: tag,
+        }),
       );
     }
     const teardown = {

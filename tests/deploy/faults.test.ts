@@ -10,7 +10,7 @@ import { createUi } from '../../scripts/lib/core/ui.ts';
 import { deployEnvironment } from '../../scripts/lib/deploy/deploy.ts';
 import { teardownEnvironment } from '../../scripts/lib/operations/teardown.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { distinctImageManifest, type Moto, startMoto } from '../support/moto.ts';
 import { fixtureConfig, fixtureContext, nestedFixtureDeploySettings } from '../support/pipeline-fixtures.ts';
 
 const config = fixtureConfig('fixture');
@@ -45,11 +45,7 @@ describe('deploy and teardown through a fault-injecting proxy', () => {
       await directEcr.send(
         new PutImageCommand({
           repositoryName: 'fixture',
-          imageManifest: JSON.stringify({
-            schemaVersion: 2,
-            mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-            n,
-          }),
+          imageManifest: distinctImageManifest(n),
           imageTag: tag,
         }),
       );

@@ -24,7 +24,7 @@ import {
 import { ownershipTags, parseEnvironmentKey } from '../../scripts/lib/project/environment.ts';
 import { repoRoot } from '../../scripts/lib/templates/templates.ts';
 import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { distinctImageManifest, type Moto, startMoto } from '../support/moto.ts';
 import { fixtureConfig, fixtureContext } from '../support/pipeline-fixtures.ts';
 
 const config = fixtureConfig('fixture');
@@ -79,15 +79,13 @@ describe('sweep against moto, with GitHub served on loopback', () => {
         new PutImageCommand({
           repositoryName: 'fixture',
           imageTag: tag,
-          imageManifest: JSON.stringify({
-            schemaVersion: 2,
-            mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-            n,
-          }),
+          imageManifest: distinctImageManifest(n),
         }),
       );
       digests[tag] = pushed.image?.imageId?.imageDigest ?? '';
     }
+    // The sweep tells images apart by digest: four images, four digests (distinctImageManifest).
+    assert.equal(new Set(Object.values(digests)).size, 4, JSON.stringify(digests));
     const stack = async (key: string, repository = 'octo/fixture', image?: string) => {
       await cfn.send(
         new CreateStackCommand({
