@@ -214,7 +214,15 @@ describe('buildPush against moto ECR', () => {
           size: 1,
           digest: configDigest,
         },
-        layers: [],
+        // moto 5.2.1 digests a manifest by its layers' digests alone (distinctImageManifest in
+        // tests/support/moto.ts): one layer per config keeps different builds apart.
+        layers: [
+          {
+            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+            size: 1,
+            digest: `sha256:${createHash('sha256').update(`layer of ${configDigest}`).digest('hex')}`,
+          },
+        ],
       });
       await ecr.send(
         new PutImageCommand({
