@@ -259,8 +259,8 @@ function install(bundleDir, outputFiles) {
 
 /**
  * Remove this script's other bundles: the single files of older launchers at once, a folder once
- * it is older than STALE_AFTER_MS (a process started from it, a long deploy, may still read a
- * chunk it has not loaded yet).
+ * it is older than STALE_AFTER_MS (a process started from it, a long deploy, may still be
+ * running and keep its compiled code there at exit).
  * @param {string} current the folder name to keep
  */
 function dropStale(current) {
@@ -279,7 +279,7 @@ function dropStale(current) {
  * (`<script>.cjs.v8-cache`, beside the bundle) at the end of a successful run that was not a
  * `--help`, so it holds the functions a real run compiled, not only the start-up's; a cache V8
  * rejects (another Node.js version or V8 flags) is replaced the same way. On this machine that
- * took a warm create on the emulator from ~360 to ~180 ms (bench/deploy.bench.ts).
+ * took a warm create on the emulator from ~360 to ~285 ms (bench/deploy.bench.ts).
  * @param {string} file the bundle
  */
 function runBundle(file) {
