@@ -112,6 +112,44 @@ describe('deploy and teardown against moto', () => {
     assert.equal(again.body, packaged.body);
   });
 
+  it('uploads the templates while the preflight reads run, and prints the uploads in the stack group', async () => {
+    const order: string[] = [];
+    const traced = <C extends object>(client: C, service: string): C =>
+      new Proxy(client, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== 'send') return value;
+          return async (command: object, ...rest: unknown[]) => {
+            const call = `${service} ${command.constructor.name.replace(/Command$/, '')}`;
+            order.push(`${call} start`);
+            try {
+              return await (value as (...args: unknown[]) => Promise<unknown>).call(target, command, ...rest);
+            } finally {
+              order.push(`${call} end`);
+            }
+          };
+        },
+      });
+    await deployEnvironment(settings('pr-21', 'run-1'), {
+      cfn: traced(cfn, 'cfn'),
+      s3: traced(s3, 's3'),
+      ui: ui(),
+    });
+    const firstUpload = order.indexOf('s3 HeadObject start');
+    assert.ok(firstUpload >= 0, order.join(', '));
+    assert.ok(
+      firstUpload < order.indexOf('cfn DescribeStacks end'),
+      `the packaging starts before the preflight's DescribeStacks answers: ${order.join(', ')}`,
+    );
+    const stackGroup = lines.findIndex((line) => /▶ Stack fixture-pr-21$/.test(line));
+    const uploads = lines.flatMap((line, i) => (line.includes('uploaded s3://') ? [i] : []));
+    assert.equal(uploads.length, 3, lines.join('\n'));
+    assert.ok(
+      stackGroup >= 0 && uploads.every((i) => i > stackGroup),
+      `uploads are printed in the stack group:\n${lines.join('\n')}`,
+    );
+  });
+
   it("listens on the tier's event queue when there is one, and says it polls when there is none", async () => {
     const sqs = new SQSClient(moto.clientConfig);
     const first = await deployEnvironment(settings('pr-8', 'run-1'), { cfn, s3, sqs, ui: ui() });

@@ -41,6 +41,11 @@ export interface StackDeployInput {
   inline?: boolean;
   /** The template's text when it is already read (inline only; default: read templatePath). */
   templateText?: string;
+  /**
+   * The packaging of `templatePath`, started earlier by the caller (startPackaging) so that its
+   * uploads overlap the caller's other checks; its progress lines are printed here, in order.
+   */
+  packaging?: PendingPackaging;
   /** Capabilities to acknowledge (default: what the template tree needs, packaging.ts requiredCapabilities). */
   capabilities?: string[];
   /** What to do after a failed create or update (default: fix the cause and push again). */
@@ -168,6 +173,32 @@ export async function deployStack(
   }
 }
 
+/** Packaging under way: its result, and the lines it logged meanwhile. */
+export interface PendingPackaging {
+  result: Promise<PackagedTemplate>;
+  lines: string[];
+}
+
+/**
+ * Package `templatePath` now (packaging.ts packageTemplate), for a deployStack to take over
+ * later (StackDeployInput.packaging). Its lines are kept until then; a failure is reported
+ * there, and not at all when the deploy stops before (nothing waits on it).
+ */
+export function startPackaging(
+  input: Pick<StackDeployInput, 'templatePath' | 'artifactBucket' | 'region'>,
+  s3: S3Client,
+): PendingPackaging {
+  const lines: string[] = [];
+  const result = packageTemplate(input.templatePath, {
+    s3,
+    bucket: input.artifactBucket,
+    region: input.region,
+    log: (line) => lines.push(line),
+  });
+  result.catch(() => {});
+  return { result, lines };
+}
+
 /** The root template as CloudFormation gets it: inline, or packaged (nested templates uploaded). */
 async function packageFor(
   input: StackDeployInput,
@@ -176,6 +207,12 @@ async function packageFor(
   let packaged: PackagedTemplate;
   if (input.inline) {
     packaged = packageInline(input.templatePath, input.templateText);
+  } else if (input.packaging) {
+    try {
+      packaged = await input.packaging.result;
+    } finally {
+      for (const line of input.packaging.lines) deps.log(line);
+    }
   } else {
     if (deps.s3 === undefined)
       throw new Error(`deployStack ${input.stackName}: packaging a template needs an S3 client (deps.s3).`);

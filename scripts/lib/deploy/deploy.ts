@@ -10,9 +10,11 @@ import { CallBudget } from '../cloudformation/poll-budget.ts';
 import {
   deployStack,
   describeStack,
+  type PendingPackaging,
   type StackDeployDeps,
   type StackDeployInput,
   type StackDeployResult,
+  startPackaging,
 } from '../cloudformation/stack-deploy.ts';
 import { stackOutputs } from '../cloudformation/stack-status.ts';
 import type { PollSchedule } from '../cloudformation/stack-watch.ts';
@@ -167,6 +169,8 @@ interface DeployRun {
    * commit-order check and the pin notice); undefined when it does not exist or nothing executes.
    */
   deployed: Stack | undefined;
+  /** The environment template's packaging, started at preflight (none with `--shared-network only`). */
+  packaging: PendingPackaging | undefined;
   summary: string[];
   started: number;
 }
@@ -202,6 +206,7 @@ export async function deployEnvironment(settings: DeploySettings, deps: DeployDe
           ...run.common,
           stackName: settings.environment.stackName,
           templatePath: settings.templatePath,
+          ...(run.packaging ? { packaging: run.packaging } : {}),
           parameters,
           tags,
           ownershipProblem: run.owned(settings.environment.key),
@@ -241,7 +246,6 @@ async function preflight(
   const file = readParameters(settings.parametersFile, kindFile[environment.kind]);
   const networkMode = file.values.NetworkMode ?? String(declared.NetworkMode?.Default ?? 'dualstack');
   const mode = settings.sharedNetworkMode ?? 'deploy';
-  const tier = tierOf(environment.key);
   checkSettings(settings, declared, networkMode, mode);
   const inputs: PipelineInputs = {
     config,
@@ -259,14 +263,7 @@ async function preflight(
   // `--shared-network only` deploys no environment stack, so it needs no image.
   if (mode !== 'only') resolveParameters(template, file.values, fill(), file.source);
   const log = (line: string) => deps.ui.info(line);
-  // The tier's queue of CloudFormation events, for every watch of this deploy (none: they
-  // poll), and the environment stack as deployed: two independent reads, made at once.
-  const [events, deployed] = settings.execute
-    ? await Promise.all([
-        deps.sqs !== undefined ? openEventQueue(deps.sqs, eventQueueName(config.app, tier), log) : undefined,
-        describeStack(deps.cfn, environment.stackName),
-      ])
-    : [undefined, undefined];
+  const { packaging, events, deployed } = await preflightReads(settings, deps, mode, log);
   return {
     settings,
     deps,
@@ -293,9 +290,46 @@ async function preflight(
       ...(events ? { events } : {}),
     },
     deployed,
+    packaging,
     summary,
     started,
   };
+}
+
+/**
+ * What preflight reads once every parameter is valid: the environment template's packaging is
+ * started (its uploads are content-addressed, so harmless when the deploy stops before its
+ * stack) and runs while the tier's event queue is looked up (none: the watches poll) and the
+ * environment stack as deployed is read, at once.
+ */
+async function preflightReads(
+  settings: DeploySettings,
+  deps: DeployDeps,
+  mode: SharedNetworkMode,
+  log: (line: string) => void,
+): Promise<
+  Pick<DeployRun, 'packaging' | 'deployed'> & { events: Awaited<ReturnType<typeof openEventQueue>> }
+> {
+  const { config, environment, context } = settings;
+  const packaging =
+    mode !== 'only'
+      ? startPackaging(
+          {
+            templatePath: settings.templatePath,
+            artifactBucket: context.artifactBucket,
+            region: context.region,
+          },
+          deps.s3,
+        )
+      : undefined;
+  if (!settings.execute) return { packaging, events: undefined, deployed: undefined };
+  const [events, deployed] = await Promise.all([
+    deps.sqs !== undefined
+      ? openEventQueue(deps.sqs, eventQueueName(config.app, tierOf(environment.key)), log)
+      : undefined,
+    describeStack(deps.cfn, environment.stackName),
+  ]);
+  return { packaging, events, deployed };
 }
 
 /** The network mode is offered in the region; the boundary and the image are given when needed. */
