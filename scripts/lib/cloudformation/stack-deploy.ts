@@ -6,6 +6,7 @@ import {
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
   GetTemplateCommand,
+  paginateDescribeStacks,
   type Stack,
   type StackEvent,
   type Tag,
@@ -416,6 +417,17 @@ async function executeChangeSet(
     }
     return 'superseded';
   }
+}
+
+/** Every root stack (not nested, not deleted) in the client's region, in the order listed. */
+export async function listRootStacks(cfn: CloudFormationClient): Promise<Stack[]> {
+  const found: Stack[] = [];
+  for await (const page of paginateDescribeStacks({ client: cfn }, {})) {
+    for (const stack of page.Stacks ?? []) {
+      if (stack.ParentId === undefined && stack.StackStatus !== 'DELETE_COMPLETE') found.push(stack);
+    }
+  }
+  return found;
 }
 
 /** The stack as it is now, or undefined when it does not exist. */

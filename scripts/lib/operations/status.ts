@@ -1,8 +1,4 @@
-import {
-  type CloudFormationClient,
-  paginateDescribeStacks,
-  type Stack,
-} from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import {
@@ -12,7 +8,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { commitOfDigest, parseImageUri } from '../build/image-history.ts';
-import { describeStack } from '../cloudformation/stack-deploy.ts';
+import { describeStack, listRootStacks } from '../cloudformation/stack-deploy.ts';
 import { stackOutputs, stackParameterValues } from '../cloudformation/stack-status.ts';
 import { isAccessDenied } from '../core/aws-errors.ts';
 import { describeError, UserError } from '../core/errors.ts';
@@ -199,10 +195,7 @@ export async function collectStatus(settings: StatusSettings, deps: StatusDeps):
     }
     found = [{ key: settings.environment.key, stack }];
   } else {
-    const stacks: Stack[] = [];
-    for await (const page of paginateDescribeStacks({ client: deps.cfn }, {}))
-      stacks.push(...(page.Stacks ?? []));
-    found = ownedEnvironments(stacks, config, repository);
+    found = ownedEnvironments(await listRootStacks(deps.cfn), config, repository);
   }
   const environments: EnvironmentStatus[] = [];
   for (const { key, stack } of found) {

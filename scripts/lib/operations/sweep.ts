@@ -1,12 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type CloudFormationClient,
-  paginateDescribeStacks,
-  type Stack,
-} from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation';
 import { BatchDeleteImageCommand, type ECRClient, paginateDescribeImages } from '@aws-sdk/client-ecr';
 import { CACHE_TAG_PREFIX } from '../build/build-push.ts';
+import { listRootStacks } from '../cloudformation/stack-deploy.ts';
 import type { PollSchedule } from '../cloudformation/stack-watch.ts';
 import { awsErrorName, describeError, UserError } from '../core/errors.ts';
 import { tableCell } from '../core/markdown.ts';
@@ -231,7 +228,7 @@ export async function sweep(settings: SweepSettings, deps: SweepDeps): Promise<S
   let failure: unknown;
   try {
     // 1. This app's root stacks.
-    const stacks = await ui.group('Stacks', () => listRootStacks(deps.cfn, context.region, ui));
+    const stacks = await ui.group('Stacks', () => rootStacksIn(deps.cfn, context.region, ui));
     // 2. What GitHub says.
     const facts = await askGitHub(deps);
     // 3. Decide, then tear down what is stale (not in a dry run).
@@ -265,13 +262,8 @@ export async function sweep(settings: SweepSettings, deps: SweepDeps): Promise<S
 }
 
 /** Root stacks (not nested, not deleted) in the region. */
-async function listRootStacks(cfn: CloudFormationClient, region: string, ui: Ui): Promise<Stack[]> {
-  const found: Stack[] = [];
-  for await (const page of paginateDescribeStacks({ client: cfn }, {})) {
-    for (const stack of page.Stacks ?? []) {
-      if (stack.ParentId === undefined && stack.StackStatus !== 'DELETE_COMPLETE') found.push(stack);
-    }
-  }
+async function rootStacksIn(cfn: CloudFormationClient, region: string, ui: Ui): Promise<Stack[]> {
+  const found = await listRootStacks(cfn);
   ui.info(`${found.length} root stack(s) in ${region}`);
   return found;
 }

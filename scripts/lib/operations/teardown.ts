@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import {
   type CloudFormationClient,
   DeleteStackCommand,
-  paginateDescribeStacks,
   paginateListStackResources,
   type Stack,
   type StackEvent,
@@ -15,7 +14,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { openEventQueue, type StackEventQueue } from '../cloudformation/event-queue.ts';
 import { CallBudget } from '../cloudformation/poll-budget.ts';
-import { describeStack } from '../cloudformation/stack-deploy.ts';
+import { describeStack, listRootStacks } from '../cloudformation/stack-deploy.ts';
 import { isTerminalStatus, stackOutputs } from '../cloudformation/stack-status.ts';
 import { type PollSchedule, watchStack } from '../cloudformation/stack-watch.ts';
 import { awsErrorName, describeError, UserError } from '../core/errors.ts';
@@ -427,14 +426,11 @@ export async function edgeRouteUsers(
   exceptRouteStackName: string,
 ): Promise<string[]> {
   const users: string[] = [];
-  for await (const page of paginateDescribeStacks({ client: cfn }, {})) {
-    for (const stack of page.Stacks ?? []) {
-      const name = stack.StackName ?? '';
-      if (stack.StackStatus === 'DELETE_COMPLETE' || stack.ParentId !== undefined) continue;
-      const app = stack.Tags?.find((t) => t.Key === 'gitops:app')?.Value;
-      if (app !== config.app || name === exceptRouteStackName) continue;
-      if (new RegExp(`^${config.app}-(pr|br)-[a-z0-9-]+-route$`).test(name)) users.push(name);
-    }
+  for (const stack of await listRootStacks(cfn)) {
+    const name = stack.StackName ?? '';
+    const app = stack.Tags?.find((t) => t.Key === 'gitops:app')?.Value;
+    if (app !== config.app || name === exceptRouteStackName) continue;
+    if (new RegExp(`^${config.app}-(pr|br)-[a-z0-9-]+-route$`).test(name)) users.push(name);
   }
   return users.sort();
 }
@@ -496,17 +492,15 @@ export async function sharedNetworkUsers(
   exceptStackName: string,
 ): Promise<string[]> {
   const users: string[] = [];
-  for await (const page of paginateDescribeStacks({ client: cfn }, {})) {
-    for (const stack of page.Stacks ?? []) {
-      if (usesSharedNetwork(stack, config) && stack.StackName !== exceptStackName)
-        users.push(stack.StackName ?? '?');
-    }
+  for (const stack of await listRootStacks(cfn)) {
+    if (usesSharedNetwork(stack, config) && stack.StackName !== exceptStackName)
+      users.push(stack.StackName ?? '?');
   }
   return users.sort();
 }
 
+/** A root stack of this app, other than the network itself, deployed onto the shared network. */
 function usesSharedNetwork(stack: Stack, config: ProjectConfig): boolean {
-  if (stack.StackStatus === 'DELETE_COMPLETE' || stack.ParentId !== undefined) return false;
   const tag = (key: string) => stack.Tags?.find((t) => t.Key === key)?.Value;
   if (tag('gitops:app') !== config.app || tag('gitops:environment') === 'shared-network') return false;
   return (stack.Parameters ?? []).some(
