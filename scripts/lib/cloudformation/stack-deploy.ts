@@ -182,19 +182,21 @@ export interface PendingPackaging {
 
 /**
  * Package `templatePath` now (packaging.ts packageTemplate), for a deployStack to take over
- * later (StackDeployInput.packaging). Its lines are kept until then; a failure is reported
- * there, and not at all when the deploy stops before (nothing waits on it).
+ * later (StackDeployInput.packaging). Its lines are kept until then, or go to `log` as they
+ * come when given; a failure is reported there, and not at all when the deploy stops before
+ * (nothing waits on it).
  */
 export function startPackaging(
   input: Pick<StackDeployInput, 'templatePath' | 'artifactBucket' | 'region'>,
   s3: S3Client,
+  log?: (line: string) => void,
 ): PendingPackaging {
   const lines: string[] = [];
   const result = packageTemplate(input.templatePath, {
     s3,
     bucket: input.artifactBucket,
     region: input.region,
-    log: (line) => lines.push(line),
+    log: log ?? ((line) => lines.push(line)),
   });
   result.catch(() => {});
   return { result, lines };
@@ -208,21 +210,18 @@ async function packageFor(
   let packaged: PackagedTemplate;
   if (input.inline) {
     packaged = packageInline(input.templatePath, input.templateText);
-  } else if (input.packaging) {
-    try {
-      packaged = await input.packaging.result;
-    } finally {
-      for (const line of input.packaging.lines) deps.log(line);
-    }
   } else {
-    if (deps.s3 === undefined)
-      throw new Error(`deployStack ${input.stackName}: packaging a template needs an S3 client (deps.s3).`);
-    packaged = await packageTemplate(input.templatePath, {
-      s3: deps.s3,
-      bucket: input.artifactBucket,
-      region: input.region,
-      log: deps.log,
-    });
+    let pending = input.packaging;
+    if (pending === undefined) {
+      if (deps.s3 === undefined)
+        throw new Error(`deployStack ${input.stackName}: packaging a template needs an S3 client (deps.s3).`);
+      pending = startPackaging(input, deps.s3, deps.log);
+    }
+    try {
+      packaged = await pending.result;
+    } finally {
+      for (const line of pending.lines) deps.log(line);
+    }
   }
   return input.capabilities ? { ...packaged, capabilities: [...input.capabilities] } : packaged;
 }
