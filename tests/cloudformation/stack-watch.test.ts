@@ -40,22 +40,46 @@ function callRates(times: number[], from: number): { perMinute: number[]; busies
   return { perMinute, busiest };
 }
 
-async function watchTree(script: TreeScript) {
-  const clock = fakeClock();
-  const cfn = new ScriptedCloudFormation(clock, 'app-pr-1');
-  const t0 = clock.now();
-  const completesAt = scriptNestedCreate(cfn, script);
+/**
+ * Watch the root stack of `cfn` from now on as a deploy would (in event mode when `events` is
+ * given), with the lines it printed.
+ */
+async function watchRoot(
+  clock: ReturnType<typeof fakeClock>,
+  cfn: ScriptedCloudFormation,
+  events?: StackEventQueue,
+) {
   const lines: string[] = [];
   const result = await watchStack({
     cfn: cfn.client,
     stack: cfn.stackId,
-    since: new Date(t0 - 1_000),
+    since: new Date(clock.now() - 1_000),
     timeoutMs: 60 * 60_000,
     label: 'app-pr-1 create',
     log: (line) => lines.push(line),
     clock,
+    ...(events ? { events } : {}),
   });
+  return { result, lines };
+}
+
+/** A nested create on `cfn`, watched: how late the end was noticed, and the call rates. */
+async function watchNestedCreate(
+  clock: ReturnType<typeof fakeClock>,
+  cfn: ScriptedCloudFormation,
+  script: TreeScript,
+  events?: StackEventQueue,
+) {
+  const t0 = clock.now();
+  const completesAt = scriptNestedCreate(cfn, script);
+  const { result, lines } = await watchRoot(clock, cfn, events);
   return { result, lines, cfn, lateMs: clock.now() - completesAt, rates: callRates(cfn.times, t0) };
+}
+
+/** A nested create watched by polling. */
+function watchTree(script: TreeScript) {
+  const clock = fakeClock();
+  return watchNestedCreate(clock, new ScriptedCloudFormation(clock, 'app-pr-1'), script);
 }
 
 describe('watchStack on a tree of nested stacks (one global budget)', () => {
@@ -213,20 +237,8 @@ async function watchTreeByEvents(
   const queue = new FakeSqsQueue(clock);
   connect(cfn, queue);
   arrange?.(cfn, queue);
-  const t0 = clock.now();
-  const completesAt = scriptNestedCreate(cfn, script);
-  const lines: string[] = [];
-  const result = await watchStack({
-    cfn: cfn.client,
-    stack: cfn.stackId,
-    since: new Date(t0 - 1_000),
-    timeoutMs: 60 * 60_000,
-    label: 'app-pr-1 create',
-    log: (line) => lines.push(line),
-    clock,
-    events: new StackEventQueue(queue.client('deploy'), queue.url),
-  });
-  return { result, lines, cfn, queue, lateMs: clock.now() - completesAt, rates: callRates(cfn.times, t0) };
+  const events = new StackEventQueue(queue.client('deploy'), queue.url);
+  return { ...(await watchNestedCreate(clock, cfn, script, events)), queue };
 }
 
 describe('watchStack in event mode (CloudFormation events through the queue)', () => {
@@ -449,17 +461,7 @@ async function watchScripted(script: (cfn: ScriptedCloudFormation) => number) {
     receives.push({ at, end: clock.now() - t0, took: taken.length });
     return taken;
   };
-  const lines: string[] = [];
-  const result = await watchStack({
-    cfn: cfn.client,
-    stack: cfn.stackId,
-    since: new Date(t0 - 1_000),
-    timeoutMs: 60 * 60_000,
-    label: 'app-pr-1 create',
-    log: (line) => lines.push(line),
-    clock,
-    events,
-  });
+  const { result, lines } = await watchRoot(clock, cfn, events);
   const heard = result.events.map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`);
   return { result, lines, receives, heard, queue, lateMs: clock.now() - completesAt };
 }
