@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +32,7 @@ import { UserError } from '../../scripts/lib/core/errors.ts';
 import type { Shell } from '../../scripts/lib/core/shell.ts';
 import { createUi } from '../../scripts/lib/core/ui.ts';
 import { type ProjectConfig, parseEnvironmentKey } from '../../scripts/lib/project/environment.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { distinctImageManifest, type Moto, startMoto } from '../support/moto.ts';
 
 const config: ProjectConfig = {
   app: 'ipv6demo',
@@ -205,25 +204,7 @@ describe('buildPush against moto ECR', () => {
       const ref = args[args.indexOf('--tag') + 1] ?? '';
       // Like a real build, the labels go into the image config, so they decide the digest.
       const labels = args.filter((_, i) => args[i - 1] === '--label').join('\n');
-      const configDigest = `sha256:${createHash('sha256').update(labels).digest('hex')}`;
-      const manifest = JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-        config: {
-          mediaType: 'application/vnd.docker.container.image.v1+json',
-          size: 1,
-          digest: configDigest,
-        },
-        // moto 5.2.1 digests a manifest by its layers' digests alone (distinctImageManifest in
-        // tests/support/moto.ts): one layer per config keeps different builds apart.
-        layers: [
-          {
-            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-            size: 1,
-            digest: `sha256:${createHash('sha256').update(`layer of ${configDigest}`).digest('hex')}`,
-          },
-        ],
-      });
+      const manifest = distinctImageManifest(labels);
       await ecr.send(
         new PutImageCommand({
           repositoryName: 'ipv6demo',

@@ -11,13 +11,14 @@ export function startMoto(options: MotoOptions = {}): Promise<Moto> {
 }
 
 /**
- * An image manifest whose digest moto derives from its content, distinct for each `n`. moto
+ * An image manifest whose digest moto derives from its content, distinct for each `seed`
+ * (as an image's config and layers are for each build). moto
  * 5.2.1 digests a manifest with `layers` as sha256 of the layer digests joined, but gives one
  * without `layers` the sha256 of a random integer from 0 to 100 (`moto/ecr/models.py`,
  * `Image._create_digest`), so two such images share a digest about once in a hundred pairs
  * and a test that tells images apart by digest fails now and then.
  */
-export function distinctImageManifest(n: number): string {
+export function distinctImageManifest(seed: number | string): string {
   const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
   return JSON.stringify({
     schemaVersion: 2,
@@ -25,13 +26,13 @@ export function distinctImageManifest(n: number): string {
     config: {
       mediaType: 'application/vnd.docker.container.image.v1+json',
       size: 1,
-      digest: `sha256:${hex(`config ${n}`)}`,
+      digest: `sha256:${hex(`config ${seed}`)}`,
     },
     layers: [
       {
         mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
         size: 1,
-        digest: `sha256:${hex(`layer ${n}`)}`,
+        digest: `sha256:${hex(`layer ${seed}`)}`,
       },
     ],
   });
